@@ -1,0 +1,112 @@
+"""The event-sourcing API of ``stabilize.events``, on the engine's SQLite format.
+
+Every public name of the engine's module is importable from here with the same
+parameters, defaults and return types. This package imports neither Typer nor Rich.
+"""
+
+from .base import EntityType, Event, EventMetadata, EventType
+from .bus import (
+    EventBus,
+    EventBusStats,
+    Subscription,
+    SubscriptionMode,
+    configure_event_bus,
+    get_event_bus,
+    reset_event_bus,
+)
+from .diff import Change, diff_values
+from .errors import (
+    DuplicateEventError,
+    EventDecodeError,
+    EventSourcingError,
+    SchemaError,
+    SnapshotIntegrityError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreOpenError,
+    SubscriptionError,
+)
+from .projections import (
+    Projection,
+    StageMetrics,
+    StageMetricsProjection,
+    TaskMetrics,
+    TimelineEntry,
+    WorkflowTimeline,
+    WorkflowTimelineProjection,
+)
+from .recorder import (
+    EventRecorder,
+    StageRecord,
+    TaskRecord,
+    WorkflowRecord,
+    configure_event_recorder,
+    configure_event_sourcing,
+    event_context,
+    get_event_metadata,
+    get_event_recorder,
+    reset_event_recorder,
+    set_event_context,
+)
+from .replay import EventReplayer, ReplayResult
+from .snapshots import Snapshot, SnapshotPolicy, SnapshotStore
+from .state import WorkflowState
+from .store import AppendResult, EventQuery, EventStore, SqliteEventStore
+from .subscriptions import DurableSubscription, SubscriptionManager
+
+__all__ = [
+    "AppendResult",
+    "Change",
+    "DuplicateEventError",
+    "DurableSubscription",
+    "EntityType",
+    "Event",
+    "EventBus",
+    "EventBusStats",
+    "EventDecodeError",
+    "EventMetadata",
+    "EventQuery",
+    "EventRecorder",
+    "EventReplayer",
+    "EventSourcingError",
+    "EventStore",
+    "EventType",
+    "Projection",
+    "ReplayResult",
+    "SchemaError",
+    "Snapshot",
+    "SnapshotIntegrityError",
+    "SnapshotPolicy",
+    "SnapshotStore",
+    "SqliteEventStore",
+    "StageMetrics",
+    "StageMetricsProjection",
+    "StageRecord",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreOpenError",
+    "Subscription",
+    "SubscriptionError",
+    "SubscriptionManager",
+    "SubscriptionMode",
+    "TaskMetrics",
+    "TaskRecord",
+    "TimelineEntry",
+    "WorkflowRecord",
+    "WorkflowState",
+    "WorkflowTimeline",
+    "WorkflowTimelineProjection",
+    "configure_event_bus",
+    "configure_event_recorder",
+    "configure_event_sourcing",
+    "diff_values",
+    "event_context",
+    "get_event_bus",
+    "get_event_metadata",
+    "get_event_recorder",
+    "reset_event_bus",
+    "reset_event_recorder",
+    "set_event_context",
+]

@@ -1,0 +1,120 @@
+"""Opening SQLite, and the one place where sqlite3 errors become the library's errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import (
+    DuplicateEventError,
+    SchemaError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreOpenError,
+)
+
+BUSY_TIMEOUT_SECONDS = 30.0
+MEMORY = ":memory:"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a store lives: a filesystem path, or a private in-memory database."""
+
+    path: str
+
+    @property
+    def is_memory(self) -> bool:
+        return self.path == MEMORY
+
+    def uri(self, mode: str) -> str:
+        """A ``file:`` URI built from the resolved path, so ``?`` or ``#`` in names stay literal."""
+        return f"{Path(self.path).resolve().as_uri()}?mode={mode}"
+
+
+def parse_connection_string(connection_string: str) -> Location:
+    """Accept ``sqlite:///rel.db``, ``sqlite:////abs.db``, ``sqlite:///:memory:`` or a path."""
+    text = connection_string.strip()
+    if text.startswith("sqlite://"):
+        rest = text[len("sqlite://") :]
+        if not rest.startswith("/"):
+            raise StoreOpenError(f"unsupported connection string {connection_string!r}")
+        text = rest[1:]
+    if not text:
+        raise StoreOpenError("empty database path")
+    return Location(text)
+
+
+def open_connection(location: Location, *, create: bool) -> sqlite3.Connection:
+    """A connection in autocommit mode: the store issues BEGIN/COMMIT itself."""
+    with translate_errors(location.path):
+        if location.is_memory:
+            conn = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
+        else:
+            _check_file(location.path, create=create)
+            conn = sqlite3.connect(
+                location.uri("rwc" if create else "rw"),
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_SECONDS,
+            )
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+
+def _check_file(path: str, *, create: bool) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise StoreOpenError(f"{path}: is a directory, not a database file")
+    if not create and not target.exists():
+        raise StoreOpenError(f"{path}: no such database file")
+
+
+@contextmanager
+def translate_errors(path: str) -> Iterator[None]:
+    """Turn sqlite3's exceptions into this library's, naming the database."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "event_id" in str(exc):
+            raise DuplicateEventError(f"{path}: event already stored ({exc})") from exc
+        raise StoreError(f"{path}: {exc}") from exc
+    except sqlite3.OperationalError as exc:
+        message = str(exc)
+        if "locked" in message or "busy" in message:
+            raise StoreBusyError(f"{path}: database is locked by another process") from exc
+        if "no such table" in message or "no such column" in message:
+            raise SchemaError(f"{path}: not a Stabilize event store ({message})") from exc
+        if "unable to open" in message or "readonly" in message:
+            raise StoreOpenError(f"{path}: cannot open database ({message})") from exc
+        raise StoreError(f"{path}: {message}") from exc
+    except sqlite3.DatabaseError as exc:
+        message = str(exc)
+        if "not a database" in message:
+            raise StoreOpenError(f"{path}: not an SQLite database") from exc
+        if "malformed" in message or "corrupt" in message:
+            raise StoreCorruptError(f"{path}: database is corrupt ({message})") from exc
+        raise StoreError(f"{path}: {message}") from exc
+
+
+def require_events_table(conn: sqlite3.Connection, path: str, columns: tuple[str, ...]) -> None:
+    """Fail early, with the tables the file does have, when it is not an event store."""
+    with translate_errors(path):
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"
+            )
+        ]
+        if "events" not in tables:
+            listed = ", ".join(t for t in tables if not t.startswith("sqlite_")) or "none"
+            raise SchemaError(f"{path}: no events table (tables: {listed})")
+        present = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise SchemaError(f"{path}: events table lacks columns: {', '.join(missing)}")

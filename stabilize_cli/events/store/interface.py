@@ -1,0 +1,117 @@
+"""The event store contract: append-only, globally ordered, queryable."""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..base import EntityType, Event, EventType
+
+UNLIMITED = 2**63 - 1
+"""A ``limit`` that never cuts (``limit=0`` returns nothing, as in the engine)."""
+
+ORDERABLE_COLUMNS = frozenset(
+    {"sequence", "timestamp", "event_type", "entity_type", "entity_id", "workflow_id", "version"}
+)
+
+
+@dataclass
+class EventQuery:
+    """Which events to fetch; unset fields do not filter."""
+
+    entity_type: EntityType | None = None
+    entity_id: str | None = None
+    workflow_id: str | None = None
+    event_types: list[EventType] | None = None
+    from_sequence: int | None = None
+    to_sequence: int | None = None
+    from_timestamp: datetime | None = None
+    to_timestamp: datetime | None = None
+    limit: int = 1000
+    offset: int = 0
+    order_by: str = "sequence"
+    ascending: bool = True
+
+    def validate(self) -> None:
+        """Reject values SQLite would silently reinterpret (``LIMIT -1`` means no limit)."""
+        if self.limit < 0 or self.limit > UNLIMITED:
+            raise ValueError(f"limit must be between 0 and 2^63-1 (got {self.limit})")
+        if self.offset < 0 or self.offset > UNLIMITED:
+            raise ValueError(f"offset must be between 0 and 2^63-1 (got {self.offset})")
+        if self.order_by not in ORDERABLE_COLUMNS:
+            allowed = ", ".join(sorted(ORDERABLE_COLUMNS))
+            raise ValueError(f"cannot order by {self.order_by!r}; use one of: {allowed}")
+
+
+@dataclass
+class AppendResult:
+    """Events as stored, with the sequence numbers the store gave them."""
+
+    events: list[Event] = field(default_factory=list)
+    sequences: list[int] = field(default_factory=list)
+
+    @property
+    def first_sequence(self) -> int:
+        return self.sequences[0] if self.sequences else 0
+
+    @property
+    def last_sequence(self) -> int:
+        return self.sequences[-1] if self.sequences else 0
+
+    @classmethod
+    def of(cls, events: list[Event]) -> AppendResult:
+        return cls(events=list(events), sequences=[e.sequence for e in events])
+
+
+class EventStore(ABC):
+    """Append-only store; every event gets a unique, increasing global sequence."""
+
+    def append(self, event: Event, connection: Any | None = None) -> Event:
+        """Append one event; returns it with its sequence."""
+        return self.append_batch([event], connection=connection)[0]
+
+    @abstractmethod
+    def append_batch(self, events: list[Event], connection: Any | None = None) -> list[Event]:
+        """Append all events in one transaction, sequences in order.
+
+        With ``connection``, the rows join the caller's open transaction and the
+        caller commits; otherwise the store commits before returning.
+        """
+
+    @abstractmethod
+    def get_events(self, query: EventQuery) -> Iterator[Event]:
+        """Matching events, streamed; ordered by ``query.order_by``."""
+
+    @abstractmethod
+    def get_events_for_entity(
+        self, entity_type: EntityType, entity_id: str, from_version: int = 0
+    ) -> list[Event]:
+        """The entity's events with a version above ``from_version``, in sequence order."""
+
+    @abstractmethod
+    def get_events_for_workflow(self, workflow_id: str, from_sequence: int = 0) -> list[Event]:
+        """The workflow's events after ``from_sequence``, in sequence order."""
+
+    @abstractmethod
+    def get_current_sequence(self) -> int:
+        """The highest sequence in the store, 0 when empty."""
+
+    @abstractmethod
+    def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
+        """Up to ``limit`` events after ``sequence``, for catch-up subscriptions."""
+
+    def get_event_by_id(self, event_id: str) -> Event | None:
+        for event in self.get_events(EventQuery(limit=UNLIMITED)):
+            if event.event_id == event_id:
+                return event
+        return None
+
+    def count_events(self, query: EventQuery | None = None) -> int:
+        """Matching events, ignoring ``limit`` and ``offset`` (as the engine does)."""
+        base = query or EventQuery()
+        unbounded = dataclasses.replace(base, limit=UNLIMITED, offset=0)
+        return sum(1 for _ in self.get_events(unbounded))

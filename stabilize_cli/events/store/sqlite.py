@@ -1,0 +1,490 @@
+"""SQLite event store in the engine's own table layout."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..base import EntityType, Event, EventType
+from ..timeutil import ensure_utc, format_timestamp
+from .codec import EventRow, event_from_row, event_to_params
+from .connection import (
+    Location,
+    open_connection,
+    parse_connection_string,
+    require_events_table,
+    translate_errors,
+)
+from .interface import UNLIMITED, EventQuery, EventStore
+from .schema import DDL, EVENT_COLUMNS
+
+SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+INSERT_EVENT = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS[1:])}) "
+    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS[1:])})"
+)
+PAGE_SIZE = 1000
+TIMESTAMP_MARGIN = timedelta(days=1)
+"""Widening of the SQL pre-filter on the timestamp text; the exact test happens after parsing."""
+
+SNAPSHOT_COLUMNS = (
+    "id",
+    "entity_type",
+    "entity_id",
+    "workflow_id",
+    "version",
+    "sequence",
+    "state",
+    "state_hash",
+    "created_at",
+)
+SELECT_SNAPSHOTS = f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots"
+UPSERT_SNAPSHOT = """
+INSERT INTO snapshots (entity_type, entity_id, workflow_id, version, sequence, state, state_hash)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(entity_type, entity_id, version) DO UPDATE SET
+    workflow_id = excluded.workflow_id, sequence = excluded.sequence,
+    state = excluded.state, state_hash = excluded.state_hash
+"""
+SUBSCRIPTION_COLUMNS = (
+    "id",
+    "event_types",
+    "entity_filter",
+    "last_sequence",
+    "webhook_url",
+    "created_at",
+    "updated_at",
+    "last_commit_cursor",
+)
+SELECT_SUBSCRIPTIONS = f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM event_subscriptions"
+UPSERT_SUBSCRIPTION = """
+INSERT INTO event_subscriptions (id, event_types, entity_filter, last_sequence, webhook_url)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    event_types = excluded.event_types, entity_filter = excluded.entity_filter,
+    last_sequence = excluded.last_sequence, webhook_url = excluded.webhook_url,
+    updated_at = datetime('now', 'utc')
+"""
+
+
+def state_hash(state: dict[str, Any]) -> str:
+    """The engine's snapshot checksum: SHA-256 of the sorted-key JSON of the state."""
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Filter:
+    """A query compiled to SQL, plus the exact timestamp test SQL cannot do."""
+
+    where: str
+    params: tuple[Any, ...]
+    exact: Callable[[Event], bool] | None
+
+
+class SqliteEventStore(EventStore):
+    """Events in SQLite; thread-local connections, appends serialised per store.
+
+    Sequences come from the ``AUTOINCREMENT`` key inside an immediate transaction, so
+    a batch gets consecutive numbers and concurrent writers never collide.
+    """
+
+    def __init__(self, connection_string: str, create_tables: bool = True) -> None:
+        self._location: Location = parse_connection_string(connection_string)
+        self._create = create_tables
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._shared: sqlite3.Connection | None = None
+        conn = self._conn()
+        if create_tables:
+            with self._translate(), self._write_lock:
+                for statement in DDL:
+                    conn.execute(statement)
+        else:
+            require_events_table(conn, self._location.path, EVENT_COLUMNS)
+
+    # -- connections -------------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        return self._location.path
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._location.is_memory:
+            if self._shared is None:
+                self._shared = open_connection(self._location, create=True)
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = open_connection(self._location, create=self._create)
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _translate(self) -> Any:
+        return translate_errors(self._location.path)
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """In-memory stores share one connection, so reads take the lock there too."""
+        if self._location.is_memory:
+            with self._write_lock, self._translate():
+                yield self._conn()
+        else:
+            with self._translate():
+                yield self._conn()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction on this thread's connection."""
+        with self._write_lock, self._translate():
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+        self._local = threading.local()
+
+    def __enter__(self) -> SqliteEventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- appending ---------------------------------------------------------------------
+
+    def append_batch(self, events: list[Event], connection: Any | None = None) -> list[Event]:
+        if not events:
+            return []
+        rows = [event_to_params(e) for e in events]
+        if connection is not None:
+            with self._translate():
+                return self._insert_in(connection, events, rows)
+        with self.transaction() as conn:
+            return self._insert(conn, events, rows)
+
+    def _insert_in(
+        self, conn: sqlite3.Connection, events: list[Event], rows: list[tuple[Any, ...]]
+    ) -> list[Event]:
+        """Join the caller's transaction; a savepoint keeps the batch all-or-nothing."""
+        conn.execute("SAVEPOINT append_batch")
+        try:
+            stored = self._insert(conn, events, rows)
+        except BaseException:
+            conn.execute("ROLLBACK TO append_batch")
+            conn.execute("RELEASE append_batch")
+            raise
+        conn.execute("RELEASE append_batch")
+        return stored
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection, events: list[Event], rows: list[tuple[Any, ...]]
+    ) -> list[Event]:
+        conn.executemany(INSERT_EVENT, rows)
+        last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+        first = last - len(events) + 1
+        return [e.with_sequence(first + i) for i, e in enumerate(events)]
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get_events(self, query: EventQuery) -> Iterator[Event]:
+        query.validate()
+        compiled = _compile(query)
+        if query.order_by == "sequence":
+            return self._stream_by_sequence(compiled, query)
+        return self._stream_statement(compiled, query)
+
+    def _stream_by_sequence(self, compiled: _Filter, query: EventQuery) -> Iterator[Event]:
+        """Keyset pages: each page is one short statement, so no read lock is held between."""
+        direction = "ASC" if query.ascending else "DESC"
+        keyset = "sequence > ?" if query.ascending else "sequence < ?"
+        cursor_seq = 0 if query.ascending else UNLIMITED
+        to_skip = query.offset
+        remaining = query.limit
+        while remaining > 0:
+            sql = (
+                f"{SELECT_EVENTS} WHERE {compiled.where} AND {keyset} "
+                f"ORDER BY sequence {direction} LIMIT ?"
+            )
+            page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
+            rows = self._fetch(sql, (*compiled.params, cursor_seq, page_size))
+            if not rows:
+                return
+            cursor_seq = rows[-1][0]
+            for event in self._decode(rows, compiled):
+                if to_skip:
+                    to_skip -= 1
+                    continue
+                yield event
+                remaining -= 1
+                if remaining == 0:
+                    return
+            if len(rows) < page_size:
+                return
+
+    def _stream_statement(self, compiled: _Filter, query: EventQuery) -> Iterator[Event]:
+        """Orders other than by sequence run as one statement, read in pages."""
+        direction = "ASC" if query.ascending else "DESC"
+        order = "julianday(timestamp)" if query.order_by == "timestamp" else query.order_by
+        sql = (
+            f"{SELECT_EVENTS} WHERE {compiled.where} "
+            f"ORDER BY {order} {direction}, sequence {direction}"
+        )
+        to_skip, remaining = query.offset, query.limit
+        params = compiled.params
+        if compiled.exact is None:
+            sql += " LIMIT ? OFFSET ?"
+            params = (*params, remaining, to_skip)
+            to_skip = 0
+        for batch in self._batches(sql, params):
+            for event in self._decode(batch, compiled):
+                if remaining == 0:
+                    return
+                if to_skip:
+                    to_skip -= 1
+                    continue
+                yield event
+                remaining -= 1
+
+    def _batches(self, sql: str, params: tuple[Any, ...]) -> Iterator[list[EventRow]]:
+        if self._location.is_memory:
+            yield self._fetch(sql, params)
+            return
+        with self._reading() as conn:
+            cursor = conn.execute(sql, params)
+        while True:
+            with self._translate():
+                batch = cursor.fetchmany(PAGE_SIZE)
+            if not batch:
+                return
+            yield batch
+
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[EventRow]:
+        with self._reading() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    @staticmethod
+    def _decode(rows: list[EventRow], compiled: _Filter) -> Iterator[Event]:
+        for row in rows:
+            event = event_from_row(row)
+            if compiled.exact is None or compiled.exact(event):
+                yield event
+
+    def _all_where(self, where: str, params: tuple[Any, ...]) -> list[Event]:
+        compiled = _Filter(where, params, None)
+        return list(self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED)))
+
+    def get_events_for_entity(
+        self, entity_type: EntityType, entity_id: str, from_version: int = 0
+    ) -> list[Event]:
+        return self._all_where(
+            "entity_type = ? AND entity_id = ? AND version > ?",
+            (EntityType(entity_type).value, entity_id, from_version),
+        )
+
+    def get_events_for_workflow(self, workflow_id: str, from_sequence: int = 0) -> list[Event]:
+        return self._all_where("workflow_id = ? AND sequence > ?", (workflow_id, from_sequence))
+
+    def iter_workflow_events(
+        self, workflow_id: str, from_sequence: int = 0, to_sequence: int | None = None
+    ) -> Iterator[Event]:
+        """Like :meth:`get_events_for_workflow`, streamed and optionally bounded above."""
+        upper = UNLIMITED if to_sequence is None else to_sequence
+        compiled = _Filter(
+            "workflow_id = ? AND sequence > ? AND sequence <= ?",
+            (workflow_id, from_sequence, upper),
+            None,
+        )
+        return self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED))
+
+    def get_current_sequence(self) -> int:
+        with self._reading() as conn:
+            value = conn.execute("SELECT MAX(sequence) FROM events").fetchone()[0]
+        return int(value or 0)
+
+    def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
+        return list(self.get_events(EventQuery(from_sequence=sequence + 1, limit=limit)))
+
+    def get_event_by_id(self, event_id: str) -> Event | None:
+        rows = self._fetch(f"{SELECT_EVENTS} WHERE event_id = ?", (event_id,))
+        return event_from_row(rows[0]) if rows else None
+
+    def count_events(self, query: EventQuery | None = None) -> int:
+        query = query or EventQuery()
+        compiled = _compile(query)
+        if compiled.exact is not None:
+            return super().count_events(query)
+        with self._reading() as conn:
+            row = conn.execute(
+                f"SELECT COUNT(*) FROM events WHERE {compiled.where}", compiled.params
+            ).fetchone()
+        return int(row[0])
+
+    # -- snapshots (the engine keeps them beside the events) ----------------------------
+
+    def save_snapshot(
+        self,
+        entity_type: EntityType,
+        entity_id: str,
+        workflow_id: str,
+        version: int,
+        sequence: int,
+        state: dict[str, Any],
+    ) -> None:
+        params = (
+            EntityType(entity_type).value,
+            entity_id,
+            workflow_id,
+            version,
+            sequence,
+            json.dumps(state, default=str),
+            state_hash(state),
+        )
+        with self.transaction() as conn:
+            conn.execute(UPSERT_SNAPSHOT, params)
+
+    def get_snapshots(
+        self, entity_type: EntityType, entity_id: str, max_sequence: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The entity's snapshot rows, newest first, none past ``max_sequence``."""
+        sql = (
+            f"{SELECT_SNAPSHOTS} WHERE entity_type = ? AND entity_id = ? AND sequence <= ? "
+            "ORDER BY sequence DESC, id DESC"
+        )
+        upper = UNLIMITED if max_sequence is None else max_sequence
+        with self._reading() as conn:
+            rows = conn.execute(sql, (EntityType(entity_type).value, entity_id, upper)).fetchall()
+        return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
+
+    def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
+        """The newest snapshot row, unchecked (``SnapshotStore`` verifies its hash)."""
+        rows = self.get_snapshots(entity_type, entity_id)
+        return rows[0] if rows else None
+
+    def list_snapshots(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
+        sql: str = SELECT_SNAPSHOTS
+        params: tuple[str, ...] = ()
+        if workflow_id is not None:
+            sql, params = f"{sql} WHERE workflow_id = ?", (workflow_id,)
+        with self._reading() as conn:
+            rows = conn.execute(f"{sql} ORDER BY id", params).fetchall()
+        return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
+
+    # -- durable subscription positions -------------------------------------------------
+
+    def save_subscription(
+        self,
+        subscription_id: str,
+        event_types: list[EventType] | None,
+        entity_filter: dict[str, Any] | None,
+        last_sequence: int,
+        webhook_url: str | None = None,
+    ) -> None:
+        types = (
+            None if event_types is None else json.dumps([EventType(t).value for t in event_types])
+        )
+        filt = None if entity_filter is None else json.dumps(entity_filter)
+        with self.transaction() as conn:
+            conn.execute(
+                UPSERT_SUBSCRIPTION, (subscription_id, types, filt, last_sequence, webhook_url)
+            )
+
+    def get_subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        with self._reading() as conn:
+            row = conn.execute(
+                f"{SELECT_SUBSCRIPTIONS} WHERE id = ?", (subscription_id,)
+            ).fetchone()
+        return _subscription_row(row) if row else None
+
+    def list_subscriptions(self) -> list[dict[str, Any]]:
+        with self._reading() as conn:
+            rows = conn.execute(f"{SELECT_SUBSCRIPTIONS} ORDER BY id").fetchall()
+        return [_subscription_row(r) for r in rows]
+
+    def update_subscription_sequence(self, subscription_id: str, last_sequence: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE event_subscriptions SET last_sequence = ?, "
+                "updated_at = datetime('now', 'utc') WHERE id = ?",
+                (last_sequence, subscription_id),
+            )
+
+    def delete_subscription(self, subscription_id: str) -> bool:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM event_subscriptions WHERE id = ?", (subscription_id,)
+            )
+        return cursor.rowcount > 0
+
+
+def _subscription_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    record = dict(zip(SUBSCRIPTION_COLUMNS, row, strict=True))
+    for key in ("event_types", "entity_filter"):
+        if record[key] is not None:
+            record[key] = json.loads(record[key])
+    return record
+
+
+def _compile(query: EventQuery) -> _Filter:
+    clauses: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if query.entity_type is not None:
+        clauses.append("entity_type = ?")
+        params.append(EntityType(query.entity_type).value)
+    if query.entity_id is not None:
+        clauses.append("entity_id = ?")
+        params.append(query.entity_id)
+    if query.workflow_id is not None:
+        clauses.append("workflow_id = ?")
+        params.append(query.workflow_id)
+    if query.event_types is not None:
+        types = [EventType(t).value for t in query.event_types]
+        clauses.append(f"event_type IN ({', '.join('?' for _ in types)})" if types else "0 = 1")
+        params.extend(types)
+    if query.from_sequence is not None:
+        clauses.append("sequence >= ?")
+        params.append(query.from_sequence)
+    if query.to_sequence is not None:
+        clauses.append("sequence <= ?")
+        params.append(query.to_sequence)
+    lower = None if query.from_timestamp is None else ensure_utc(query.from_timestamp)
+    upper = None if query.to_timestamp is None else ensure_utc(query.to_timestamp)
+    if lower is not None and lower - datetime.min.replace(tzinfo=UTC) > TIMESTAMP_MARGIN:
+        clauses.append("timestamp >= ?")
+        params.append(format_timestamp(lower - TIMESTAMP_MARGIN))
+    if upper is not None and datetime.max.replace(tzinfo=UTC) - upper > TIMESTAMP_MARGIN:
+        clauses.append("timestamp <= ?")
+        params.append(format_timestamp(upper + TIMESTAMP_MARGIN))
+    exact = _timestamp_test(lower, upper) if lower is not None or upper is not None else None
+    return _Filter(" AND ".join(clauses), tuple(params), exact)
+
+
+def _timestamp_test(lower: datetime | None, upper: datetime | None) -> Callable[[Event], bool]:
+    def test(event: Event) -> bool:
+        if lower is not None and event.timestamp < lower:
+            return False
+        return upper is None or event.timestamp <= upper
+
+    return test

@@ -1,0 +1,45 @@
+"""Shared fixtures: the engine-written database and what the engine reported for it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+REAL_DB = FIXTURES / "real-small.db"
+ENGINE_REPORT = FIXTURES / "real-small.engine.json"
+ENGINE_STATUSES = FIXTURES / "real-small.workflows.txt"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def engine_report() -> dict[str, Any]:
+    """What the real engine (stabilize 0.33.1) computed on ``real-small.db``."""
+    report: dict[str, Any] = json.loads(ENGINE_REPORT.read_text())
+    return report
+
+
+@pytest.fixture
+def real_db_copy(tmp_path: Path) -> Path:
+    """A private copy of the engine's database, for tests that may write."""
+    target = tmp_path / "real-small.db"
+    shutil.copyfile(REAL_DB, target)
+    return target
+
+
+@pytest.fixture(autouse=True)
+def _fresh_globals() -> Any:
+    """The bus and recorder are process-wide: no test may leak them into the next."""
+    yield
+    from stabilize_cli.events import reset_event_bus, reset_event_recorder
+
+    reset_event_recorder()
+    reset_event_bus()
