@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..errors import (
@@ -16,9 +19,11 @@ from ..errors import (
     StoreError,
     StoreOpenError,
 )
+from ..timeutil import parse_timestamp
 
 BUSY_TIMEOUT_SECONDS = 30.0
 MEMORY = ":memory:"
+URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,12 @@ def parse_connection_string(connection_string: str) -> Location:
         if not rest.startswith("/"):
             raise StoreOpenError(f"unsupported connection string {connection_string!r}")
         text = rest[1:]
+    elif URL_SCHEME.match(text):
+        raise StoreOpenError(f"unsupported connection string {connection_string!r}")
     if not text:
         raise StoreOpenError("empty database path")
-    return Location(text)
+    # Absolute now: connections are opened per thread, later, maybe after a chdir.
+    return Location(text if text == MEMORY else os.path.abspath(text))
 
 
 def open_connection(location: Location, *, create: bool) -> sqlite3.Connection:
@@ -64,7 +72,20 @@ def open_connection(location: Location, *, create: bool) -> sqlite3.Connection:
                 timeout=BUSY_TIMEOUT_SECONDS,
             )
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.create_function("event_instant", 1, event_instant, deterministic=True)
         return conn
+
+
+def event_instant(text: object) -> int | None:
+    """SQL ``event_instant(timestamp)``: microseconds since the epoch, NULL if unparseable.
+
+    ``julianday()`` keeps only milliseconds and the text does not sort across offsets.
+    """
+    try:
+        moment = parse_timestamp(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def _check_file(path: str, *, create: bool) -> None:

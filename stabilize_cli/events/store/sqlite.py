@@ -151,10 +151,11 @@ class SqliteEventStore(EventStore):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")  # may fail (busy): the transaction is then still open
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._all_lock:
@@ -247,7 +248,7 @@ class SqliteEventStore(EventStore):
     def _stream_statement(self, compiled: _Filter, query: EventQuery) -> Iterator[Event]:
         """Orders other than by sequence run as one statement, read in pages."""
         direction = "ASC" if query.ascending else "DESC"
-        order = "julianday(timestamp)" if query.order_by == "timestamp" else query.order_by
+        order = "event_instant(timestamp)" if query.order_by == "timestamp" else query.order_by
         sql = (
             f"{SELECT_EVENTS} WHERE {compiled.where} "
             f"ORDER BY {order} {direction}, sequence {direction}"
