@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from stabilize_cli.events import reset_event_bus, reset_event_recorder
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REAL_DB = FIXTURES / "real-small.db"
 ENGINE_REPORT = FIXTURES / "real-small.engine.json"
@@ -39,7 +41,5 @@ def real_db_copy(tmp_path: Path) -> Path:
 def _fresh_globals() -> Any:
     """The bus and recorder are process-wide: no test may leak them into the next."""
     yield
-    from stabilize_cli.events import reset_event_bus, reset_event_recorder
-
     reset_event_recorder()
     reset_event_bus()

@@ -51,7 +51,9 @@ def record_workflow(store: SqliteEventStore, replayer: EventReplayer, wf: str) -
         "timeline_tasks": [t.to_dict() for t in proj.get_tasks()],
         "timeline_failures": [t.to_dict() for t in proj.get_failures()],
         "state": replayer.rebuild_workflow_state(wf),
-        "states_as_of": {str(s): replayer.rebuild_workflow_state(wf, as_of_sequence=s) for s in as_of},
+        "states_as_of": {
+            str(s): replayer.rebuild_workflow_state(wf, as_of_sequence=s) for s in as_of
+        },
         "compare": replayer.compare_states(wf, seqs[2], seqs[-2]),
         "time_travel": {middle.isoformat(): replayer.time_travel_query(wf, middle)},
         "entity_histories": {
@@ -94,8 +96,13 @@ def main(db: str, out: str) -> None:
         result = record(copy)
     Path(out).write_text(json.dumps(result, indent=1, sort_keys=True, default=str) + "\n")
     for wf, w in result["workflows"].items():
-        print(wf, w["state"].get("name"), w["timeline"].get("status"),
-              w["state"].get("status"), w["event_count"])
+        print(
+            wf,
+            w["state"].get("name"),
+            w["timeline"].get("status"),
+            w["state"].get("status"),
+            w["event_count"],
+        )
 
 
 if __name__ == "__main__":

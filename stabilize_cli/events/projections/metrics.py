@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..base import Event, EventType
+from ..base import EntityType, Event, EventType
 from .base import Projection, transition_key
 
 UNKNOWN_STAGE_TYPE = "unknown"
@@ -133,27 +133,10 @@ class TaskMetrics:
         }
 
 
-_STAGE_EVENTS = frozenset(
-    {
-        EventType.STAGE_STARTED,
-        EventType.STAGE_COMPLETED,
-        EventType.STAGE_FAILED,
-        EventType.STAGE_SKIPPED,
-    }
-)
-_TASK_EVENTS = frozenset(
-    {
-        EventType.TASK_STARTED,
-        EventType.TASK_COMPLETED,
-        EventType.TASK_FAILED,
-        EventType.TASK_RETRIED,
-    }
-)
-
-
 def _duration(data: dict[str, Any]) -> int | None:
+    """Whole milliseconds, truncated as the engine does; anything non-numeric is ignored."""
     value = data.get("duration_ms")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return int(value) if isinstance(value, int | float) else None
 
 
 class StageMetricsProjection(Projection):
@@ -169,7 +152,7 @@ class StageMetricsProjection(Projection):
         return "stage_metrics"
 
     def handles_event_type(self, event: Event) -> bool:
-        return event.event_type in _STAGE_EVENTS or event.event_type in _TASK_EVENTS
+        return event.entity_type in (EntityType.STAGE, EntityType.TASK)
 
     def reset(self) -> None:
         self._stages.clear()
@@ -183,12 +166,13 @@ class StageMetricsProjection(Projection):
         if key in self._seen:
             return
         self._seen.add(key)
-        if event.event_type in _STAGE_EVENTS:
+        if event.entity_type is EntityType.STAGE:
             self._apply_stage(event)
         else:
             self._apply_task(event)
 
     def _apply_stage(self, event: Event) -> None:
+        """Any stage event makes its type known; only lifecycle events count."""
         stage_type = str(event.data.get("type") or UNKNOWN_STAGE_TYPE)
         metrics = self._stages.get(stage_type)
         if metrics is None:
@@ -198,7 +182,7 @@ class StageMetricsProjection(Projection):
             metrics.execution_count += 1
         elif kind is EventType.STAGE_SKIPPED:
             metrics.skip_count += 1
-        else:
+        elif kind in (EventType.STAGE_COMPLETED, EventType.STAGE_FAILED):
             if kind is EventType.STAGE_COMPLETED:
                 metrics.success_count += 1
             else:
@@ -220,7 +204,7 @@ class StageMetricsProjection(Projection):
                 metrics.implementing_class = str(implementing)
         elif kind is EventType.TASK_RETRIED:
             metrics.retry_count += 1
-        else:
+        elif kind in (EventType.TASK_COMPLETED, EventType.TASK_FAILED):
             if kind is EventType.TASK_COMPLETED:
                 metrics.success_count += 1
             else:

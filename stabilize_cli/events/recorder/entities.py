@@ -34,7 +34,7 @@ class TaskRecord:
     name: str
     stage_id: str = ""
     implementing_class: str = ""
-    status: str = "NOT_STARTED"
+    status: str | None = None
     start_time: int | None = None
     end_time: int | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -50,7 +50,7 @@ class StageRecord:
     name: str
     type: str
     workflow_id: str = ""
-    status: str = "NOT_STARTED"
+    status: str | None = None
     start_time: int | None = None
     end_time: int | None = None
     is_synthetic: bool = False
@@ -69,7 +69,7 @@ class WorkflowRecord:
     name: str
     type: str = "PIPELINE"
     trigger_type: str = "manual"
-    status: str = "NOT_STARTED"
+    status: str | None = None
     stages: list[StageRecord] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
     start_time: int | None = None
