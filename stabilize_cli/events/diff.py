@@ -48,5 +48,14 @@ def _walk(path: tuple[str | int, ...], before: Any, after: Any, out: list[Change
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal and of the same JSON kind (``1 == True`` but they are different values)."""
-    return type(a) is type(b) and bool(a == b)
+    """Equal and of the same JSON kind (``1 == True`` but they are different values).
+
+    The kinds are compared all the way down, also inside lists (``[1] == [True]``).
+    """
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
