@@ -23,6 +23,12 @@ from .connection import (
     translate_errors,
 )
 from .interface import UNLIMITED, EventQuery, EventStore
+from .readonly import (
+    ReadOnlyTarget,
+    open_read_only_connection,
+    prepare_read_only,
+    require_real_events_table,
+)
 from .schema import DDL, EVENT_COLUMNS
 
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
@@ -95,9 +101,17 @@ class SqliteEventStore(EventStore):
     a batch gets consecutive numbers and concurrent writers never collide.
     """
 
-    def __init__(self, connection_string: str, create_tables: bool = True) -> None:
+    def __init__(
+        self, connection_string: str, create_tables: bool = True, *, read_only: bool = False
+    ) -> None:
+        """``read_only=True`` (ours) opens for audit: no byte of the database changes."""
         self._location: Location = parse_connection_string(connection_string)
+        if read_only and (create_tables or self._location.is_memory):
+            raise ValueError("read_only needs create_tables=False and a database file")
         self._create = create_tables
+        self._read_only: ReadOnlyTarget | None = None
+        if read_only:
+            self._read_only = prepare_read_only(self._location.path)
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._all: list[sqlite3.Connection] = []
@@ -109,6 +123,8 @@ class SqliteEventStore(EventStore):
                 for statement in DDL:
                     conn.execute(statement)
         else:
+            if read_only:
+                require_real_events_table(conn, self._location.path)
             require_events_table(conn, self._location.path, EVENT_COLUMNS)
 
     # -- connections -------------------------------------------------------------------
@@ -124,7 +140,10 @@ class SqliteEventStore(EventStore):
             return self._shared
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = open_connection(self._location, create=self._create)
+            if self._read_only is not None:
+                conn = open_read_only_connection(self._read_only)
+            else:
+                conn = open_connection(self._location, create=self._create)
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
@@ -166,6 +185,8 @@ class SqliteEventStore(EventStore):
             self._shared.close()
             self._shared = None
         self._local = threading.local()
+        if self._read_only is not None:
+            self._read_only.cleanup()
 
     def __enter__(self) -> SqliteEventStore:
         return self

@@ -1,0 +1,124 @@
+"""Opening a database for audit so that not one byte of it, or of its side files, changes.
+
+Facts that shape this (../shared/reliability-matrix.md, RO): ``sqlite3.connect`` creates a
+missing file; ``mode=ro`` on a WAL database whose ``-wal``/``-shm`` are absent creates them
+and leaves them behind; ``immutable=1`` gives wrong answers on a live file. So: check the
+file first, open ``mode=ro``, and read a private copy where opening would create files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SchemaError, StoreOpenError
+from .connection import BUSY_TIMEOUT_SECONDS, translate_errors
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HEADER_SIZE = 100
+COPY_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ReadOnlyTarget:
+    """The file a read-only store opens: the database itself, or a private snapshot copy."""
+
+    original: str
+    open_path: str
+    wal: bool
+    copy_dir: str | None = None
+
+    def cleanup(self) -> None:
+        if self.copy_dir is not None:
+            shutil.rmtree(self.copy_dir, ignore_errors=True)
+
+
+def prepare_read_only(path: str) -> ReadOnlyTarget:
+    """Check the file and decide how to open it without writing anything."""
+    _check_regular_file(path)
+    header = _read_header(path)
+    wal = header[18] == 2 and header[19] == 2
+    sidecars = all(os.path.exists(path + suffix) for suffix in ("-wal", "-shm"))
+    if wal and not sidecars:
+        copy_dir = tempfile.mkdtemp(prefix="stabilize-audit-")
+        return ReadOnlyTarget(path, _stable_copy(path, copy_dir), wal, copy_dir)
+    return ReadOnlyTarget(path, path, wal)
+
+
+def _check_regular_file(path: str) -> None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise StoreOpenError(f"{path}: no such file") from None
+    except PermissionError:
+        raise StoreOpenError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise StoreOpenError(f"{path}: cannot open ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise StoreOpenError(f"{path}: is a directory, not a database file")
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreOpenError(f"{path}: not a regular file (a FIFO or device would block)")
+    if info.st_size == 0:
+        raise StoreOpenError(f"{path}: empty file, not an SQLite database")
+
+
+def _read_header(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(HEADER_SIZE)
+    except PermissionError:
+        raise StoreOpenError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise StoreOpenError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(header) < HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
+        raise StoreOpenError(f"{path}: not an SQLite database")
+    return header
+
+
+def _stable_copy(path: str, copy_dir: str) -> str:
+    """Copy the file, retrying if a writer changed it while we copied."""
+    target = os.path.join(copy_dir, "snapshot.db")
+    for _ in range(COPY_ATTEMPTS):
+        before = os.stat(path)
+        shutil.copyfile(path, target)
+        after = os.stat(path)
+        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
+            return target
+    shutil.rmtree(copy_dir, ignore_errors=True)
+    raise StoreOpenError(f"{path}: kept changing while being copied for a consistent read")
+
+
+def _decode_text(raw: bytes) -> str:
+    """One invalid UTF-8 byte must not abort a whole query: keep it visible instead."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def open_read_only_connection(target: ReadOnlyTarget) -> sqlite3.Connection:
+    with translate_errors(target.original):
+        conn = sqlite3.connect(
+            f"{Path(target.open_path).resolve().as_uri()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_SECONDS,
+        )
+        conn.text_factory = _decode_text
+        conn.execute("PRAGMA query_only = 1")
+        conn.execute("PRAGMA trusted_schema = OFF")
+        return conn
+
+
+def require_real_events_table(conn: sqlite3.Connection, path: str) -> None:
+    """A view or virtual table named ``events`` is not an event store (and may never end)."""
+    with translate_errors(path):
+        row = conn.execute("SELECT type, sql FROM sqlite_master WHERE name = 'events'").fetchone()
+    if row is None:
+        return  # require_events_table names the tables the file has instead
+    kind, sql = row
+    if kind != "table" or (sql or "").upper().lstrip().startswith("CREATE VIRTUAL"):
+        raise SchemaError(f"{path}: 'events' is a {kind}, not a table")
