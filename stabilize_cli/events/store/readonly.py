@@ -8,6 +8,8 @@ file first, open ``mode=ro``, and read a private copy where opening would create
 
 from __future__ import annotations
 
+import codecs
+import json
 import os
 import shutil
 import sqlite3
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SchemaError, StoreOpenError
-from .connection import BUSY_TIMEOUT_SECONDS, translate_errors
+from .connection import BUSY_TIMEOUT_SECONDS, event_instant, translate_errors
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
@@ -43,10 +45,12 @@ def prepare_read_only(path: str) -> ReadOnlyTarget:
     _check_regular_file(path)
     header = _read_header(path)
     wal = header[18] == 2 and header[19] == 2
-    sidecars = all(os.path.exists(path + suffix) for suffix in ("-wal", "-shm"))
+    # SQLite keeps the side files beside a symlink's target, not beside the link.
+    real = os.path.realpath(path)
+    sidecars = all(os.path.exists(real + suffix) for suffix in ("-wal", "-shm"))
     if wal and not sidecars:
         copy_dir = tempfile.mkdtemp(prefix="stabilize-audit-")
-        return ReadOnlyTarget(path, _stable_copy(path, copy_dir), wal, copy_dir)
+        return ReadOnlyTarget(path, _stable_copy(real, copy_dir), wal, copy_dir)
     return ReadOnlyTarget(path, path, wal)
 
 
@@ -81,21 +85,64 @@ def _read_header(path: str) -> bytes:
 
 
 def _stable_copy(path: str, copy_dir: str) -> str:
-    """Copy the file, retrying if a writer changed it while we copied."""
+    """Copy the file (and a ``-wal`` without ``-shm``: its commits count), retrying if a
+    writer changed them while we copied."""
     target = os.path.join(copy_dir, "snapshot.db")
     for _ in range(COPY_ATTEMPTS):
-        before = os.stat(path)
-        shutil.copyfile(path, target)
-        after = os.stat(path)
-        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
+        before = _signature(path)
+        try:
+            shutil.copyfile(path, target)
+            if before[1] is not None:
+                shutil.copyfile(path + "-wal", target + "-wal")
+            elif os.path.exists(target + "-wal"):
+                os.remove(target + "-wal")  # left by an earlier attempt: no longer true
+        except FileNotFoundError:
+            continue  # a writer checkpointed and removed the -wal meanwhile: start again
+        if _signature(path) == before:
             return target
     shutil.rmtree(copy_dir, ignore_errors=True)
     raise StoreOpenError(f"{path}: kept changing while being copied for a consistent read")
 
 
+def _signature(path: str) -> tuple[tuple[int, int] | None, ...]:
+    """Size and mtime of the file and of its ``-wal`` (None when absent)."""
+    signature: list[tuple[int, int] | None] = []
+    for name in (path, path + "-wal"):
+        try:
+            info = os.stat(name)
+        except FileNotFoundError:
+            signature.append(None)
+        else:
+            signature.append((info.st_size, info.st_mtime_ns))
+    return tuple(signature)
+
+
+def _json_backslashreplace(exc: UnicodeError) -> tuple[str, int]:
+    """``backslashreplace`` with the backslash itself escaped, as inside a JSON string."""
+    assert isinstance(exc, UnicodeDecodeError)
+    bad = exc.object[exc.start : exc.end]
+    return "".join(f"\\\\x{byte:02x}" for byte in bad), exc.end
+
+
+codecs.register_error("stabilize-json-backslashreplace", _json_backslashreplace)
+
+
 def _decode_text(raw: bytes) -> str:
-    """One invalid UTF-8 byte must not abort a whole query: keep it visible instead."""
-    return raw.decode("utf-8", "backslashreplace")
+    """One invalid UTF-8 byte must not abort a whole query: keep it visible instead.
+
+    In a JSON column (``data``) a bare ``\\xff`` is an invalid JSON escape that would make
+    the whole row unreadable, so when escaping the backslash gives valid JSON, use that.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    as_json = raw.decode("utf-8", "stabilize-json-backslashreplace")
+    try:
+        json.loads(as_json)
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "backslashreplace")
+    return as_json
 
 
 def open_read_only_connection(target: ReadOnlyTarget) -> sqlite3.Connection:
@@ -108,8 +155,11 @@ def open_read_only_connection(target: ReadOnlyTarget) -> sqlite3.Connection:
             timeout=BUSY_TIMEOUT_SECONDS,
         )
         conn.text_factory = _decode_text
+        conn.create_function("event_instant", 1, event_instant, deterministic=True)
         conn.execute("PRAGMA query_only = 1")
-        conn.execute("PRAGMA trusted_schema = OFF")
+        # Not trusted_schema=OFF: the engine's own file indexes json_extract() expressions,
+        # and with it off SQLite rejects that schema as malformed. query_only already stops
+        # triggers from firing, and an 'events' view is refused before any read.
         return conn
 
 

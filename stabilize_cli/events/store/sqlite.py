@@ -117,15 +117,19 @@ class SqliteEventStore(EventStore):
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._shared: sqlite3.Connection | None = None
-        conn = self._conn()
-        if create_tables:
-            with self._translate(), self._write_lock:
-                for statement in DDL:
-                    conn.execute(statement)
-        else:
-            if read_only:
-                require_real_events_table(conn, self._location.path)
-            require_events_table(conn, self._location.path, EVENT_COLUMNS)
+        try:
+            conn = self._conn()
+            if create_tables:
+                with self._translate(), self._write_lock:
+                    for statement in DDL:
+                        conn.execute(statement)
+            else:
+                if read_only:
+                    require_real_events_table(conn, self._location.path)
+                require_events_table(conn, self._location.path, EVENT_COLUMNS)
+        except BaseException:
+            self.close()  # no caller gets a store to close: drop connections and temp copy
+            raise
 
     # -- connections -------------------------------------------------------------------
 
@@ -153,7 +157,7 @@ class SqliteEventStore(EventStore):
         return translate_errors(self._location.path)
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def reading(self) -> Iterator[sqlite3.Connection]:
         """In-memory stores share one connection, so reads take the lock there too."""
         if self._location.is_memory:
             with self._write_lock, self._translate():
@@ -294,7 +298,7 @@ class SqliteEventStore(EventStore):
         if self._location.is_memory:
             yield self._fetch(sql, params)
             return
-        with self._reading() as conn:
+        with self.reading() as conn:
             cursor = conn.execute(sql, params)
         while True:
             with self._translate():
@@ -304,7 +308,7 @@ class SqliteEventStore(EventStore):
             yield batch
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[EventRow]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             return conn.execute(sql, params).fetchall()
 
     @staticmethod
@@ -342,7 +346,7 @@ class SqliteEventStore(EventStore):
         return self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED))
 
     def get_current_sequence(self) -> int:
-        with self._reading() as conn:
+        with self.reading() as conn:
             value = conn.execute("SELECT MAX(sequence) FROM events").fetchone()[0]
         return int(value or 0)
 
@@ -358,7 +362,7 @@ class SqliteEventStore(EventStore):
         compiled = _compile(query)
         if compiled.exact is not None:
             return super().count_events(query)
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute(
                 f"SELECT COUNT(*) FROM events WHERE {compiled.where}", compiled.params
             ).fetchone()
@@ -396,7 +400,7 @@ class SqliteEventStore(EventStore):
             "ORDER BY sequence DESC, id DESC"
         )
         upper = UNLIMITED if max_sequence is None else max_sequence
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(sql, (EntityType(entity_type).value, entity_id, upper)).fetchall()
         return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
 
@@ -410,7 +414,7 @@ class SqliteEventStore(EventStore):
         params: tuple[str, ...] = ()
         if workflow_id is not None:
             sql, params = f"{sql} WHERE workflow_id = ?", (workflow_id,)
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(f"{sql} ORDER BY id", params).fetchall()
         return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
 
@@ -434,14 +438,14 @@ class SqliteEventStore(EventStore):
             )
 
     def get_subscription(self, subscription_id: str) -> dict[str, Any] | None:
-        with self._reading() as conn:
+        with self.reading() as conn:
             row = conn.execute(
                 f"{SELECT_SUBSCRIPTIONS} WHERE id = ?", (subscription_id,)
             ).fetchone()
         return _subscription_row(row) if row else None
 
     def list_subscriptions(self) -> list[dict[str, Any]]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(f"{SELECT_SUBSCRIPTIONS} ORDER BY id").fetchall()
         return [_subscription_row(r) for r in rows]
 
