@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
+# Typer reads these when it is first imported: set them before anything imports it, so
+# help and tables render the same everywhere (typer-rich-notes.md).
+os.environ["_TYPER_FORCE_DISABLE_TERMINAL"] = "1"
+os.environ["TERMINAL_WIDTH"] = "100"
+os.environ["NO_COLOR"] = "1"
+os.environ["COLUMNS"] = "120"
+os.environ.pop("FORCE_COLOR", None)
+os.environ.pop("STABILIZE_DB", None)
+
 import hashlib
 import json
 import shutil

@@ -1,0 +1,1 @@
+"""The only package that imports Typer: parsing, error mapping, command registration."""

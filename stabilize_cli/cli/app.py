@@ -1,0 +1,85 @@
+"""The `stabilize` command: the command tree, registered in one place."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from .. import __version__
+from .commands import workflows
+from .exit_codes import ExitCode, help_table
+
+ENGINE_COMMANDS = frozenset(
+    {
+        "mg-up",
+        "mg-status",
+        "mg-check-grants",
+        "prompt",
+        "monitor",
+        "prune-signals",
+        "prune-processed",
+        "purge-workflows",
+    }
+)
+
+
+def _engine_hint(name: str) -> None:
+    """A hidden stand-in for one of the engine's commands: say where it lives."""
+
+    def hint(ctx: typer.Context) -> None:
+        sys.stderr.write(
+            f"error: '{name}' is a command of the Stabilize engine's own CLI (package "
+            "'stabilize'), not of this audit tool; run the engine's 'stabilize' script "
+            "(where both are installed, this tool is also 'stabilize-audit').\n"
+        )
+        raise typer.Exit(int(ExitCode.USAGE))
+
+    app.command(
+        name,
+        hidden=True,
+        add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )(hint)
+
+
+app = typer.Typer(
+    name="stabilize",
+    help="Audit and debug Stabilize's event store: timelines, diffs, metrics, integrity.",
+    epilog="Exit codes:\n\n" + help_table(),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"stabilize-cli {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Audit and debug Stabilize's event store: timelines, diffs, metrics, integrity."""
+
+
+app.command("workflows")(workflows.workflows)
+
+for _name in sorted(ENGINE_COMMANDS):
+    _engine_hint(_name)
+
+
+def main(*args: Any) -> None:
+    """Console-script entry point; a closed pipe ends quietly with 141."""
+    try:
+        app(prog_name="stabilize")
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(int(ExitCode.BROKEN_PIPE))

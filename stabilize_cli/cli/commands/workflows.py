@@ -1,0 +1,45 @@
+"""`stabilize workflows`: one row per workflow, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ...render.formats import Format
+from ..errors import guarded
+from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
+from ..timeopts import as_utc
+
+
+@guarded
+def workflows(
+    db: DbOption = "stabilize.db",
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", help="Only these statuses (repeatable), e.g. TERMINAL."),
+    ] = None,
+    app: Annotated[str | None, typer.Option("--app", help="Only this application.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="At most this many rows.")] = 50,
+    fmt: FormatOption = Format.TABLE,
+    json_flag: JsonFlag = False,
+) -> None:
+    """List workflows: status, timing, event count and failed stages."""
+    from ...queries.source import open_for_audit
+    from ...queries.workflows import WorkflowFilter, list_workflows
+    from ...render.output import write
+    from ...render.workflows import workflows_report
+
+    chosen = pick_format(fmt, json_flag)
+    wanted = WorkflowFilter(
+        statuses=frozenset(s.upper() for s in status or ()),
+        application=app,
+        since=as_utc(since),
+        until=as_utc(until),
+        limit=limit,
+    )
+    with open_for_audit(db) as store:
+        result = list_workflows(store, wanted)
+    write(workflows_report(result), chosen)

@@ -1,0 +1,37 @@
+"""Exit codes: one table, shown in ``--help`` and the README (reliability-matrix.md)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    CANNOT_OPEN = 3
+    CORRUPT = 4
+    BUSY = 5
+    NOT_FOUND = 6
+    RUNNING = 8
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+
+
+MEANINGS = {
+    ExitCode.OK: "ok, including an empty result",
+    ExitCode.FINDINGS: "findings (verify), or --exit-status and the workflow did not succeed",
+    ExitCode.USAGE: "usage: bad option or argument values, reversed or negative ranges",
+    ExitCode.CANNOT_OPEN: "cannot open: missing, directory, not SQLite, not an event store",
+    ExitCode.CORRUPT: "the database is corrupt or a row cannot be read",
+    ExitCode.BUSY: "busy: still locked after the busy timeout (retry)",
+    ExitCode.NOT_FOUND: "no such workflow, entity, event or snapshot",
+    ExitCode.RUNNING: "--exit-status and the workflow is still running",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.BROKEN_PIPE: "broken pipe (output closed early): silent",
+}
+
+
+def help_table() -> str:
+    """The table as help text (Typer's rich help keeps the line breaks)."""
+    return "\n\n".join(f"{int(code):>3}  {text}" for code, text in MEANINGS.items())

@@ -1,0 +1,58 @@
+"""Options every command shares, declared once so each signature shows its real parameters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from ..render.formats import Format
+
+DEFAULT_DB = "stabilize.db"
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="STABILIZE_DB",
+        help="Event database, a path or sqlite:///path (default: $STABILIZE_DB or ./stabilize.db).",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    Format,
+    typer.Option("--format", "-f", case_sensitive=False, help="Output format."),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
+WorkflowArg = Annotated[
+    str,
+    typer.Argument(
+        help="Workflow id, a unique prefix of one, 'latest' or 'latest-failed'.",
+        show_default=False,
+    ),
+]
+SinceOption = Annotated[
+    datetime | None,
+    typer.Option("--since", help="Only from this time (ISO 8601; UTC unless an offset is given)."),
+]
+UntilOption = Annotated[
+    datetime | None,
+    typer.Option("--until", help="Only up to this time (ISO 8601; UTC unless an offset is given)."),
+]
+ExitStatusFlag = Annotated[
+    bool,
+    typer.Option(
+        "--exit-status",
+        help="Exit 1 when the workflow did not succeed, 8 while it is still running.",
+    ),
+]
+
+
+def pick_format(fmt: Format, json_flag: bool) -> Format:
+    """``--json`` is ``--format json``; asking for both json and something else is a mistake."""
+    if not json_flag:
+        return fmt
+    if fmt not in (Format.TABLE, Format.JSON):
+        raise typer.BadParameter(f"--json contradicts --format {fmt.value}", param_hint="--json")
+    return Format.JSON

@@ -1,0 +1,170 @@
+"""Questions about the whole store that the engine's API does not ask: which workflows
+exist, how each ended. Answered in SQL so that listing needs no replay of every event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .sqlite import SqliteEventStore
+
+_LIFECYCLE = (
+    "workflow.started",
+    "workflow.completed",
+    "workflow.failed",
+    "workflow.canceled",
+    "workflow.paused",
+    "workflow.resumed",
+)
+_TERMINAL = ("workflow.completed", "workflow.failed", "workflow.canceled")
+_IN_LIFECYCLE = ", ".join(f"'{t}'" for t in _LIFECYCLE)
+_IN_TERMINAL = ", ".join(f"'{t}'" for t in _TERMINAL)
+
+WORKFLOW_SUMMARIES = f"""
+WITH per_workflow AS (
+    SELECT workflow_id,
+           COUNT(*) AS event_count,
+           MIN(sequence) AS first_sequence,
+           MAX(sequence) AS last_sequence,
+           MAX(CASE WHEN event_type = 'workflow.created' THEN sequence END) AS created_seq,
+           MAX(CASE WHEN event_type = 'workflow.started' THEN sequence END) AS started_seq,
+           MAX(CASE WHEN entity_type = 'workflow' AND event_type IN ({_IN_LIFECYCLE})
+                    THEN sequence END) AS status_seq,
+           MAX(CASE WHEN event_type IN ({_IN_TERMINAL}) THEN sequence END) AS end_seq,
+           SUM(event_type = 'stage.failed') AS failed_stages
+    FROM events
+    GROUP BY workflow_id
+)
+SELECT w.workflow_id, w.event_count, w.first_sequence, w.last_sequence, w.failed_stages,
+       created.data, started.timestamp, status.event_type, status.data, ended.timestamp
+FROM per_workflow AS w
+LEFT JOIN events AS created ON created.sequence = w.created_seq
+LEFT JOIN events AS started ON started.sequence = w.started_seq
+LEFT JOIN events AS status ON status.sequence = w.status_seq
+LEFT JOIN events AS ended ON ended.sequence = w.end_seq
+ORDER BY w.first_sequence DESC
+"""
+
+LATEST_CREATED = """
+SELECT workflow_id FROM events WHERE event_type = 'workflow.created'
+ORDER BY sequence DESC LIMIT 1
+"""
+LATEST_ANY = "SELECT workflow_id FROM events ORDER BY sequence DESC LIMIT 1"
+LATEST_FAILED = """
+SELECT workflow_id FROM events
+WHERE event_type = 'workflow.failed'
+   OR (event_type = 'workflow.completed' AND json_valid(data)
+       AND json_extract(data, '$.status') IN ('TERMINAL', 'FAILED_CONTINUE', 'STOPPED'))
+ORDER BY sequence DESC LIMIT 1
+"""
+WORKFLOW_EXISTS = "SELECT 1 FROM events WHERE workflow_id = ? LIMIT 1"
+WORKFLOW_PREFIX = """
+SELECT DISTINCT workflow_id FROM events
+WHERE workflow_id >= ? AND workflow_id < ? ORDER BY workflow_id LIMIT ?
+"""
+ENTITY_TYPES = "SELECT DISTINCT entity_type FROM events WHERE entity_id = ?"
+
+
+@dataclass(frozen=True)
+class WorkflowSummary:
+    """One workflow as the listing shows it; status follows the replay's rules."""
+
+    workflow_id: str
+    application: str | None
+    name: str | None
+    status: str | None
+    start_time: str | None
+    end_time: str | None
+    event_count: int
+    failed_stages: int
+    first_sequence: int
+    last_sequence: int
+
+
+def _payload(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, str):
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+_STATUS_OF = {
+    "workflow.started": "RUNNING",
+    "workflow.resumed": "RUNNING",
+    "workflow.paused": "PAUSED",
+    "workflow.canceled": "CANCELED",
+}
+
+
+def _status(event_type: str | None, data: object) -> str | None:
+    """The status the replay would end on, from the last lifecycle event."""
+    if event_type is None:
+        return None
+    if event_type in _STATUS_OF:
+        return _STATUS_OF[event_type]
+    default = "SUCCEEDED" if event_type == "workflow.completed" else "TERMINAL"
+    value = _payload(data).get("status", default)
+    return None if value is None else str(value)
+
+
+class WorkflowCatalog:
+    """Read-only questions over every workflow in a store."""
+
+    def __init__(self, store: SqliteEventStore) -> None:
+        self.store = store
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self.store.reading() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def summaries(self) -> list[WorkflowSummary]:
+        """Every workflow, newest first."""
+        return [
+            WorkflowSummary(
+                workflow_id=wf,
+                application=_payload(created).get("application"),
+                name=_payload(created).get("name"),
+                status=_status(status_type, status_data),
+                start_time=started,
+                end_time=ended,
+                event_count=count,
+                failed_stages=int(failed or 0),
+                first_sequence=first,
+                last_sequence=last,
+            )
+            for (
+                wf,
+                count,
+                first,
+                last,
+                failed,
+                created,
+                started,
+                status_type,
+                status_data,
+                ended,
+            ) in self._rows(WORKFLOW_SUMMARIES)
+        ]
+
+    def exists(self, workflow_id: str) -> bool:
+        return bool(self._rows(WORKFLOW_EXISTS, (workflow_id,)))
+
+    def with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
+        """Ids starting with ``prefix``: a range, not LIKE, so ``%`` and ``_`` stay literal."""
+        return [r[0] for r in self._rows(WORKFLOW_PREFIX, (prefix, prefix + "\U0010ffff", limit))]
+
+    def latest(self, *, failed: bool = False) -> str | None:
+        queries = (LATEST_FAILED,) if failed else (LATEST_CREATED, LATEST_ANY)
+        for sql in queries:
+            rows = self._rows(sql)
+            if rows:
+                return str(rows[0][0])
+        return None
+
+    def entity_types(self, entity_id: str) -> list[str]:
+        return sorted(r[0] for r in self._rows(ENTITY_TYPES, (entity_id,)))

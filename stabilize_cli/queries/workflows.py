@@ -1,0 +1,112 @@
+"""Which workflows exist, and which one a user means by an id, a prefix or 'latest'."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..events.store import SqliteEventStore
+from ..events.store.catalog import WorkflowCatalog, WorkflowSummary
+from ..events.timeutil import parse_timestamp
+from .errors import InvalidInputError, NotFoundError
+
+LATEST = "latest"
+LATEST_FAILED = "latest-failed"
+
+
+def resolve_workflow(store: SqliteEventStore, ref: str) -> str:
+    """A full id, a unique prefix, ``latest`` or ``latest-failed`` → the workflow id."""
+    catalog = WorkflowCatalog(store)
+    if ref in (LATEST, LATEST_FAILED):
+        found = catalog.latest(failed=ref == LATEST_FAILED)
+        if found is None:
+            what = "failed workflow" if ref == LATEST_FAILED else "workflow"
+            raise NotFoundError(f"no {what} in the store")
+        return found
+    if not ref:
+        raise InvalidInputError("empty workflow id")
+    if catalog.exists(ref):
+        return ref
+    candidates = catalog.with_prefix(ref, limit=6)
+    if not candidates:
+        raise NotFoundError(f"no workflow {ref!r} in the store")
+    if len(candidates) > 1:
+        shown = ", ".join(candidates[:5]) + (", ..." if len(candidates) > 5 else "")
+        raise InvalidInputError(f"workflow prefix {ref!r} is ambiguous: {shown}")
+    return candidates[0]
+
+
+@dataclass(frozen=True)
+class WorkflowFilter:
+    statuses: frozenset[str] = frozenset()
+    application: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+
+    def admits(self, summary: WorkflowSummary) -> bool:
+        if self.statuses and (summary.status or "").upper() not in self.statuses:
+            return False
+        if self.application is not None and summary.application != self.application:
+            return False
+        if self.since is None and self.until is None:
+            return True
+        start = _parse(summary.start_time)
+        if start is None:
+            return False
+        if self.since is not None and start < self.since:
+            return False
+        return self.until is None or start <= self.until
+
+
+def _parse(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        return None
+
+
+def duration_ms(summary: WorkflowSummary) -> int | None:
+    start, end = _parse(summary.start_time), _parse(summary.end_time)
+    if start is None or end is None:
+        return None
+    return int((end - start).total_seconds() * 1000)
+
+
+@dataclass(frozen=True)
+class WorkflowList:
+    workflows: tuple[WorkflowSummary, ...]
+
+    def records(self) -> Iterable[dict[str, Any]]:
+        for w in self.workflows:
+            yield {
+                "workflow_id": w.workflow_id,
+                "application": w.application,
+                "name": w.name,
+                "status": w.status,
+                "start_time": w.start_time,
+                "end_time": w.end_time,
+                "duration_ms": duration_ms(w),
+                "event_count": w.event_count,
+                "failed_stages": w.failed_stages,
+                "first_sequence": w.first_sequence,
+                "last_sequence": w.last_sequence,
+            }
+
+
+def list_workflows(store: SqliteEventStore, wanted: WorkflowFilter) -> WorkflowList:
+    if wanted.limit < 0:
+        raise InvalidInputError(f"--limit must not be negative (got {wanted.limit})")
+    if wanted.since and wanted.until and wanted.since > wanted.until:
+        raise InvalidInputError("--since is after --until")
+    chosen: list[WorkflowSummary] = []
+    for summary in WorkflowCatalog(store).summaries():
+        if len(chosen) >= wanted.limit:
+            break
+        if wanted.admits(summary):
+            chosen.append(summary)
+    return WorkflowList(tuple(chosen))

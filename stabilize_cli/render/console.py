@@ -1,0 +1,32 @@
+"""Consoles made per invocation, so NO_COLOR and the terminal are read when output happens."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from rich.console import Console
+
+PIPE_WIDTH = 160
+"""Width for piped output: no terminal to fit, and ids must not be cut."""
+
+
+def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console:
+    stream = file or (sys.stderr if stderr else sys.stdout)
+    is_tty = stream.isatty()
+    width = None if is_tty or os.environ.get("COLUMNS") else PIPE_WIDTH
+    return Console(
+        file=stream,
+        width=width,
+        emoji=False,
+        highlight=False,
+        markup=False,
+        soft_wrap=False,
+        safe_box=not _utf8(stream),
+    )
+
+
+def _utf8(stream: TextIO) -> bool:
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    return encoding == "utf8"

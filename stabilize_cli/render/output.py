@@ -1,0 +1,141 @@
+"""The one output path: every command hands a :class:`Report` here, in any format.
+
+JSON never goes through Rich (it added colour codes under FORCE_COLOR and wrapped long
+strings): it is written with the json module, ASCII-only so no control byte survives.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+
+from .console import make_console
+from .formats import ROW_FORMATS, Format, FormatNotAvailableError
+from .safe import safe_text
+from .sanitize import NULL_MARK, clean
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    numeric: bool = False
+
+
+@dataclass
+class Report:
+    """What a command produces, in every form it can be written."""
+
+    document: Callable[[], Any]
+    """The JSON document (``--format json``)."""
+    columns: Sequence[Column] = ()
+    records: Callable[[], Iterable[dict[str, Any]]] | None = None
+    """Rows, for ndjson/csv/markdown, and for the table when there is no view."""
+    view: Callable[[], RenderableType] | None = None
+    """The Rich view for ``--format table``."""
+    formats: frozenset[Format] = field(default_factory=lambda: frozenset(Format))
+
+
+def write(report: Report, fmt: Format) -> None:
+    if fmt not in report.formats or (fmt in ROW_FORMATS and report.records is None):
+        allowed = ", ".join(f.value for f in Format if f in report.formats)
+        raise FormatNotAvailableError(f"--format {fmt.value} is not available here (use {allowed})")
+    if fmt is Format.JSON:
+        write_json(report.document())
+    elif fmt is Format.NDJSON:
+        assert report.records is not None
+        for record in report.records():
+            write_json_line(record)
+    elif fmt is Format.CSV:
+        assert report.records is not None
+        _write_csv(report.columns, report.records())
+    elif fmt is Format.MARKDOWN:
+        assert report.records is not None
+        _write_markdown(report.columns, report.records())
+    else:
+        console = make_console()
+        if report.view is not None:
+            console.print(report.view())
+        else:
+            assert report.records is not None
+            console.print(rows_table(report.columns, report.records()))
+
+
+def json_ready(value: Any) -> Any:
+    """Values JSON can carry: non-finite floats become strings, times ISO 8601."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    return json.dumps(json_ready(value), ensure_ascii=True, allow_nan=False, indent=indent)
+
+
+def write_json(value: Any) -> None:
+    sys.stdout.write(dumps(value, indent=2) + "\n")
+
+
+def write_json_line(value: Any) -> None:
+    sys.stdout.write(dumps(value) + "\n")
+    sys.stdout.flush()
+
+
+def cell(value: Any) -> str:
+    """A value as one line of plain, terminal-safe text."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return clean(dumps(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return clean(str(value))
+
+
+def _write_csv(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    for record in records:
+        writer.writerow([cell(record.get(c.key)) for c in columns])
+
+
+def _write_markdown(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> None:
+    def row(values: Iterable[str]) -> str:
+        return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |\n"
+
+    sys.stdout.write(row(c.header for c in columns))
+    sys.stdout.write(row("---:" if c.numeric else "---" for c in columns))
+    for record in records:
+        sys.stdout.write(row(cell(record.get(c.key)) or NULL_MARK for c in columns))
+
+
+def rows_table(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in columns:
+        table.add_column(
+            column.header, justify="right" if column.numeric else "left", no_wrap=column.numeric
+        )
+    for record in records:
+        table.add_row(*(_table_cell(record.get(c.key)) for c in columns))
+    return table
+
+
+def _table_cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return safe_text(dumps(value))
+    return safe_text(value, style="dim" if value is None else "")
