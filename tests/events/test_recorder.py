@@ -376,3 +376,14 @@ def test_enum_statuses_are_recorded_by_name(recorder: EventRecorder) -> None:
 def test_a_generic_record_covers_types_newer_than_the_seed(recorder: EventRecorder) -> None:
     event = recorder.record(EventType.CUSTOM_PROGRESS, EntityType.TASK, "T", "W", {"pct": 50})
     assert (event.type_name, event.data, event.sequence) == ("custom.progress", {"pct": 50}, 1)
+
+
+def test_an_id_factory_makes_event_ids_deterministic(store: SqliteEventStore) -> None:
+    ids = iter(["01J0000000000000000000000A", "01J0000000000000000000000B"])
+    recorder = EventRecorder(store, publish_to_bus=False, id_factory=lambda: next(ids))
+    wf = WorkflowRecord(id="W", application="a", name="n")
+    recorded = [recorder.record_workflow_created(wf), recorder.record_workflow_started(wf)]
+    assert [e.event_id for e in recorded] == [
+        "01J0000000000000000000000A",
+        "01J0000000000000000000000B",
+    ]

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from ..base import TERMINAL_WORKFLOW_EVENTS, EntityType, Event, EventType
+from ..base import TERMINAL_WORKFLOW_EVENTS, EntityType, Event, EventType, new_event_id
 from ..bus import get_event_bus
 from ..store.interface import EventStore
 from ..timeutil import epoch_ms, utc_now
@@ -51,10 +51,13 @@ class EventRecorder:
         publish_to_bus: bool = True,
         *,
         clock: Callable[[], datetime] = utc_now,
+        id_factory: Callable[[], str] = new_event_id,
     ) -> None:
+        """``clock`` and ``id_factory`` (ours) let simulations and tests be deterministic."""
         self.event_store = event_store
         self.publish_to_bus = publish_to_bus
         self._clock = clock
+        self._new_id = id_factory
         self._versions: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -73,6 +76,7 @@ class EventRecorder:
     ) -> Event:
         """Record any event, including types the engine added after the seed's list."""
         event = Event(
+            event_id=self._new_id(),
             event_type=event_type,
             timestamp=self._clock(),
             entity_type=entity_type,
