@@ -1,0 +1,77 @@
+"""The command as a whole: help, version, exit codes, the engine's commands, entry points."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.main import get_command
+
+from stabilize_cli import __version__
+from stabilize_cli.cli.app import ENGINE_COMMANDS, app
+from stabilize_cli.cli.exit_codes import MEANINGS
+
+from .conftest import Invoke, run_process
+
+
+def all_commands() -> list[tuple[str, object]]:
+    """Every visible command, subcommands of groups included, as (path, click command)."""
+    root = get_command(app)
+    found: list[tuple[str, object]] = []
+
+    def walk(prefix: str, group: object) -> None:
+        for name, command in getattr(group, "commands", {}).items():
+            if getattr(command, "hidden", False):
+                continue
+            path = f"{prefix} {name}".strip()
+            if getattr(command, "commands", None):
+                walk(path, command)
+            else:
+                found.append((path, command))
+
+    walk("", root)
+    return found
+
+
+def test_version_prints_the_package_version(invoke: Invoke) -> None:
+    result = invoke("--version", db=None)
+    assert (result.exit_code, result.stdout) == (0, f"stabilize-cli {__version__}\n")
+
+
+def test_help_lists_every_exit_code(invoke: Invoke) -> None:
+    result = invoke("--help", db=None)
+    assert result.exit_code == 0
+    for code, meaning in MEANINGS.items():
+        assert f"{int(code):>3}  {meaning}" in result.stdout
+
+
+@pytest.mark.parametrize("path", [p for p, _ in all_commands()])
+def test_every_command_has_help_text(path: str, invoke: Invoke) -> None:
+    result = invoke(*path.split(), "--help", db=None)
+    assert result.exit_code == 0
+    assert "Usage:" in result.stdout
+    command = dict(all_commands())[path]
+    assert (getattr(command, "help", None) or "").strip(), f"{path} has no docstring"
+
+
+@pytest.mark.parametrize("name", sorted(ENGINE_COMMANDS))
+def test_an_engine_command_gets_a_hint_and_exit_2(name: str, invoke: Invoke) -> None:
+    result = invoke(name, "--anything", db=None)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: '{name}' is a command of the Stabilize engine")
+    assert result.stdout == ""
+
+
+def test_an_unknown_command_is_a_usage_error_without_traceback(invoke: Invoke) -> None:
+    result = invoke("no-such-command", db=None)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_python_dash_m_runs_the_same_app() -> None:
+    done = run_process("--version")
+    assert (done.returncode, done.stdout) == (0, f"stabilize-cli {__version__}\n")
+
+
+def test_the_app_is_a_typer_app_with_locals_hidden_from_tracebacks() -> None:
+    assert isinstance(app, typer.Typer)
+    assert app.pretty_exceptions_show_locals is False
