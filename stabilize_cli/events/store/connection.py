@@ -111,6 +111,11 @@ def translate_errors(path: str) -> Iterator[None]:
             raise StoreBusyError(f"{path}: database is locked by another process") from exc
         if "no such table" in message or "no such column" in message:
             raise SchemaError(f"{path}: not a Stabilize event store ({message})") from exc
+        if "readonly" in message and os.path.exists(path + "-journal"):
+            raise StoreOpenError(
+                f"{path}: needs crash recovery (a hot -journal is present); "
+                "not opened, since recovering would write to it"
+            ) from exc
         if "unable to open" in message or "readonly" in message:
             raise StoreOpenError(f"{path}: cannot open database ({message})") from exc
         raise StoreError(f"{path}: {message}") from exc
