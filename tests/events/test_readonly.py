@@ -447,12 +447,6 @@ def test_a_read_only_store_paused_mid_read_does_not_block_a_rollback_mode_writer
     commit_beside_a_paused_read(store_dir / "events.db", "sequence")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sqlite3.OperationalError,
-    reason="known: orders other than by sequence keep one statement (a SHARED lock) open "
-    "while the caller iterates, so in rollback mode the engine's COMMIT times out (matrix RO 5)",
-)
 def test_a_read_only_store_paused_mid_read_by_timestamp_does_not_block_a_rollback_writer(
     store_dir: Path,
 ) -> None:

@@ -271,11 +271,15 @@ class SqliteEventStore(EventStore):
                 return
 
     def _stream_statement(self, compiled: _Filter, query: EventQuery) -> Iterator[Event]:
-        """Orders other than by sequence run as one statement, read in pages."""
+        """Other orders: the matching sequences in one short statement, then rows by page.
+
+        A statement left open while the caller iterates would hold a read lock, and in
+        rollback-journal mode the engine's COMMIT would time out behind it.
+        """
         direction = "ASC" if query.ascending else "DESC"
         order = "event_instant(timestamp)" if query.order_by == "timestamp" else query.order_by
         sql = (
-            f"{SELECT_EVENTS} WHERE {compiled.where} "
+            f"SELECT sequence FROM events WHERE {compiled.where} "
             f"ORDER BY {order} {direction}, sequence {direction}"
         )
         to_skip, remaining = query.offset, query.limit
@@ -284,8 +288,15 @@ class SqliteEventStore(EventStore):
             sql += " LIMIT ? OFFSET ?"
             params = (*params, remaining, to_skip)
             to_skip = 0
-        for batch in self._batches(sql, params):
-            for event in self._decode(batch, compiled):
+        sequences = [row[0] for row in self._fetch(sql, params)]
+        for start in range(0, len(sequences), PAGE_SIZE):
+            page = sequences[start : start + PAGE_SIZE]
+            marks = ", ".join("?" for _ in page)
+            rows = {
+                r[0]: r
+                for r in self._fetch(f"{SELECT_EVENTS} WHERE sequence IN ({marks})", tuple(page))
+            }
+            for event in self._decode([rows[seq] for seq in page if seq in rows], compiled):
                 if remaining == 0:
                     return
                 if to_skip:
@@ -293,19 +304,6 @@ class SqliteEventStore(EventStore):
                     continue
                 yield event
                 remaining -= 1
-
-    def _batches(self, sql: str, params: tuple[Any, ...]) -> Iterator[list[EventRow]]:
-        if self._location.is_memory:
-            yield self._fetch(sql, params)
-            return
-        with self.reading() as conn:
-            cursor = conn.execute(sql, params)
-        while True:
-            with self._translate():
-                batch = cursor.fetchmany(PAGE_SIZE)
-            if not batch:
-                return
-            yield batch
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[EventRow]:
         with self.reading() as conn:
