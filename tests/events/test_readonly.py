@@ -726,3 +726,34 @@ def test_invalid_utf8_leaves_the_rows_after_it_readable(store_dir: Path) -> None
     with open_read_only(db_path) as store:
         seen = list(store.get_events(EventQuery(limit=UNLIMITED)))
     assert seen[3:] == stored[3:]
+
+
+def test_a_private_copy_is_refreshed_only_when_the_database_changed(
+    store_dir: Path, private_tmp: Path
+) -> None:
+    db_path = store_dir / "events.db"
+    populated_writer(db_path, wal=True).close()
+    assert not Path(f"{db_path}-wal").exists()
+    reader = open_read_only(db_path)
+    try:
+        assert reader.reads_private_copy
+        before = reader.count_events()
+        assert reader.refresh() is False
+        writer = SqliteEventStore(str(db_path))
+        writer.append_batch(make_batch(3, start=100))
+        assert reader.count_events() == before  # the copy cannot see it
+        assert reader.refresh() is True
+        assert reader.count_events() == before + 3
+        writer.close()
+    finally:
+        reader.close()
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_a_store_reading_the_file_itself_never_refreshes(store_dir: Path) -> None:
+    db_path = store_dir / "events.db"
+    writer = populated_writer(db_path, wal=False)
+    with open_read_only(db_path) as reader:
+        writer.append_batch(make_batch(2, start=100))
+        assert (reader.reads_private_copy, reader.refresh()) == (False, False)
+    writer.close()

@@ -34,6 +34,16 @@ class ReadOnlyTarget:
     open_path: str
     wal: bool
     copy_dir: str | None = None
+    copied_from: tuple[tuple[int, int] | None, ...] = ()
+    """Size and mtime of the source (and its -wal) when the copy was taken."""
+
+    @property
+    def is_copy(self) -> bool:
+        return self.copy_dir is not None
+
+    def stale(self) -> bool:
+        """Whether the source has changed since the private copy was taken."""
+        return self.is_copy and _signature(os.path.realpath(self.original)) != self.copied_from
 
     def cleanup(self) -> None:
         if self.copy_dir is not None:
@@ -50,7 +60,8 @@ def prepare_read_only(path: str) -> ReadOnlyTarget:
     sidecars = all(os.path.exists(real + suffix) for suffix in ("-wal", "-shm"))
     if wal and not sidecars:
         copy_dir = tempfile.mkdtemp(prefix="stabilize-audit-")
-        return ReadOnlyTarget(path, _stable_copy(real, copy_dir), wal, copy_dir)
+        copy, signature = _stable_copy(real, copy_dir)
+        return ReadOnlyTarget(path, copy, wal, copy_dir, signature)
     return ReadOnlyTarget(path, path, wal)
 
 
@@ -84,7 +95,7 @@ def _read_header(path: str) -> bytes:
     return header
 
 
-def _stable_copy(path: str, copy_dir: str) -> str:
+def _stable_copy(path: str, copy_dir: str) -> tuple[str, tuple[tuple[int, int] | None, ...]]:
     """Copy the file (and a ``-wal`` without ``-shm``: its commits count), retrying if a
     writer changed them while we copied."""
     target = os.path.join(copy_dir, "snapshot.db")
@@ -99,7 +110,7 @@ def _stable_copy(path: str, copy_dir: str) -> str:
         except FileNotFoundError:
             continue  # a writer checkpointed and removed the -wal meanwhile: start again
         if _signature(path) == before:
-            return target
+            return target, before
     shutil.rmtree(copy_dir, ignore_errors=True)
     raise StoreOpenError(f"{path}: kept changing while being copied for a consistent read")
 

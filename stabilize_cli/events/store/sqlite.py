@@ -180,15 +180,35 @@ class SqliteEventStore(EventStore):
                     conn.execute("ROLLBACK")
                 raise
 
-    def close(self) -> None:
+    @property
+    def reads_private_copy(self) -> bool:
+        """A read-only store of a WAL database without side files reads a copy of it."""
+        return self._read_only is not None and self._read_only.is_copy
+
+    def refresh(self) -> bool:
+        """Take a new private copy if the database changed since the last; True if it did.
+
+        Followers call this between polls: a copy never sees later appends by itself.
+        """
+        if self._read_only is None or not self._read_only.stale():
+            return False
+        self._drop_connections()
+        self._read_only.cleanup()
+        self._read_only = prepare_read_only(self._location.path)
+        return True
+
+    def _drop_connections(self) -> None:
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:
             conn.close()
+        self._local = threading.local()
+
+    def close(self) -> None:
+        self._drop_connections()
         if self._shared is not None:
             self._shared.close()
             self._shared = None
-        self._local = threading.local()
         if self._read_only is not None:
             self._read_only.cleanup()
 
