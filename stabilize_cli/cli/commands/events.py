@@ -1,0 +1,90 @@
+"""`stabilize events`: a raw query over the store, or `--follow` it like `tail -f`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ...render.formats import Format
+from ..errors import guarded
+from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
+from ..timeopts import as_utc
+from .history import EntityKind
+
+
+@guarded
+def events(
+    workflow: Annotated[
+        str | None,
+        typer.Option(
+            "--workflow", "-w", help="Only this workflow: an id, a unique prefix, 'latest'."
+        ),
+    ] = None,
+    event_type: Annotated[
+        list[str] | None,
+        typer.Option("--type", "-t", help="Only this event type (repeatable), e.g. stage.failed."),
+    ] = None,
+    entity_type: Annotated[
+        EntityKind | None,
+        typer.Option("--entity-type", case_sensitive=False, help="Only this kind of entity."),
+    ] = None,
+    from_seq: Annotated[
+        int | None, typer.Option("--from-seq", help="Only from this sequence on.")
+    ] = None,
+    to_seq: Annotated[
+        int | None, typer.Option("--to-seq", help="Only up to this sequence.")
+    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many events (with --follow: backlog).")
+    ] = 100,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Newest first.")] = False,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", help="Print the last --limit events, then new ones until Ctrl-C."),
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between polls with --follow.")
+    ] = 1.0,
+    db: DbOption = "stabilize.db",
+    fmt: FormatOption = Format.TABLE,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Query events by workflow, type, entity type, sequence and time.
+
+    JSON and NDJSON (streamed, one per line) carry events in the engine's Event form.
+
+    --follow works like tail -f: the table becomes one plain line per event; not with json.
+    """
+    import time
+
+    from ...queries.errors import InvalidInputError
+    from ...queries.events import EventFilter, follow_events, query_events
+    from ...queries.source import open_for_audit
+    from ...render.events import events_report, write_events, write_followed
+
+    chosen = pick_format(fmt, json_flag)
+    if follow and chosen is Format.JSON:
+        raise InvalidInputError("--follow writes a stream with no end: use --format ndjson")
+    wanted = EventFilter(
+        workflow=workflow,
+        event_types=tuple(event_type or ()),
+        entity_type=None if entity_type is None else entity_type.value,
+        from_sequence=from_seq,
+        to_sequence=to_seq,
+        since=as_utc(since),
+        until=as_utc(until),
+        limit=limit,
+        reverse=reverse,
+    )
+    with open_for_audit(db) as store:
+        stream = query_events(store, wanted)
+        if not follow:
+            write_events(events_report(stream), stream.events, chosen)
+            return
+        followed = follow_events(
+            store, stream.query, interval=interval, sleep=time.sleep, stop=lambda: False
+        )
+        write_followed(followed, chosen)

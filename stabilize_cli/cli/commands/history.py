@@ -1,0 +1,59 @@
+"""`stabilize history`: every event of one workflow, stage or task, in sequence order."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from ...render.formats import Format
+from ..errors import guarded
+from ..options import DbOption, FormatOption, JsonFlag, pick_format
+
+
+class EntityKind(StrEnum):
+    """The entity types, without importing the library at startup."""
+
+    WORKFLOW = "workflow"
+    STAGE = "stage"
+    TASK = "task"
+
+
+@guarded
+def history(
+    entity_id: Annotated[
+        str, typer.Argument(help="Id of a workflow, stage or task.", show_default=False)
+    ],
+    entity_type: Annotated[
+        EntityKind | None,
+        typer.Option(
+            "--type",
+            "-t",
+            case_sensitive=False,
+            help="Which kind of entity the id names; needed only when two kinds share it.",
+        ),
+    ] = None,
+    whole_workflow: Annotated[
+        bool,
+        typer.Option("--all", help="For a workflow: also its stages' and tasks' events."),
+    ] = False,
+    db: DbOption = "stabilize.db",
+    fmt: FormatOption = Format.TABLE,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show one entity's events: sequence, time, type, version, actor, handler, summary.
+
+    JSON is a list of events in the engine's Event form; NDJSON one such event per line.
+
+    CSV and Markdown hold the table's rows.
+    """
+    from ...queries.events import entity_history
+    from ...queries.source import open_for_audit
+    from ...render.events import history_report, write_events
+
+    chosen = pick_format(fmt, json_flag)
+    kind = None if entity_type is None else entity_type.value
+    with open_for_audit(db) as store:
+        found = entity_history(store, entity_id, kind, whole_workflow=whole_workflow)
+    write_events(history_report(found), lambda: found.events, chosen)

@@ -1,0 +1,286 @@
+"""Events as they are stored: one entity's history, raw filtered queries, and following
+the store as it grows (``tail -f``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..events.base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventType
+from ..events.store import SqliteEventStore
+from ..events.store.catalog import WorkflowCatalog
+from ..events.store.interface import UNLIMITED, EventQuery
+from ..events.timeutil import format_timestamp
+from .errors import InvalidInputError, NotFoundError
+from .workflows import resolve_workflow
+
+EVERY_VERSION = -(2**63)
+"""``from_version`` that keeps every event (the engine's default, 0, drops version 0)."""
+VALID_EVENT_TYPES = tuple(t.value for t in EventType if t is not EventType.UNKNOWN)
+SUMMARY_FIRST = (
+    "error",
+    "reason",
+    "status",
+    "attempt",
+    "last_error",
+    "duration_ms",
+    "name",
+    "ref_id",
+    "type",
+)
+SUMMARY_LIMIT = 400
+"""Characters of summary kept per event: the full payload is in the JSON output."""
+
+
+# -- rows ---------------------------------------------------------------------------------
+
+
+def summarize(data: dict[str, Any]) -> str:
+    """The payload on one line, the keys a reader looks for first, as ``key=value``."""
+    keys = [k for k in SUMMARY_FIRST if k in data]
+    keys += [k for k in data if k not in SUMMARY_FIRST and k != RAW_EVENT_TYPE_KEY]
+    parts: list[str] = []
+    length = 0
+    for key in keys:
+        part = f"{key}={_summary_value(data[key])}"
+        parts.append(part)
+        length += len(part) + 1
+        if length > SUMMARY_LIMIT:
+            return " ".join(parts)[:SUMMARY_LIMIT] + "…"
+    return " ".join(parts)
+
+
+def _summary_value(value: Any) -> str:
+    if isinstance(value, str):
+        plain = bool(value) and not any(c.isspace() or c in "=\"'" for c in value)
+        return value if plain else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def event_record(event: Event) -> dict[str, Any]:
+    """One event as a flat row (type as stored, also for types this library does not know)."""
+    return {
+        "sequence": event.sequence,
+        "timestamp": format_timestamp(event.timestamp),
+        "event_type": event.type_name,
+        "entity_type": event.entity_type.value,
+        "entity_id": event.entity_id,
+        "workflow_id": event.workflow_id,
+        "version": event.version,
+        "actor": event.metadata.actor,
+        "source_handler": event.metadata.source_handler,
+        "event_id": event.event_id,
+        "summary": summarize(event.data),
+    }
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityHistory:
+    entity_type: EntityType
+    entity_id: str
+    events: tuple[Event, ...]
+    whole_workflow: bool = False
+    """True with ``--all``: every event of the workflow, its stages' and tasks' too."""
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        return (event_record(e) for e in self.events)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.events]
+
+
+def entity_history(
+    store: SqliteEventStore,
+    entity_id: str,
+    entity_type: str | None = None,
+    *,
+    whole_workflow: bool = False,
+) -> EntityHistory:
+    kind = _entity_kind(store, entity_id, entity_type)
+    if whole_workflow:
+        if kind is not EntityType.WORKFLOW:
+            raise InvalidInputError(f"--all is for workflows; '{entity_id}' is a {kind.value}")
+        events = store.get_events_for_workflow(entity_id)
+    else:
+        events = store.get_events_for_entity(kind, entity_id, from_version=EVERY_VERSION)
+    return EntityHistory(kind, entity_id, tuple(events), whole_workflow)
+
+
+def _entity_kind(store: SqliteEventStore, entity_id: str, wanted: str | None) -> EntityType:
+    """The entity type that has this id: the one asked for, or the only one there is."""
+    if not entity_id:
+        raise InvalidInputError("empty entity id")
+    found = [EntityType(t) for t in WorkflowCatalog(store).entity_types(entity_id)]
+    if wanted is not None:
+        kind = parse_entity_type(wanted)
+        if kind not in found:
+            hint = f" (it is the id of a {' and a '.join(found)})" if found else ""
+            raise NotFoundError(f"no {kind.value} '{entity_id}' in the store{hint}")
+        return kind
+    if not found:
+        raise NotFoundError(f"no workflow, stage or task '{entity_id}' in the store")
+    if len(found) > 1:
+        both = " and a ".join(found)
+        raise InvalidInputError(f"'{entity_id}' is the id of a {both}: say which with --type")
+    return found[0]
+
+
+def parse_entity_type(text: str) -> EntityType:
+    try:
+        return EntityType(text.lower())
+    except ValueError:
+        valid = ", ".join(t.value for t in EntityType)
+        raise InvalidInputError(f"unknown entity type '{text}' (use one of: {valid})") from None
+
+
+# -- raw queries --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What ``stabilize events`` asks for, as typed (validated by :func:`build_query`)."""
+
+    workflow: str | None = None
+    event_types: tuple[str, ...] = ()
+    entity_type: str | None = None
+    from_sequence: int | None = None
+    to_sequence: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    reverse: bool = False
+
+
+def build_query(store: SqliteEventStore, wanted: EventFilter) -> EventQuery:
+    """The library query for a filter; every value a user can get wrong is refused here."""
+    _check_count("--limit", wanted.limit)
+    _check_count("--from-seq", wanted.from_sequence)
+    _check_count("--to-seq", wanted.to_sequence)
+    low, high = wanted.from_sequence, wanted.to_sequence
+    if low is not None and high is not None and low > high:
+        raise InvalidInputError(f"--from-seq {low} is after --to-seq {high}")
+    if wanted.since and wanted.until and wanted.since > wanted.until:
+        raise InvalidInputError("--since is after --until")
+    return EventQuery(
+        entity_type=None if wanted.entity_type is None else parse_entity_type(wanted.entity_type),
+        workflow_id=None if wanted.workflow is None else resolve_workflow(store, wanted.workflow),
+        event_types=parse_event_types(wanted.event_types) or None,
+        from_sequence=low,
+        to_sequence=high,
+        from_timestamp=wanted.since,
+        to_timestamp=wanted.until,
+        limit=wanted.limit,
+        ascending=not wanted.reverse,
+    )
+
+
+def _check_count(option: str, value: int | None) -> None:
+    if value is None:
+        return
+    if value < 0:
+        raise InvalidInputError(f"{option} must not be negative (got {value})")
+    if value > UNLIMITED:
+        raise InvalidInputError(f"{option} must be at most 2^63-1 (got {value})")
+
+
+def parse_event_types(texts: tuple[str, ...]) -> list[EventType]:
+    types: list[EventType] = []
+    for text in texts:
+        if text.lower() not in VALID_EVENT_TYPES:
+            valid = ", ".join(VALID_EVENT_TYPES)
+            raise InvalidInputError(f"unknown event type '{text}' (valid types: {valid})")
+        types.append(EventType(text.lower()))
+    return types
+
+
+@dataclass(frozen=True)
+class EventStream:
+    """A query's events, read lazily in keyset pages: nothing is held as a whole list."""
+
+    store: SqliteEventStore
+    query: EventQuery
+
+    def events(self) -> Iterator[Event]:
+        return self.store.get_events(self.query)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        return (event_record(e) for e in self.events())
+
+    def to_json(self) -> Iterator[dict[str, Any]]:
+        return (e.to_dict() for e in self.events())
+
+
+def query_events(store: SqliteEventStore, wanted: EventFilter) -> EventStream:
+    return EventStream(store, build_query(store, wanted))
+
+
+# -- following ----------------------------------------------------------------------------
+
+
+def check_interval(seconds: float) -> None:
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidInputError(f"--interval must be a positive number of seconds (got {seconds})")
+
+
+def follow_events(
+    store: SqliteEventStore,
+    query: EventQuery,
+    *,
+    interval: float,
+    sleep: Callable[[float], None],
+    stop: Callable[[], bool],
+) -> Iterator[Event]:
+    """The last ``query.limit`` matching events, then each new match as it is appended.
+
+    Tracks the last sequence seen, never an "expected next" one: gaps are normal (a
+    rolled-back insert), and SQLite commits in sequence order, so nothing is skipped.
+    Each poll is a short keyset read; ``stop`` is asked after every poll, ``sleep`` between.
+    """
+    if not query.ascending:
+        raise InvalidInputError("--reverse cannot be combined with --follow")
+    check_interval(interval)
+    return _poll(store, query, interval, sleep, stop)
+
+
+def _poll(
+    store: SqliteEventStore,
+    query: EventQuery,
+    interval: float,
+    sleep: Callable[[float], None],
+    stop: Callable[[], bool],
+) -> Iterator[Event]:
+    last = _backlog_start(store, query)
+    while True:
+        store.refresh()
+        head = store.get_current_sequence() if query.to_sequence is not None else None
+        for event in store.get_events(_after(query, last)):
+            last = event.sequence
+            yield event
+        done = head is not None and query.to_sequence is not None and head >= query.to_sequence
+        if done or stop():
+            return
+        sleep(interval)
+
+
+def _backlog_start(store: SqliteEventStore, query: EventQuery) -> int:
+    """The sequence after which printing starts, so that ``query.limit`` matches come first."""
+    if query.limit == 0:
+        return store.get_current_sequence()
+    newest_first = dataclasses.replace(query, ascending=False, offset=0)
+    oldest_shown: int | None = None
+    for event in store.get_events(newest_first):
+        oldest_shown = event.sequence
+    return 0 if oldest_shown is None else oldest_shown - 1
+
+
+def _after(query: EventQuery, last: int) -> EventQuery:
+    start = max(last + 1, query.from_sequence or 0)
+    return dataclasses.replace(query, from_sequence=start, limit=UNLIMITED, offset=0)

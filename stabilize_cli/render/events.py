@@ -1,0 +1,197 @@
+"""Events as tables, rows and streams: `history`, `events` and `events --follow`.
+
+Event outputs can be long, so JSON and NDJSON are written one event at a time, and a
+followed stream prints each event as one plain line (a Rich table would re-render).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import (
+    Console,
+    ConsoleOptions,
+    Group,
+    JustifyMethod,
+    RenderableType,
+    RenderResult,
+)
+from rich.table import Table
+from rich.text import Text
+
+from ..events.base import Event
+from ..queries.events import EntityHistory, EventStream, event_record
+from .console import make_console
+from .formats import Format
+from .output import Column, Report, cell, dumps, write, write_json_line
+from .safe import safe_text
+from .sanitize import NULL_MARK
+
+SEQUENCE = Column("sequence", "SEQ", numeric=True)
+TIME = Column("timestamp", "TIME")
+TYPE = Column("event_type", "TYPE")
+KIND = Column("entity_type", "KIND")
+ENTITY = Column("entity_id", "ENTITY")
+WORKFLOW = Column("workflow_id", "WORKFLOW")
+VERSION = Column("version", "VER", numeric=True)
+ACTOR = Column("actor", "ACTOR")
+HANDLER = Column("source_handler", "HANDLER")
+SUMMARY = Column("summary", "SUMMARY")
+
+HISTORY_COLUMNS = (SEQUENCE, TIME, TYPE, VERSION, ACTOR, HANDLER, SUMMARY)
+WORKFLOW_HISTORY_COLUMNS = (SEQUENCE, TIME, TYPE, KIND, ENTITY, VERSION, ACTOR, HANDLER, SUMMARY)
+EVENT_TABLE_COLUMNS = (SEQUENCE, TIME, TYPE, KIND, ENTITY, VERSION, SUMMARY)
+"""Events on a terminal: actor and handler make way for the summary (CSV keeps them)."""
+EVENT_COLUMNS = (
+    SEQUENCE,
+    TIME,
+    TYPE,
+    KIND,
+    ENTITY,
+    WORKFLOW,
+    VERSION,
+    ACTOR,
+    HANDLER,
+    SUMMARY,
+)
+MIN_SUMMARY_WIDTH = 12
+GAP = 2
+
+
+@dataclass(frozen=True)
+class OneLineTable:
+    """Rows kept to one line each: fixed columns at their natural width, the last column
+    (the summary) gets what is left of the console's width and ends in an ellipsis."""
+
+    columns: Sequence[Column]
+    records: Sequence[dict[str, Any]]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        cells = [[_cell(r.get(c.key)) for c in self.columns] for r in self.records]
+        *fixed, last = self.columns
+        widths = [
+            max([len(c.header), *(row[i].cell_len for row in cells)]) for i, c in enumerate(fixed)
+        ]
+        spare = options.max_width - sum(widths) - GAP * len(fixed)
+        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+        for column, width in zip(fixed, widths, strict=True):
+            justify: JustifyMethod = "right" if column.numeric else "left"
+            table.add_column(column.header, justify=justify, no_wrap=True, min_width=width)
+        table.add_column(
+            last.header, no_wrap=True, overflow="ellipsis", width=max(spare, MIN_SUMMARY_WIDTH)
+        )
+        for row in cells:
+            table.add_row(*row)
+        yield table
+
+
+def _cell(value: Any) -> Text:
+    return safe_text(value, style="dim" if value is None else "")
+
+
+def history_report(history: EntityHistory) -> Report:
+    whole = history.whole_workflow
+    return Report(
+        document=history.to_json,
+        columns=WORKFLOW_HISTORY_COLUMNS if whole else HISTORY_COLUMNS,
+        records=history.records,
+        view=lambda: _history_view(history, EVENT_TABLE_COLUMNS if whole else HISTORY_COLUMNS),
+    )
+
+
+def _history_view(history: EntityHistory, columns: Sequence[Column]) -> RenderableType:
+    return Group(_history_title(history), OneLineTable(columns, list(history.records())))
+
+
+def _history_title(history: EntityHistory) -> Text:
+    scope = "every event of workflow" if history.whole_workflow else history.entity_type.value
+    title = Text.assemble((f"{scope} ", "bold"), safe_text(history.entity_id, style="bold"))
+    owners = {e.workflow_id for e in history.events if e.workflow_id != history.entity_id}
+    if len(owners) == 1:
+        title.append(" in workflow ").append_text(safe_text(owners.pop()))
+    count = len(history.events)
+    return title.append(f": {count} event{'s' if count != 1 else ''}")
+
+
+def events_report(stream: EventStream) -> Report:
+    return Report(
+        document=stream.to_json,
+        columns=EVENT_COLUMNS,
+        records=stream.records,
+        view=lambda: OneLineTable(EVENT_TABLE_COLUMNS, list(stream.records())),
+    )
+
+
+def write_events(report: Report, events: Callable[[], Iterable[Event]], fmt: Format) -> None:
+    """JSON and NDJSON carry each event in the engine's form, written as it is read."""
+    if fmt is Format.NDJSON:
+        for event in events():
+            write_json_line(event.to_dict())
+    elif fmt is Format.JSON:
+        write_json_array(e.to_dict() for e in events())
+    else:
+        write(report, fmt)
+
+
+def write_json_array(items: Iterable[Any]) -> None:
+    """``json.dumps(list(items), indent=2)``, byte for byte, without building the list."""
+    out = sys.stdout
+    first = True
+    for item in items:
+        out.write("[\n  " if first else ",\n  ")
+        out.write(dumps(item, indent=2).replace("\n", "\n  "))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
+
+
+# -- following ----------------------------------------------------------------------------
+
+
+def write_followed(events: Iterator[Event], fmt: Format) -> None:
+    """Each event as soon as it arrives, flushed, in a format that can be appended to."""
+    line = _line_writer(fmt)
+    for event in events:
+        line(event)
+        sys.stdout.flush()
+
+
+def _line_writer(fmt: Format) -> Callable[[Event], object]:
+    if fmt is Format.NDJSON:
+        return lambda event: write_json_line(event.to_dict())
+    if fmt is Format.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([c.key for c in EVENT_COLUMNS])
+        return lambda event: writer.writerow(_cells(event, EVENT_COLUMNS))
+    if fmt is Format.MARKDOWN:
+        sys.stdout.write(_markdown_row(c.header for c in EVENT_COLUMNS))
+        sys.stdout.write(_markdown_row("---:" if c.numeric else "---" for c in EVENT_COLUMNS))
+        return lambda event: sys.stdout.write(
+            _markdown_row(v or NULL_MARK for v in _cells(event, EVENT_COLUMNS))
+        )
+    if fmt is Format.TABLE:
+        width = make_console().width
+        return lambda event: sys.stdout.write(plain_line(event, width) + "\n")
+    raise ValueError(f"--follow cannot write --format {fmt.value} (a stream has no end)")
+
+
+def _cells(event: Event, columns: Sequence[Column]) -> list[str]:
+    record = event_record(event)
+    return [cell(record.get(c.key)) for c in columns]
+
+
+def _markdown_row(values: Iterable[str]) -> str:
+    return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |\n"
+
+
+def plain_line(event: Event, width: int) -> str:
+    """One event as one terminal-safe line of at most ``width`` characters."""
+    r = {k: cell(v) for k, v in event_record(event).items()}
+    text = (
+        f"{r['sequence']:>6}  {r['timestamp']}  {r['event_type']:<16}  {r['entity_type']:<8}  "
+        f"{r['entity_id']:<26}  v{r['version']:<3} {r['summary']}"
+    )
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
