@@ -1,0 +1,59 @@
+"""`stabilize metrics`: per stage type and per task, how often, how well, how long."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ...render.formats import Format
+from ..errors import guarded
+from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
+from ..timeopts import as_utc
+
+
+@guarded
+def metrics(
+    db: DbOption = "stabilize.db",
+    top: Annotated[
+        int | None,
+        typer.Option(
+            "--top",
+            help="Also list the N slowest stage types by average (JSON: top_slowest, default 10).",
+            show_default=False,
+        ),
+    ] = None,
+    app: Annotated[
+        str | None, typer.Option("--app", help="Only workflows of this application.")
+    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    stage_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stage-type",
+            help="Only these stage types in the stage rows and top_slowest (repeatable); "
+            "tasks are not filtered.",
+        ),
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Stage and task metrics: runs, outcomes, success rates, average/median/p95 durations."""
+    from ...queries.metrics import MetricsFilter, stage_metrics
+    from ...queries.source import open_for_audit
+    from ...render.metrics import metrics_report, scan_progress
+    from ...render.output import write
+
+    chosen = pick_format(fmt, json_flag)
+    wanted = MetricsFilter(
+        application=app,
+        since=as_utc(since),
+        until=as_utc(until),
+        stage_types=frozenset(stage_type or ()),
+        top=top,
+    )
+    wanted.validate()
+    with open_for_audit(db) as store, scan_progress("Reading stage and task events") as track:
+        result = stage_metrics(store, wanted, track)
+    write(metrics_report(result), chosen)
