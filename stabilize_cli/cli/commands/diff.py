@@ -1,0 +1,37 @@
+"""`stabilize diff WF SEQ1 SEQ2`: what changed in a workflow's state between two sequences."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ...render.formats import Format
+from ..errors import guarded
+from ..options import DbOption, FormatOption, JsonFlag, WorkflowArg, pick_format
+
+SequenceArg = Annotated[
+    int, typer.Argument(help="A global sequence number (as timeline and history print them).")
+]
+
+
+@guarded
+def diff(
+    workflow: WorkflowArg,
+    seq1: SequenceArg,
+    seq2: SequenceArg,
+    db: DbOption = "stabilize.db",
+    fmt: FormatOption = Format.TABLE,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show what changed in a workflow's state between sequence SEQ1 and SEQ2."""
+    from ...queries.source import open_for_audit
+    from ...queries.state import diff_states
+    from ...queries.workflows import resolve_workflow
+    from ...render.output import write
+    from ...render.state import diff_report
+
+    chosen = pick_format(fmt, json_flag)
+    with open_for_audit(db) as store:
+        result = diff_states(store, resolve_workflow(store, workflow), seq1, seq2)
+    write(diff_report(result), chosen)

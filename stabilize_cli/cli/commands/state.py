@@ -1,0 +1,54 @@
+"""`stabilize state WF [--at SEQ | --at-time ISO]`: the rebuilt state, now or at any point."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from ...render.formats import Format
+from ..errors import guarded
+from ..exit_codes import ExitCode
+from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg, pick_format
+
+
+def exit_with_outcome(state: dict[str, Any]) -> None:
+    """``--exit-status``: 0 succeeded, 1 ended otherwise, 8 still running (output already out)."""
+    from ...queries.state import Outcome, outcome
+
+    codes = {Outcome.SUCCEEDED: ExitCode.OK, Outcome.FAILED: ExitCode.FINDINGS}
+    raise typer.Exit(int(codes.get(outcome(state), ExitCode.RUNNING)))
+
+
+@guarded
+def state(
+    workflow: WorkflowArg,
+    at: Annotated[
+        int | None,
+        typer.Option("--at", help="As of this global sequence number.", metavar="SEQ"),
+    ] = None,
+    at_time: Annotated[
+        datetime | None,
+        typer.Option(
+            "--at-time", help="As of this time (ISO 8601; UTC unless an offset is given)."
+        ),
+    ] = None,
+    exit_status: ExitStatusFlag = False,
+    db: DbOption = "stabilize.db",
+    fmt: FormatOption = Format.TABLE,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show a workflow's state rebuilt from its events, now or as of a sequence or time."""
+    from ...queries.source import open_for_audit
+    from ...queries.state import workflow_state
+    from ...queries.workflows import resolve_workflow
+    from ...render.output import write
+    from ...render.state import state_report
+
+    chosen = pick_format(fmt, json_flag)
+    with open_for_audit(db) as store:
+        result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=at_time)
+    write(state_report(result), chosen)
+    if exit_status:
+        exit_with_outcome(result.state)

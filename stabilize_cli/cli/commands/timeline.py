@@ -1,0 +1,49 @@
+"""`stabilize timeline WF`: stages and tasks with timing, a Gantt strip, and every error."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ...render.formats import Format
+from ..errors import guarded
+from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg, pick_format
+from .state import exit_with_outcome
+
+
+@guarded
+def timeline(
+    workflow: WorkflowArg,
+    failures: Annotated[
+        bool, typer.Option("--failures", help="Only the failing path: failed stages and tasks.")
+    ] = False,
+    export: Annotated[
+        str | None,
+        typer.Option(
+            "--export", help="Also write the tree to FILE.svg or FILE.html.", metavar="FILE"
+        ),
+    ] = None,
+    exit_status: ExitStatusFlag = False,
+    db: DbOption = "stabilize.db",
+    fmt: FormatOption = Format.TABLE,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show a workflow's stages and tasks: status, timing, retries and errors in full."""
+    from ...queries.source import open_for_audit
+    from ...queries.timeline import workflow_timeline
+    from ...queries.workflows import resolve_workflow
+    from ...render.output import write
+    from ...render.timeline import export_kind, export_view, timeline_report
+
+    chosen = pick_format(fmt, json_flag)
+    with open_for_audit(db) as store:
+        kind = export_kind(export, store.path) if export else None
+        result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
+    write(timeline_report(result), chosen)
+    if export and kind:
+        export_view(result, export, kind)
+        sys.stderr.write(f"wrote {kind.upper()} timeline to {export}\n")
+    if exit_status:
+        exit_with_outcome(result.state)

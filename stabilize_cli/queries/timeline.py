@@ -1,0 +1,287 @@
+"""A workflow's timeline: the engine's projection, and the rebuilt state arranged as a tree.
+
+Both come from one read of the workflow's events (the state is rebuilt as of the last
+sequence read), so the tree and the engine's entries never disagree about what happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from ..events.base import Event, EventType
+from ..events.projections.timeline import (
+    TimelineEntry,
+    WorkflowTimeline,
+    WorkflowTimelineProjection,
+    whole_ms,
+)
+from ..events.replay import EventReplayer
+from ..events.store import SqliteEventStore
+from ..events.timeutil import format_timestamp, parse_timestamp
+
+FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
+_CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
+
+
+def _time(value: object) -> datetime | None:
+    """A state time (ISO 8601 text) as a datetime; anything unreadable is unknown."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else format_timestamp(value)
+
+
+def _ms(start: datetime | None, end: datetime | None) -> int | None:
+    return None if start is None or end is None else whole_ms(start, end)
+
+
+def _sequence_keys(sequences: tuple[int, int] | None) -> dict[str, int | None]:
+    first, last = sequences or (None, None)
+    return {"first_sequence": first, "last_sequence": last}
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    id: str
+    name: Any
+    status: Any
+    start: datetime | None
+    end: datetime | None
+    retry_count: int
+    error: Any
+    sequences: tuple[int, int] | None = None
+    """Global sequence numbers of its first and last event (what ``diff`` takes)."""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES or self.error is not None
+
+    def to_json(self, origin: datetime | None) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "start_time": _iso(self.start),
+            "end_time": _iso(self.end),
+            "offset_ms": _ms(origin, self.start),
+            "duration_ms": _ms(self.start, self.end),
+            "retry_count": self.retry_count,
+            "error": self.error,
+            **_sequence_keys(self.sequences),
+        }
+
+
+@dataclass(frozen=True)
+class StageLine:
+    id: str
+    ref_id: Any
+    name: Any
+    type: Any
+    status: Any
+    start: datetime | None
+    end: datetime | None
+    """When it ended; for a canceled stage, the time of its ``stage.canceled`` event."""
+    error: Any
+    skip_reason: Any
+    tasks: tuple[TaskLine, ...]
+    sequences: tuple[int, int] | None = None
+
+    @property
+    def failed(self) -> bool:
+        own = self.status in FAILED_STATUSES or self.error is not None
+        return own or any(t.failed for t in self.tasks)
+
+    def failing_path(self) -> StageLine:
+        """This stage with only its failed tasks."""
+        kept = tuple(t for t in self.tasks if t.failed)
+        return replace(self, tasks=kept)
+
+    def to_json(self, origin: datetime | None) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ref_id": self.ref_id,
+            "name": self.name,
+            "type": self.type,
+            "status": self.status,
+            "start_time": _iso(self.start),
+            "end_time": _iso(self.end),
+            "offset_ms": _ms(origin, self.start),
+            "duration_ms": _ms(self.start, self.end),
+            "error": self.error,
+            "skip_reason": self.skip_reason,
+            **_sequence_keys(self.sequences),
+            "tasks": [t.to_json(origin) for t in self.tasks],
+        }
+
+
+@dataclass(frozen=True)
+class WorkflowEnding:
+    """What the workflow's failed/canceled event says beyond its status."""
+
+    error: Any = None
+    canceled_by: Any = None
+    reason: Any = None
+
+
+@dataclass(frozen=True)
+class TimelineResult:
+    workflow_id: str
+    state: dict[str, Any]
+    timeline: WorkflowTimeline
+    entries: tuple[TimelineEntry, ...]
+    stages: tuple[StageLine, ...]
+    loose_tasks: tuple[TaskLine, ...]
+    """Tasks whose stage_id names no stage of the workflow."""
+    ending: WorkflowEnding
+    sequences: tuple[int, int] | None
+    """Global sequence numbers of the workflow's first and last event."""
+    last_event_at: datetime | None
+    failures_only: bool
+
+    @property
+    def start(self) -> datetime | None:
+        return _time(self.state.get("start_time"))
+
+    @property
+    def end(self) -> datetime | None:
+        return _time(self.state.get("end_time"))
+
+    @property
+    def span_end(self) -> datetime | None:
+        """The end of the Gantt span: the workflow's end, or its latest event while it runs."""
+        return self.end or self.last_event_at
+
+    def to_json(self) -> dict[str, Any]:
+        document = self.timeline.to_dict()
+        document["entries"] = [e.to_dict() for e in self.entries]
+        document.update(
+            workflow_status=self.state.get("status"),
+            name=self.state.get("name"),
+            application=self.state.get("application"),
+            workflow_error=self.ending.error,
+            canceled_by=self.ending.canceled_by,
+            cancel_reason=self.ending.reason,
+            stages=[s.to_json(self.start) for s in self.stages],
+            loose_tasks=[t.to_json(self.start) for t in self.loose_tasks],
+            **_sequence_keys(self.sequences),
+        )
+        return document
+
+
+def workflow_timeline(
+    store: SqliteEventStore, workflow_id: str, *, failures_only: bool = False
+) -> TimelineResult:
+    events = store.get_events_for_workflow(workflow_id)
+    projection = WorkflowTimelineProjection(workflow_id)
+    projection.apply_all(events)
+    last_sequence = events[-1].sequence if events else 0
+    state = EventReplayer(store).rebuild_workflow_state(workflow_id, last_sequence)
+    stages, loose = _arrange(state, _Seen.of(events))
+    entries = projection.get_failures() if failures_only else projection.get_state().entries
+    if failures_only:
+        stages, loose = _failing(stages), tuple(t for t in loose if t.failed)
+    return TimelineResult(
+        workflow_id=workflow_id,
+        state=state,
+        timeline=projection.get_state(),
+        entries=tuple(entries),
+        stages=stages,
+        loose_tasks=loose,
+        ending=_ending(events),
+        sequences=(events[0].sequence, last_sequence) if events else None,
+        last_event_at=events[-1].timestamp if events else None,
+        failures_only=failures_only,
+    )
+
+
+def _failing(stages: tuple[StageLine, ...]) -> tuple[StageLine, ...]:
+    return tuple(s.failing_path() for s in stages if s.failed)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """Per entity: the sequences of its first and last event, and when a stage last closed."""
+
+    sequences: dict[str, tuple[int, int]]
+    closed: dict[str, datetime]
+
+    @classmethod
+    def of(cls, events: list[Event]) -> _Seen:
+        sequences: dict[str, tuple[int, int]] = {}
+        closed: dict[str, datetime] = {}
+        for event in events:
+            first, _ = sequences.get(event.entity_id, (event.sequence, 0))
+            sequences[event.entity_id] = (first, event.sequence)
+            if event.type_name in _CLOSING:
+                closed[event.entity_id] = event.timestamp
+        return cls(sequences, closed)
+
+
+def _arrange(
+    state: dict[str, Any], seen: _Seen
+) -> tuple[tuple[StageLine, ...], tuple[TaskLine, ...]]:
+    """Stages in the order they first appeared, each with its tasks (by the task's stage_id)."""
+    tasks: dict[str, list[TaskLine]] = {}
+    for task in state.get("tasks", {}).values():
+        tasks.setdefault(str(task.get("stage_id")), []).append(_task_line(task, seen))
+    stages = tuple(
+        _stage_line(stage, seen, tuple(tasks.pop(stage_id, ())))
+        for stage_id, stage in state.get("stages", {}).items()
+    )
+    loose = tuple(t for group in tasks.values() for t in group)
+    return stages, loose
+
+
+def _task_line(task: dict[str, Any], seen: _Seen) -> TaskLine:
+    retries = task.get("retry_count")
+    return TaskLine(
+        id=str(task.get("id")),
+        name=task.get("name"),
+        status=task.get("status"),
+        start=_time(task.get("start_time")),
+        end=_time(task.get("end_time")),
+        retry_count=retries if isinstance(retries, int) else 0,
+        error=task.get("error"),
+        sequences=seen.sequences.get(str(task.get("id"))),
+    )
+
+
+def _stage_line(stage: dict[str, Any], seen: _Seen, tasks: tuple[TaskLine, ...]) -> StageLine:
+    stage_id = str(stage.get("id"))
+    end = _time(stage.get("end_time"))
+    if end is None and stage.get("status") == "CANCELED":
+        end = seen.closed.get(stage_id)
+    return StageLine(
+        id=stage_id,
+        ref_id=stage.get("ref_id"),
+        name=stage.get("name"),
+        type=stage.get("type"),
+        status=stage.get("status"),
+        start=_time(stage.get("start_time")),
+        end=end,
+        error=stage.get("error"),
+        skip_reason=stage.get("skip_reason"),
+        tasks=tasks,
+        sequences=seen.sequences.get(stage_id),
+    )
+
+
+def _ending(events: list[Event]) -> WorkflowEnding:
+    """The error or cancel reason of the workflow's terminal event, if it failed or was canceled."""
+    for event in reversed(events):
+        if event.event_type is EventType.WORKFLOW_COMPLETED:
+            break
+        if event.event_type is EventType.WORKFLOW_FAILED:
+            return WorkflowEnding(error=event.data.get("error"))
+        if event.event_type is EventType.WORKFLOW_CANCELED:
+            data = event.data
+            return WorkflowEnding(canceled_by=data.get("canceled_by"), reason=data.get("reason"))
+    return WorkflowEnding()
