@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import NoReturn
+
+import typer
 
 
 class ExitCode(IntEnum):
@@ -35,3 +38,9 @@ MEANINGS = {
 def help_table() -> str:
     """The table as help text (Typer's rich help keeps the line breaks)."""
     return "\n\n".join(f"{int(code):>3}  {text}" for code, text in MEANINGS.items())
+
+
+def exit_with_outcome(outcome: str) -> NoReturn:
+    """``--exit-status``: 0 succeeded, 1 ended otherwise, 8 still running (output already out)."""
+    codes = {"succeeded": ExitCode.OK, "failed": ExitCode.FINDINGS}
+    raise typer.Exit(int(codes.get(outcome, ExitCode.RUNNING)))

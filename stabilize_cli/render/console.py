@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
 PIPE_WIDTH = 160
 """Width for piped output: no terminal to fit, and ids must not be cut."""
@@ -30,3 +31,13 @@ def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console
 def _utf8(stream: TextIO) -> bool:
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
     return encoding == "utf8"
+
+
+class Deferred:
+    """A renderable built when printed, from the console's options (width, encoding)."""
+
+    def __init__(self, build: Callable[[ConsoleOptions], RenderableType]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options)

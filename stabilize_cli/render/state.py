@@ -12,10 +12,10 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..queries.state import StateDiff, StateResult
+from .console import Deferred
 from .formats import Format
 from .output import Report, dumps
 from .sanitize import NULL_MARK, clean
-from .timeline import Deferred
 
 ENTITY_KEYS = ("stages", "tasks")
 WORKFLOW_FIELDS = ("status", "application", "name", "start_time", "end_time")

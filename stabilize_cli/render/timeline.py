@@ -7,22 +7,20 @@ or HTML for CI artifacts.
 
 from __future__ import annotations
 
-import io
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..queries.errors import InvalidInputError
 from ..queries.timeline import StageLine, TaskLine, TimelineResult
+from .console import Deferred
 from .formats import Format
 from .output import Report, dumps
 from .sanitize import NULL_MARK, clean
@@ -33,9 +31,6 @@ INDENT = 4
 MIN_NAME = 16
 MIN_STRIP = 8
 GAP = 2
-EXPORT_WIDTH = 120
-EXPORT_KINDS = {".svg": "svg", ".html": "html", ".htm": "html"}
-SIDECARS = ("", "-wal", "-shm", "-journal")
 STATUS_STYLES = {
     "SUCCEEDED": "green",
     "RUNNING": "cyan",
@@ -67,16 +62,6 @@ def plain(value: Any, *, multiline: bool = False) -> str:
         return NULL_MARK
     text = value if isinstance(value, str) else dumps(value)
     return clean(text, multiline=multiline)
-
-
-class Deferred:
-    """A renderable built when printed, from the console's options (width, encoding)."""
-
-    def __init__(self, build: Callable[[ConsoleOptions], RenderableType]) -> None:
-        self.build = build
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.build(options)
 
 
 @dataclass(frozen=True)
@@ -322,47 +307,3 @@ def timeline_report(result: TimelineResult) -> Report:
         view=lambda: Deferred(lambda options: timeline_view(result, options.max_width)),
         formats=frozenset({Format.TABLE, Format.JSON}),
     )
-
-
-def export_kind(path: str, db_path: str) -> str:
-    """``svg`` or ``html`` for an export path that is safe to write; never the evidence."""
-    target = Path(path).resolve()
-    for suffix in SIDECARS:
-        evidence = Path(db_path + suffix)
-        if target == evidence.resolve() or _same_file(target, evidence):
-            raise InvalidInputError(f"--export {path} would overwrite the database {db_path}")
-    kind = EXPORT_KINDS.get(Path(path).suffix.lower())
-    if kind is None:
-        raise InvalidInputError(f"--export {path}: the file name must end in .svg or .html")
-    return kind
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.samefile(b)
-    except OSError:
-        return False
-
-
-def export_view(result: TimelineResult, path: str, kind: str) -> None:
-    """The tree as an SVG or HTML file; identical input gives identical bytes."""
-    console = Console(
-        record=True,
-        file=io.StringIO(),
-        width=EXPORT_WIDTH,
-        force_terminal=True,
-        color_system="truecolor",
-        no_color=False,
-        emoji=False,
-        highlight=False,
-        markup=False,
-        legacy_windows=False,
-        _environ={},
-    )
-    console.print(timeline_view(result, EXPORT_WIDTH))
-    svg = kind == "svg"
-    text = console.export_svg(title="stabilize timeline") if svg else console.export_html()
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise InvalidInputError(f"cannot write {path}: {error.strerror or error}") from None

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ...render.formats import Format
 from ..errors import guarded
-from ..exit_codes import ExitCode
+from ..exit_codes import exit_with_outcome
 from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg, pick_format
-
-
-def exit_with_outcome(state: dict[str, Any]) -> None:
-    """``--exit-status``: 0 succeeded, 1 ended otherwise, 8 still running (output already out)."""
-    from ...queries.state import Outcome, outcome
-
-    codes = {Outcome.SUCCEEDED: ExitCode.OK, Outcome.FAILED: ExitCode.FINDINGS}
-    raise typer.Exit(int(codes.get(outcome(state), ExitCode.RUNNING)))
 
 
 @guarded
@@ -41,7 +33,7 @@ def state(
 ) -> None:
     """Show a workflow's state rebuilt from its events, now or as of a sequence or time."""
     from ...queries.source import open_for_audit
-    from ...queries.state import workflow_state
+    from ...queries.state import outcome, workflow_state
     from ...queries.workflows import resolve_workflow
     from ...render.output import write
     from ...render.state import state_report
@@ -51,4 +43,4 @@ def state(
         result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=at_time)
     write(state_report(result), chosen)
     if exit_status:
-        exit_with_outcome(result.state)
+        exit_with_outcome(outcome(result.state))

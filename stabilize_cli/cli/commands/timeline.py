@@ -9,8 +9,8 @@ import typer
 
 from ...render.formats import Format
 from ..errors import guarded
+from ..exit_codes import exit_with_outcome
 from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg, pick_format
-from .state import exit_with_outcome
 
 
 @guarded
@@ -32,10 +32,12 @@ def timeline(
 ) -> None:
     """Show a workflow's stages and tasks: status, timing, retries and errors in full."""
     from ...queries.source import open_for_audit
+    from ...queries.state import outcome
     from ...queries.timeline import workflow_timeline
     from ...queries.workflows import resolve_workflow
+    from ...render.export import export_kind, export_view
     from ...render.output import write
-    from ...render.timeline import export_kind, export_view, timeline_report
+    from ...render.timeline import timeline_report
 
     chosen = pick_format(fmt, json_flag)
     with open_for_audit(db) as store:
@@ -46,4 +48,4 @@ def timeline(
         export_view(result, export, kind)
         sys.stderr.write(f"wrote {kind.upper()} timeline to {export}\n")
     if exit_status:
-        exit_with_outcome(result.state)
+        exit_with_outcome(outcome(result.state))

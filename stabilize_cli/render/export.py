@@ -1,0 +1,60 @@
+"""The timeline written to SVG or HTML, for CI artifacts; never over the evidence."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+
+from ..queries.errors import InvalidInputError
+from ..queries.timeline import TimelineResult
+from .timeline import timeline_view
+
+EXPORT_WIDTH = 120
+EXPORT_KINDS = {".svg": "svg", ".html": "html", ".htm": "html"}
+SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def export_kind(path: str, db_path: str) -> str:
+    """``svg`` or ``html`` for an export path that is safe to write; never the evidence."""
+    target = Path(path).resolve()
+    for suffix in SIDECARS:
+        evidence = Path(db_path + suffix)
+        if target == evidence.resolve() or _same_file(target, evidence):
+            raise InvalidInputError(f"--export {path} would overwrite the database {db_path}")
+    kind = EXPORT_KINDS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise InvalidInputError(f"--export {path}: the file name must end in .svg or .html")
+    return kind
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def export_view(result: TimelineResult, path: str, kind: str) -> None:
+    """The tree as an SVG or HTML file; identical input gives identical bytes."""
+    console = Console(
+        record=True,
+        file=io.StringIO(),
+        width=EXPORT_WIDTH,
+        force_terminal=True,
+        color_system="truecolor",
+        no_color=False,
+        emoji=False,
+        highlight=False,
+        markup=False,
+        legacy_windows=False,
+        _environ={},
+    )
+    console.print(timeline_view(result, EXPORT_WIDTH))
+    svg = kind == "svg"
+    text = console.export_svg(title="stabilize timeline") if svg else console.export_html()
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InvalidInputError(f"cannot write {path}: {error.strerror or error}") from None
