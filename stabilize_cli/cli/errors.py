@@ -64,6 +64,7 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        _tolerate_any_encoding()
         try:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
@@ -81,6 +82,17 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(str(error), code) from None
 
     return run
+
+
+def _tolerate_any_encoding() -> None:
+    """On an ASCII terminal (LANG=C), show other characters as escapes instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
 
 
 def _silence_stdout() -> None:

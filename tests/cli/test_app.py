@@ -75,3 +75,16 @@ def test_python_dash_m_runs_the_same_app() -> None:
 def test_the_app_is_a_typer_app_with_locals_hidden_from_tracebacks() -> None:
     assert isinstance(app, typer.Typer)
     assert app.pretty_exceptions_show_locals is False
+
+
+def test_an_ascii_only_terminal_gets_escapes_instead_of_an_encoding_error(tmp_path) -> None:
+    from stabilize_cli.events import EventRecorder, SqliteEventStore, WorkflowRecord
+
+    db = tmp_path / "unicode.db"
+    with SqliteEventStore(str(db)) as store:
+        recorder = EventRecorder(store, publish_to_bus=False)
+        recorder.record_workflow_created(WorkflowRecord(id="W1", application="é", name="déploi"))
+    done = run_process("workflows", "--db", str(db), env={"PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0, done.stderr
+    assert "d\\xe9ploi" in done.stdout
+    assert done.stderr == ""
