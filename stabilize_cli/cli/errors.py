@@ -6,6 +6,7 @@ be tested; each command body runs under :func:`guarded`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -89,10 +90,8 @@ def _tolerate_any_encoding() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):
-                pass
 
 
 def _silence_stdout() -> None:

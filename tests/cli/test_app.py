@@ -9,6 +9,7 @@ from typer.main import get_command
 from stabilize_cli import __version__
 from stabilize_cli.cli.app import ENGINE_COMMANDS, app
 from stabilize_cli.cli.exit_codes import MEANINGS
+from stabilize_cli.events import EventRecorder, SqliteEventStore, WorkflowRecord
 
 from .conftest import Invoke, run_process
 
@@ -78,8 +79,6 @@ def test_the_app_is_a_typer_app_with_locals_hidden_from_tracebacks() -> None:
 
 
 def test_an_ascii_only_terminal_gets_escapes_instead_of_an_encoding_error(tmp_path) -> None:
-    from stabilize_cli.events import EventRecorder, SqliteEventStore, WorkflowRecord
-
     db = tmp_path / "unicode.db"
     with SqliteEventStore(str(db)) as store:
         recorder = EventRecorder(store, publish_to_bus=False)

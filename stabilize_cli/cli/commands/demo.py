@@ -1,0 +1,61 @@
+"""`stabilize demo`: write a realistic demo database, so a newcomer can try every command."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+
+from ...render.sanitize import clean
+from ..errors import fail, guarded
+from ..exit_codes import ExitCode
+
+DEFAULT_PATH = "stabilize-demo.db"
+DEFAULT_SEED = 2026
+"""The library's ``demo.DEFAULT_SEED``, repeated so that Tab completion imports no library."""
+
+
+@guarded
+def demo(
+    path: Annotated[
+        str,
+        typer.Argument(
+            metavar="PATH", help="Where to write the database (a path or sqlite:///path)."
+        ),
+    ] = DEFAULT_PATH,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", help="Seed for durations, outcomes and ids; same seed, same events."
+        ),
+    ] = DEFAULT_SEED,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace PATH if it exists (atomically).")
+    ] = False,
+) -> None:
+    """Write a demo event store: deploys, a DAG, a fan-out, failures, retries, a skip,
+    a pause and a cancel, across four applications over a few simulated hours.
+
+    Exit 2 if PATH exists (without --force), 3 if it cannot be written.
+    """
+    from ...demo import demo_path, write_demo_database
+
+    target = demo_path(path)
+    try:
+        summary = write_demo_database(target, seed, overwrite=force)
+    except FileExistsError:
+        raise fail(f"{path} already exists; use --force to replace it", ExitCode.USAGE) from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if error.filename is not None and str(error.filename) != str(target):
+            reason += f": {error.filename}"
+        raise fail(f"cannot write {path}: {reason}", ExitCode.CANNOT_OPEN) from None
+    sys.stderr.write(
+        clean(
+            f"wrote {summary.events} events, {summary.workflows} workflows to {path}; "
+            f"try: stabilize timeline latest-failed --db {shlex.quote(path)}"
+        )
+        + "\n"
+    )

@@ -1,0 +1,194 @@
+"""A realistic demo event store, written through our own recorder.
+
+A newcomer needs a database holding every shape the tool reports on (failures with
+stack traces, retries, skips, a pause, a cancel, parallel branches) before having an
+engine of their own. Nothing runs (:mod:`.demo_simulation`): a seeded ``random.Random``
+draws durations, outcomes and ids, and a simulated clock drives :class:`EventRecorder`,
+so one seed always writes the same events, event ids included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from random import Random
+
+from ..events.base import EntityType, Event, EventType
+from ..events.recorder import EventRecorder, event_context
+from ..events.replay import EventReplayer
+from ..events.snapshots import SnapshotStore
+from ..events.store.sqlite import SqliteEventStore
+from .shapes import plan
+from .simulation import Run
+
+DEFAULT_SEED = 2026
+DEMO_START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid_at(ms: int, randomness: int) -> str:
+    """A ULID: 48 bits of epoch milliseconds then 80 bits of randomness, Crockford base32."""
+    value = ((ms & (2**48 - 1)) << 80) | (randomness & (2**80 - 1))
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+class UlidSource:
+    """Monotonic ULIDs from a seeded RNG: ids sort in the order they were made."""
+
+    def __init__(self, rng: Random) -> None:
+        self._rng = rng
+        self._ms = -1
+        self._randomness = 0
+
+    def at(self, ms: int) -> str:
+        if ms > self._ms:
+            self._ms, self._randomness = ms, self._rng.getrandbits(79)
+        else:
+            self._randomness += 1
+        return ulid_at(self._ms, self._randomness)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self.now)
+
+
+def _record(store: SqliteEventStore, runs: list[Run], event_ids: UlidSource) -> int:
+    """Every run's steps in time order, through the recorder, in one transaction."""
+    clock = _Clock()
+    recorder = EventRecorder(
+        store,
+        publish_to_bus=False,
+        clock=clock,
+        id_factory=lambda: event_ids.at(_epoch_ms(clock())),
+    )
+    ordered = sorted(
+        (
+            (step.at, i, j, run, step)
+            for i, run in enumerate(runs)
+            for j, step in enumerate(run.steps)
+        ),
+        key=lambda item: item[:3],
+    )
+    latest: dict[str, str] = {}
+    with store.transaction() as conn:
+        for _, _, _, run, step in ordered:
+            clock.now = step.at
+            for name, value in step.updates.items():
+                setattr(step.args[0], name, value)
+            cause = latest.get(step.cause) if step.cause else None
+            with event_context(run.wf.id, cause, step.actor):
+                method = getattr(recorder, step.method)
+                event: Event = method(*step.args, connection=conn, source_handler=step.handler)
+            latest[event.entity_id] = event.event_id
+    return len(ordered)
+
+
+def _simulate(rng: Random, ids: UlidSource) -> list[Run]:
+    runs: list[Run] = []
+    at = (DEMO_START - _EPOCH) // timedelta(microseconds=1) + rng.randint(0, 999_999)
+    chosen = plan(rng)
+    for index, (shape, app, fate) in enumerate(chosen):
+        minutes = 40.0 if index == len(chosen) - 1 else rng.uniform(2, 9)
+        at += int(minutes * 60_000_000) if index else 0
+        run = Run(shape, app, fate, rng, ids.at)
+        run.simulate(at)
+        runs.append(run)
+    return runs
+
+
+def _snapshot(store: SqliteEventStore, runs: list[Run]) -> int:
+    """The two longest workflows get snapshots (mid-run and at the end): something to list."""
+    replayer, snapshots, saved = EventReplayer(store), SnapshotStore(store), set()
+    for run in sorted(runs, key=lambda r: len(r.steps), reverse=True)[:2]:
+        events = store.get_events_for_workflow(run.wf.id)
+        for upto in (events[len(events) // 2], events[-1]):
+            version = [
+                e.version
+                for e in events
+                if e.entity_type is EntityType.WORKFLOW and e.sequence <= upto.sequence
+            ][-1]
+            state = replayer.rebuild_workflow_state(run.wf.id, as_of_sequence=upto.sequence)
+            snapshots.create_workflow_snapshot(state, run.wf.id, version, upto.sequence)
+            saved.add((run.wf.id, version))
+    return len(saved)
+
+
+def _subscribe(store: SqliteEventStore) -> int:
+    """One consumer caught up, one lagging behind with a webhook: `subscriptions list`."""
+    head = store.get_current_sequence()
+    store.save_subscription("audit-archive", None, None, head)
+    failures = [EventType.WORKFLOW_FAILED, EventType.STAGE_FAILED, EventType.TASK_FAILED]
+    webhook = "https://hooks.example.com/stabilize/failures"
+    store.save_subscription("failure-alerts", failures, None, max(0, head - 40), webhook)
+    return 2
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    path: Path
+    seed: int
+    events: int
+    workflows: int
+    snapshots: int
+    subscriptions: int
+
+
+def _write(path: Path, seed: int) -> DemoSummary:
+    rng = Random(seed)
+    ids = UlidSource(Random(f"entity-ids:{seed}"))
+    store = SqliteEventStore(str(path))
+    try:
+        runs = _simulate(rng, ids)
+        events = _record(store, runs, UlidSource(Random(f"event-ids:{seed}")))
+        snapshots = _snapshot(store, runs)
+        subscriptions = _subscribe(store)
+    finally:
+        store.close()
+    return DemoSummary(path, seed, events, len(runs), snapshots, subscriptions)
+
+
+def demo_path(text: str) -> Path:
+    """A path, or ``sqlite:///path`` as ``--db`` takes it."""
+    return Path(text[len("sqlite:///") :] if text.startswith("sqlite:///") else text)
+
+
+def write_demo_database(
+    target: str | os.PathLike[str], seed: int = DEFAULT_SEED, *, overwrite: bool = False
+) -> DemoSummary:
+    """Write the demo beside ``target`` under a temporary name, then move it into place,
+    so a crash never leaves half a database.
+
+    Raises ``FileExistsError`` when ``target`` exists and ``overwrite`` is false, and
+    ``OSError`` when it cannot be written (missing directory, a directory, permissions).
+    """
+    path = Path(target)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "directory does not exist", str(path.parent))
+    if path.exists() and not overwrite:
+        raise FileExistsError(errno.EEXIST, "already exists", str(path))
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        summary = _write(temp, seed)
+        for sidecar in ("-journal", "-wal", "-shm"):  # an old file's, never to meet the new one
+            Path(f"{path}{sidecar}").unlink(missing_ok=True)
+        os.replace(temp, path)
+    finally:
+        for leftover in (temp, Path(f"{temp}-journal")):
+            leftover.unlink(missing_ok=True)
+    return dataclasses.replace(summary, path=path)
