@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import RenderableType
@@ -124,14 +124,45 @@ def _write_markdown(columns: Sequence[Column], records: Iterable[dict[str, Any]]
         sys.stdout.write(row(cell(record.get(c.key)) or NULL_MARK for c in columns))
 
 
+def is_id(key: str) -> bool:
+    """Ids are copied from tables into the next command: never cut them."""
+    return key == "id" or key.endswith("_id")
+
+
+def is_time(key: str) -> bool:
+    return key in ("timestamp", "first_seen", "last_seen") or key.endswith(("_time", "_at"))
+
+
+def table_time(value: Any) -> Any:
+    """Tables show UTC to the millisecond; JSON and CSV keep the stored ISO text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
 def rows_table(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> Table:
+    rows = [
+        [table_time(r.get(c.key)) if is_time(c.key) else r.get(c.key) for c in columns]
+        for r in records
+    ]
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in columns:
+    for index, column in enumerate(columns):
+        keep = column.numeric or is_id(column.key) or is_time(column.key)
+        widest = max((len(cell(row[index])) for row in rows), default=0)
         table.add_column(
-            column.header, justify="right" if column.numeric else "left", no_wrap=column.numeric
+            column.header,
+            justify="right" if column.numeric else "left",
+            no_wrap=keep,
+            min_width=max(widest, len(column.header)) if keep else None,
         )
-    for record in records:
-        table.add_row(*(_table_cell(record.get(c.key)) for c in columns))
+    for row in rows:
+        table.add_row(*(_table_cell(value) for value in row))
     return table
 
 
