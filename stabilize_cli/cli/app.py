@@ -8,7 +8,20 @@ from typing import Annotated, Any
 import typer
 
 from .. import __version__
-from .commands import workflows
+from .commands import (
+    demo,
+    diff,
+    events,
+    failures,
+    history,
+    metrics,
+    snapshots,
+    state,
+    subscriptions,
+    timeline,
+    verify,
+    workflows,
+)
 from .exit_codes import ExitCode, help_table
 
 ENGINE_COMMANDS = frozenset(
@@ -71,6 +84,17 @@ def root(
 
 
 app.command("workflows")(workflows.workflows)
+app.command("timeline")(timeline.timeline)
+app.command("state")(state.state)
+app.command("diff")(diff.diff)
+app.command("metrics")(metrics.metrics)
+app.command("failures")(failures.failures)
+app.command("history")(history.history)
+app.command("events")(events.events)
+app.command("verify")(verify.verify)
+app.add_typer(snapshots.app, name="snapshots")
+app.add_typer(subscriptions.app, name="subscriptions")
+app.command("demo")(demo.demo)
 
 for _name in sorted(ENGINE_COMMANDS):
     _engine_hint(_name)

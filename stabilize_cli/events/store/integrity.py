@@ -1,0 +1,125 @@
+"""SQL for the integrity audit (``stabilize verify``): raw rows, never decoded events.
+
+An audit must report the rows the codec would refuse, so everything here returns the
+columns as SQLite stores them. Events are read in keyset pages ordered by sequence, each
+page one short statement, so a long audit never holds a read lock a writer waits on.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from .sqlite import SqliteEventStore
+
+PAGE_SIZE = 1000
+
+RAW_EVENTS = """
+SELECT sequence, event_id, event_type, timestamp, entity_type, entity_id, workflow_id,
+       version, data, causation_id
+FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?
+"""
+DANGLING_CAUSATIONS = """
+SELECT e.sequence, e.causation_id FROM events AS e
+WHERE e.causation_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM events AS c WHERE c.event_id = e.causation_id)
+ORDER BY e.sequence
+"""
+TABLE_EXISTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+# One statement, so the two numbers are consistent even while the engine appends.
+SEQUENCE_HEAD = """
+SELECT (SELECT MAX(sequence) FROM events),
+       (SELECT seq FROM sqlite_sequence WHERE name = 'events')
+"""
+MAX_SEQUENCE = "SELECT MAX(sequence) FROM events"
+RAW_SUBSCRIPTIONS = """
+SELECT id, last_sequence, typeof(last_sequence), event_types, entity_filter, webhook_url,
+       created_at, updated_at
+FROM event_subscriptions ORDER BY id
+"""
+
+
+class RawEvent(NamedTuple):
+    """An ``events`` row as stored: any column may hold any type, or NULL."""
+
+    sequence: int
+    event_id: Any
+    event_type: Any
+    timestamp: Any
+    entity_type: Any
+    entity_id: Any
+    workflow_id: Any
+    version: Any
+    data: Any
+    causation_id: Any
+
+
+class RawSubscription(NamedTuple):
+    """An ``event_subscriptions`` row as stored; ``storage`` is SQLite's typeof(position)."""
+
+    id: Any
+    last_sequence: Any
+    storage: str
+    event_types: Any
+    entity_filter: Any
+    webhook_url: Any
+    created_at: Any
+    updated_at: Any
+
+
+def iter_raw_events(store: SqliteEventStore, page_size: int = PAGE_SIZE) -> Iterator[RawEvent]:
+    """Every event row in sequence order, one short read per page."""
+    after = -(2**63)
+    while True:
+        with store.reading() as conn:
+            rows = conn.execute(RAW_EVENTS, (after, page_size)).fetchall()
+        for row in rows:
+            yield RawEvent(*row)
+        if len(rows) < page_size:
+            return
+        after = rows[-1][0]
+
+
+def integrity_problems(store: SqliteEventStore, *, full: bool = False) -> list[str]:
+    """SQLite's own check (``quick_check``, or ``integrity_check`` when full); [] when ok."""
+    pragma = "PRAGMA integrity_check" if full else "PRAGMA quick_check"
+    with store.reading() as conn:
+        lines = [str(row[0]) for row in conn.execute(pragma)]
+    return [] if lines == ["ok"] else lines
+
+
+def sequence_head(store: SqliteEventStore) -> tuple[int | None, int | None]:
+    """(highest sequence present, highest sequence ever issued by AUTOINCREMENT)."""
+    with store.reading() as conn:
+        if not _has_table(conn, "sqlite_sequence"):
+            return _int_or_none(conn.execute(MAX_SEQUENCE).fetchone()[0]), None
+        present, issued = conn.execute(SEQUENCE_HEAD).fetchone()
+    return _int_or_none(present), _int_or_none(issued)
+
+
+def dangling_causations(store: SqliteEventStore) -> list[tuple[int, Any]]:
+    """(sequence, causation_id) of events whose cause is no stored event (index lookups)."""
+    with store.reading() as conn:
+        return [(int(s), c) for s, c in conn.execute(DANGLING_CAUSATIONS)]
+
+
+def has_table(store: SqliteEventStore, name: str) -> bool:
+    with store.reading() as conn:
+        return _has_table(conn, name)
+
+
+def raw_subscriptions(store: SqliteEventStore) -> list[RawSubscription]:
+    """Subscription rows undecoded (a bad JSON filter is shown, not fatal); [] without table."""
+    with store.reading() as conn:
+        if not _has_table(conn, "event_subscriptions"):
+            return []
+        return [RawSubscription(*row) for row in conn.execute(RAW_SUBSCRIPTIONS)]
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute(TABLE_EXISTS, (name,)).fetchone() is not None
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None

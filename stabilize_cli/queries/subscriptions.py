@@ -1,0 +1,111 @@
+"""Durable subscriptions as stored: position, lag behind the store, filters, webhook.
+
+Rows are read undecoded, so a filter that is not valid JSON is shown as stored rather
+than failing the listing. Webhook URLs are redacted here, before any output form.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..events.store import SqliteEventStore
+from ..events.store.integrity import RawSubscription, raw_subscriptions
+from .snapshots import iso_time
+
+HIDDEN = "***"
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    id: Any
+    last_sequence: Any
+    lag: int | None
+    """Current sequence minus position; negative when the position is ahead of the store."""
+    event_types: Any
+    entity_filter: Any
+    webhook_url: str | None
+    created_at: Any
+    updated_at: Any
+
+    def to_json(self, current: int) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "last_sequence": self.last_sequence,
+            "current_sequence": current,
+            "lag": self.lag,
+            "event_types": self.event_types,
+            "entity_filter": self.entity_filter,
+            "webhook_url": self.webhook_url,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class SubscriptionList:
+    current_sequence: int
+    subscriptions: tuple[SubscriptionRow, ...]
+
+    def records(self) -> Iterable[dict[str, Any]]:
+        return (s.to_json(self.current_sequence) for s in self.subscriptions)
+
+
+def list_subscriptions(store: SqliteEventStore) -> SubscriptionList:
+    rows = raw_subscriptions(store)
+    current = store.get_current_sequence()  # after the positions, so lag is never understated
+    return SubscriptionList(current, tuple(_row(r, current) for r in rows))
+
+
+def _row(raw: RawSubscription, current: int) -> SubscriptionRow:
+    position = raw.last_sequence
+    whole = isinstance(position, int) and not isinstance(position, bool)
+    return SubscriptionRow(
+        id=raw.id,
+        last_sequence=position,
+        lag=current - position if whole else None,
+        event_types=_json_or_raw(raw.event_types),
+        entity_filter=_json_or_raw(raw.entity_filter),
+        webhook_url=None if raw.webhook_url is None else redact_url(str(raw.webhook_url)),
+        created_at=iso_time(raw.created_at),
+        updated_at=iso_time(raw.updated_at),
+    )
+
+
+def _json_or_raw(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+
+
+def redact_url(url: str) -> str:
+    """Userinfo and every query (and fragment) value hidden; scheme, host and path kept."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return HIDDEN
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    if "@" in parts.netloc:
+        netloc = f"{HIDDEN}@{netloc}"
+    return urlunsplit(
+        (parts.scheme, netloc, parts.path, _hide_values(parts.query), _hide_values(parts.fragment))
+    )
+
+
+def _hide_values(text: str) -> str:
+    if not text:
+        return text
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not pairs:
+        return HIDDEN
+    return urlencode([(key, HIDDEN) for key, _ in pairs], safe="*")
