@@ -125,7 +125,7 @@ def _write_markdown(columns: Sequence[Column], records: Iterable[dict[str, Any]]
 
 
 def is_id(key: str) -> bool:
-    """Ids are copied from tables into the next command: never cut them."""
+    """Ids are copied from tables into the next command: never cut them (nor statuses)."""
     return key == "id" or key.endswith("_id")
 
 
@@ -153,7 +153,7 @@ def rows_table(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> 
     ]
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for index, column in enumerate(columns):
-        keep = column.numeric or is_id(column.key) or is_time(column.key)
+        keep = column.numeric or is_id(column.key) or column.key in ("status", "entity_type")
         widest = max((len(cell(row[index])) for row in rows), default=0)
         table.add_column(
             column.header,
