@@ -72,7 +72,8 @@ class EventMetadata:
 
     correlation_id: str
     causation_id: str | None = None
-    actor: str = "system"
+    actor: str | None = "system"
+    """None when the store holds NULL (ours: the engine reads that as "system")."""
     source_handler: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

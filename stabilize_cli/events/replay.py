@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,9 +10,11 @@ from typing import Any
 
 from .base import EntityType, Event
 from .diff import diff_values
-from .snapshots import SnapshotStore
-from .state import apply_event, copy_state, empty_state
+from .snapshots import Snapshot, SnapshotStore
+from .state import apply_event, copy_state, empty_state, resumable
 from .store.interface import UNLIMITED, EventQuery, EventStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +46,8 @@ class EventReplayer:
             snapshot = self.snapshot_store.get_snapshot_at(
                 EntityType.WORKFLOW, workflow_id, as_of_sequence
             )
+        if snapshot is not None and not _resumes(snapshot):
+            snapshot = None
         if snapshot is not None:
             result.final_state = copy_state(snapshot.state)
             result.from_snapshot = True
@@ -91,6 +96,19 @@ class EventReplayer:
             "sequence_range": {"from": sequence1, "to": sequence2},
             "changes": [c.to_dict() for c in diff_values(before, after)],
         }
+
+
+def _resumes(snapshot: Snapshot) -> bool:
+    """A sound hash proves the row is as it was written, not that a workflow state was
+    written: replay from the first event rather than crash on it."""
+    if resumable(snapshot.state):
+        return True
+    log.warning(
+        "ignoring snapshot of workflow %s (sequence %s): not a workflow state to resume from",
+        snapshot.entity_id,
+        snapshot.sequence,
+    )
+    return False
 
 
 def _fold(state: dict[str, Any], events: Iterable[Event]) -> int:

@@ -180,7 +180,10 @@ class SnapshotStore:
         for row in self.event_store.get_snapshots(entity_type, entity_id, max_sequence):
             problem = check_snapshot_row(row)
             if problem is None:
-                return snapshot_from_row(row)
+                try:
+                    return snapshot_from_row(row)
+                except (TypeError, ValueError, OverflowError) as exc:  # e.g. version = inf
+                    problem = f"unreadable row: {exc}"
             log.warning(
                 "ignoring snapshot %s of %s %s (sequence %s): %s",
                 row.get("id"),

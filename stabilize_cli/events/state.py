@@ -147,6 +147,16 @@ def _apply_task(tasks: dict[str, Any], event: Event) -> None:
         task["retry_count"] = given if given is not None else task.get("retry_count", 0) + 1
 
 
+def resumable(state: object) -> bool:
+    """Whether the fold can continue from ``state`` (a snapshot's): objects where it writes."""
+    if not isinstance(state, dict) or not isinstance(state.get("context"), dict):
+        return False
+    entities = [state.get("stages"), state.get("tasks")]
+    return all(
+        isinstance(e, dict) and all(isinstance(v, dict) for v in e.values()) for e in entities
+    )
+
+
 def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 

@@ -17,7 +17,10 @@ def ensure_utc(value: datetime) -> datetime:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Parse an ISO 8601 timestamp (``+00:00`` or ``Z``); raises ValueError if it is not one."""
+    """Parse an ISO 8601 timestamp (``+00:00`` or ``Z``); raises ValueError if it is not one,
+    also when a damaged row holds no text at all (a BLOB, a number)."""
+    if not isinstance(text, str):
+        raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
     return ensure_utc(datetime.fromisoformat(text.strip()))
 
 

@@ -11,11 +11,13 @@ and consults no proxy environment variables, either of which would bypass those 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -100,6 +102,9 @@ def deliver_webhook(
     delivery_id: str | None = None,
 ) -> None:
     """POST one event; return only once the receiver has acknowledged it with a 2xx.
+
+    ``timeout`` bounds connecting (to each address in turn), then the request and the
+    answer together, however slowly the receiver trickles it.
 
     ``delivery_id`` (the event id by default) is sent as ``Idempotency-Key`` and
     ``X-Stabilize-Delivery-Id`` and stays the same on every retry, so a receiver can
@@ -243,6 +248,36 @@ def _connection(target: WebhookTarget, address: str, timeout: float) -> _PinnedH
     return _PinnedHTTPConnection(target.host, target.port, address, timeout)
 
 
+class _Deadline:
+    """Cuts the connection once sending and answering took ``seconds`` in all.
+
+    The socket timeout bounds each read, not the answer: a receiver sending its status
+    line a byte at a time would otherwise hold the delivery, and the subscription
+    behind it, for as long as it likes.
+    """
+
+    def __init__(self, conn: _PinnedHTTPConnection, seconds: float) -> None:
+        self.expired = False
+        self._conn = conn
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self) -> None:
+        self.expired = True
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, also under TLS: the blocked read then ends.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
 def _post(
     target: WebhookTarget,
     addresses: list[str],
@@ -267,15 +302,16 @@ def _post(
             except OSError as exc:
                 failures.append(f"{address}: {exc}")
                 continue
+            deadline = _Deadline(conn, timeout)
             try:
-                conn.request("POST", target.path, body=body, headers=headers)
-                response = conn.getresponse()
-                return response.status
-            except TimeoutError as exc:
-                raise SubscriptionError(
-                    f"webhook {target.display} timed out after {timeout:g}s"
-                ) from exc
+                with deadline:
+                    conn.request("POST", target.path, body=body, headers=headers)
+                    return conn.getresponse().status
             except (OSError, http.client.HTTPException) as exc:
+                if isinstance(exc, TimeoutError) or deadline.expired:
+                    raise SubscriptionError(
+                        f"webhook {target.display} timed out after {timeout:g}s"
+                    ) from exc
                 raise SubscriptionError(f"webhook {target.display} failed: {exc}") from exc
         finally:
             conn.close()

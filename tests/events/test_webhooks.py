@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +45,9 @@ class Receiver:
     delay: float = 0.0
     requests: list[Received] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    observe: Callable[[], Any] | None = None
+    """Called as each request arrives, before the answer; results go to ``observed``."""
+    observed: list[Any] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -59,6 +64,8 @@ def serve() -> Iterator[Callable[[], Receiver]]:
                 receiver.requests.append(
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
+                if receiver.observe is not None:
+                    receiver.observed.append(receiver.observe())
                 if receiver.delay:
                     receiver.release.wait(receiver.delay)
                 self.send_response(receiver.status)
@@ -375,3 +382,163 @@ def test_the_manager_refuses_a_loopback_webhook_by_default(store: SqliteEventSto
     with pytest.raises(SubscriptionError, match="refused"):
         manager.create_subscription("hook", lambda e: None, webhook_url="http://127.0.0.1:9/x")
     assert store.get_subscription("hook") is None
+
+
+# -- the WH rules of the reliability matrix, end to end ---------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def hook_manager(store: SqliteEventStore, url: str, **options: Any) -> SubscriptionManager:
+    """A manager with private addresses explicitly allowed (the receiver is on 127.0.0.1)."""
+    manager = SubscriptionManager(store, allow_private_webhooks=True, **options)
+    manager.create_subscription("hook", lambda e: None, webhook_url=url, start_from="beginning")
+    return manager
+
+
+def position(store: SqliteEventStore) -> int:
+    row = store.get_subscription("hook")
+    assert row is not None
+    return int(row["last_sequence"])
+
+
+def append_events(store: SqliteEventStore, count: int) -> list[Event]:
+    return store.append_batch(
+        [Event(entity_id="wf-1", workflow_id="wf-1", version=i + 1) for i in range(count)]
+    )
+
+
+def test_a_receiver_trickling_its_answer_is_cut_at_the_timeout(event: Event) -> None:
+    """The socket timeout bounds each read; the delivery as a whole must be bounded too."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 40:
+                if stop.wait(0.05):
+                    return
+                with contextlib.suppress(OSError):
+                    conn.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    began = time.monotonic()
+    try:
+        with pytest.raises(SubscriptionError, match=r"timed out after 0\.3s"):
+            deliver_webhook(f"http://127.0.0.1:{port}/", event, timeout=0.3, allow_private=True)
+        assert time.monotonic() - began < 1.5
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_the_position_is_committed_only_after_each_2xx(
+    serve: Callable[[], Receiver], store: SqliteEventStore, tmp_path: Path
+) -> None:
+    receiver = serve()
+    stored = append_events(store, 3)
+
+    def committed() -> int:
+        with contextlib.closing(sqlite3.connect(tmp_path / "events.db")) as conn:
+            row = conn.execute("SELECT last_sequence FROM event_subscriptions").fetchone()
+        return int(row[0])
+
+    receiver.observe = committed
+    manager = hook_manager(store, receiver.url)
+    assert manager.process_once() == 3
+    sequences = [e.sequence for e in stored]
+    assert receiver.observed == [0, *sequences[:2]]
+    assert position(store) == sequences[-1]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_keeps_the_position_and_is_never_followed(
+    serve: Callable[[], Receiver], store: SqliteEventStore, status: int
+) -> None:
+    redirector, elsewhere = serve(), serve()
+    redirector.status, redirector.location = status, elsewhere.url
+    append_events(store, 1)
+    manager = hook_manager(store, redirector.url)
+    assert manager.process_once() == 0
+    assert position(store) == 0
+    assert elsewhere.requests == []
+    status_row = manager.get_subscription_status("hook")
+    assert status_row is not None
+    assert f"HTTP {status}; redirects are not followed" in status_row["last_error"]
+
+
+def test_a_timed_out_delivery_keeps_the_position(
+    serve: Callable[[], Receiver], store: SqliteEventStore
+) -> None:
+    receiver = serve()
+    receiver.delay = 2.0
+    append_events(store, 1)
+    manager = hook_manager(store, receiver.url, webhook_timeout=0.2)
+    began = time.monotonic()
+    assert manager.process_once() == 0
+    assert time.monotonic() - began < 1.5
+    assert position(store) == 0
+    status = manager.get_subscription_status("hook")
+    assert status is not None
+    assert "timed out after 0.2s" in status["last_error"]
+
+
+def test_a_failed_webhook_is_retried_only_after_a_doubling_backoff(
+    serve: Callable[[], Receiver], store: SqliteEventStore
+) -> None:
+    receiver = serve()
+    receiver.status = 503
+    [stored] = append_events(store, 1)
+    clock = Clock()
+    manager = hook_manager(store, receiver.url, backoff_base=1.0, clock=clock)
+    attempts = []
+    for advance in (0.0, 0.5, 0.5, 1.0, 1.0, 2.0):
+        clock.now += advance
+        manager.process_once()
+        attempts.append(len(receiver.requests))
+    assert attempts == [1, 1, 2, 2, 3, 3]  # waits of 1 s, then 2 s, then 4 s
+    receiver.status = 200
+    clock.now += 2.0
+    assert manager.process_once() == 1
+    assert position(store) == stored.sequence
+
+
+def test_each_event_has_its_own_delivery_id(
+    serve: Callable[[], Receiver], store: SqliteEventStore
+) -> None:
+    receiver = serve()
+    stored = append_events(store, 2)
+    hook_manager(store, receiver.url).process_once()
+    ids = [r.headers["x-stabilize-delivery-id"] for r in receiver.requests]
+    assert ids == [f"hook:{e.event_id}" for e in stored]
+    assert [r.headers["idempotency-key"] for r in receiver.requests] == ids
+
+
+def test_a_restarted_manager_redelivers_with_the_same_delivery_id(
+    serve: Callable[[], Receiver], store: SqliteEventStore
+) -> None:
+    """The receiver got the event but its answer was lost: the retry after a restart
+    carries the id the receiver has already seen, so it can drop the duplicate."""
+    receiver = serve()
+    receiver.delay = 2.0
+    append_events(store, 1)
+    first = hook_manager(store, receiver.url, webhook_timeout=0.2)
+    assert first.process_once() == 0
+    receiver.delay = 0.0
+    restarted = SubscriptionManager(store, allow_private_webhooks=True)
+    assert restarted.load_subscription("hook", lambda e: None)
+    assert restarted.process_once() == 1
+    ids = [r.headers["x-stabilize-delivery-id"] for r in receiver.requests]
+    assert len(ids) == 2
+    assert ids[0] == ids[1]

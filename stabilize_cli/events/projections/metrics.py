@@ -133,10 +133,17 @@ class TaskMetrics:
         }
 
 
+MAX_DURATION_MS = 2**63 - 1
+"""Beyond this a stored duration is damage, not time (and a float could not hold the mean)."""
+
+
 def _duration(data: dict[str, Any]) -> int | None:
-    """Whole milliseconds, truncated as the engine does; anything non-numeric is ignored."""
+    """Whole milliseconds, truncated as the engine does; anything non-numeric is ignored,
+    and so are NaN, infinities and numbers no duration can be (``1e999`` parses as inf)."""
     value = data.get("duration_ms")
-    return int(value) if isinstance(value, int | float) else None
+    if not isinstance(value, int | float) or not -MAX_DURATION_MS <= value <= MAX_DURATION_MS:
+        return None
+    return int(value)
 
 
 class StageMetricsProjection(Projection):

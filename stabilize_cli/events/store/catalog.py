@@ -84,13 +84,19 @@ class WorkflowSummary:
 
 
 def _payload(raw: object) -> dict[str, Any]:
+    """The JSON object stored; ``{}`` when it is not one (see :func:`_object_or_none`)."""
+    return _object_or_none(raw) or {}
+
+
+def _object_or_none(raw: object) -> dict[str, Any] | None:
+    """The JSON object stored, or None when it is not one."""
     if not isinstance(raw, str):
-        return {}
+        return None
     try:
         value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 _STATUS_OF = {
@@ -108,7 +114,10 @@ def _status(event_type: str | None, data: object) -> str | None:
     if event_type in _STATUS_OF:
         return _STATUS_OF[event_type]
     default = "SUCCEEDED" if event_type == "workflow.completed" else "TERMINAL"
-    value = _payload(data).get("status", default)
+    payload = _object_or_none(data)
+    if payload is None:
+        return None  # unreadable: unknown, not the default a readable payload would get
+    value = payload.get("status", default)
     return None if value is None else str(value)
 
 
@@ -167,4 +176,4 @@ class WorkflowCatalog:
         return None
 
     def entity_types(self, entity_id: str) -> list[str]:
-        return sorted(r[0] for r in self._rows(ENTITY_TYPES, (entity_id,)))
+        return sorted((r[0] for r in self._rows(ENTITY_TYPES, (entity_id,))), key=str)

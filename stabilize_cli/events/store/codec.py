@@ -41,7 +41,12 @@ def event_to_params(event: Event) -> tuple[Any, ...]:
 
 
 def event_from_row(row: EventRow) -> Event:
-    """Decode one row; raises :class:`EventDecodeError` rather than inventing values."""
+    """Decode one row; raises :class:`EventDecodeError` rather than inventing values.
+
+    Columns must hold what the engine writes: text in the text columns (a BLOB or a
+    number there is refused, not shown as ``b'...'``), integers in the version columns.
+    """
+    _check_storage(row)
     (
         sequence,
         event_id,
@@ -83,20 +88,74 @@ def event_from_row(row: EventRow) -> Event:
         metadata=EventMetadata(
             correlation_id=correlation_id,
             causation_id=causation_id,
-            actor=actor if actor is not None else "system",
+            actor=actor,
             source_handler=source_handler,
         ),
         schema_version=schema_version if schema_version is not None else 1,
     )
 
 
+_TEXT: tuple[tuple[int, str], ...] = tuple(
+    enumerate(("event_id", "event_type", "timestamp", "entity_type", "entity_id", "workflow_id"), 1)
+)
+_TEXT_OR_NULL: tuple[tuple[int, str], ...] = tuple(
+    enumerate(("correlation_id", "causation_id", "actor", "source_handler"), 9)
+)
+
+
+def _check_storage(row: EventRow) -> None:
+    """Refuse a value of the wrong storage class (``type() is``: one test per column)."""
+    for index, column in _TEXT:
+        if type(row[index]) is not str:
+            raise EventDecodeError(row[0], column, row[index], _not_text(row[index]))
+    for index, column in _TEXT_OR_NULL:
+        value = row[index]
+        if value is not None and type(value) is not str:
+            raise EventDecodeError(row[0], column, value, _not_text(value))
+    if type(row[7]) is not int:
+        raise EventDecodeError(row[0], "version", row[7], f"{_stored_as(row[7])}, not an integer")
+    if row[13] is not None and type(row[13]) is not int:
+        raise EventDecodeError(
+            row[0], "schema_version", row[13], f"{_stored_as(row[13])}, not an integer"
+        )
+
+
+def _stored_as(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return "stored as a BLOB"
+    return "stored as text" if isinstance(value, str) else "stored as a number"
+
+
+def _not_text(value: object) -> str:
+    return "NULL" if value is None else f"{_stored_as(value)}, not text"
+
+
+_JSON_KINDS = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+
+
 def _decode_data(sequence: int, raw: object) -> dict[str, Any]:
     if raw is None:
         raise EventDecodeError(sequence, "data", raw, "NULL payload")
+    if not isinstance(raw, str):
+        raise EventDecodeError(sequence, "data", raw, f"{_stored_as(raw)}, not JSON text")
     try:
-        value = json.loads(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise EventDecodeError(sequence, "data", raw, "not valid JSON") from exc
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise EventDecodeError(sequence, "data", raw, _json_problem(raw, exc)) from exc
     if not isinstance(value, dict):
-        raise EventDecodeError(sequence, "data", raw, "JSON is not an object")
+        kind = _JSON_KINDS.get(type(value), "a number")
+        raise EventDecodeError(sequence, "data", raw, f"JSON is not an object ({kind})")
     return value
+
+
+def _json_problem(raw: str, error: Exception) -> str:
+    """Why ``json.loads`` refused the payload, in words a reader can act on."""
+    if isinstance(error, RecursionError):
+        return "not valid JSON (nested too deeply to read)"
+    if raw.startswith("\ufeff"):
+        return "not valid JSON (starts with a byte order mark)"
+    if "digits" in str(error):
+        return "not readable JSON (an integer with more than 4300 digits)"
+    return "not valid JSON"

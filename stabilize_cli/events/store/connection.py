@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sqlite3
@@ -57,7 +58,9 @@ def parse_connection_string(connection_string: str) -> Location:
     return Location(text if text == MEMORY else os.path.abspath(text))
 
 
-def open_connection(location: Location, *, create: bool) -> sqlite3.Connection:
+def open_connection(
+    location: Location, *, create: bool, busy_timeout: float | None = None
+) -> sqlite3.Connection:
     """A connection in autocommit mode: the store issues BEGIN/COMMIT itself."""
     with translate_errors(location.path):
         if location.is_memory:
@@ -69,11 +72,20 @@ def open_connection(location: Location, *, create: bool) -> sqlite3.Connection:
                 uri=True,
                 isolation_level=None,
                 check_same_thread=False,
-                timeout=BUSY_TIMEOUT_SECONDS,
+                timeout=resolve_busy_timeout(busy_timeout),
             )
         conn.execute("PRAGMA foreign_keys=ON")
         conn.create_function("event_instant", 1, event_instant, deterministic=True)
         return conn
+
+
+def resolve_busy_timeout(seconds: float | None) -> float:
+    """Seconds to wait for another connection's lock: the given value, else the default."""
+    if seconds is None:
+        return BUSY_TIMEOUT_SECONDS
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"busy timeout must be a non-negative number of seconds (got {seconds})")
+    return seconds
 
 
 def event_instant(text: object) -> int | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SchemaError, StoreOpenError
-from .connection import BUSY_TIMEOUT_SECONDS, event_instant, translate_errors
+from .connection import event_instant, resolve_busy_timeout, translate_errors
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
@@ -156,14 +156,16 @@ def _decode_text(raw: bytes) -> str:
     return as_json
 
 
-def open_read_only_connection(target: ReadOnlyTarget) -> sqlite3.Connection:
+def open_read_only_connection(
+    target: ReadOnlyTarget, busy_timeout: float | None = None
+) -> sqlite3.Connection:
     with translate_errors(target.original):
         conn = sqlite3.connect(
             f"{Path(target.open_path).resolve().as_uri()}?mode=ro",
             uri=True,
             isolation_level=None,
             check_same_thread=False,
-            timeout=BUSY_TIMEOUT_SECONDS,
+            timeout=resolve_busy_timeout(busy_timeout),
         )
         conn.text_factory = _decode_text
         conn.create_function("event_instant", 1, event_instant, deterministic=True)

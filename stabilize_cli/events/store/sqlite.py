@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..base import EntityType, Event, EventType
+from ..errors import EventDecodeError
 from ..timeutil import ensure_utc, format_timestamp
 from .codec import EventRow, event_from_row, event_to_params
 from .connection import (
@@ -20,9 +21,11 @@ from .connection import (
     open_connection,
     parse_connection_string,
     require_events_table,
+    resolve_busy_timeout,
     translate_errors,
 )
 from .interface import UNLIMITED, EventQuery, EventStore
+from .raw import ReadNotes, UnreadableRow, unknown_columns
 from .readonly import (
     ReadOnlyTarget,
     open_read_only_connection,
@@ -30,6 +33,7 @@ from .readonly import (
     require_real_events_table,
 )
 from .schema import DDL, EVENT_COLUMNS
+from .sequenced import with_sequences
 
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 INSERT_EVENT = (
@@ -91,7 +95,7 @@ class _Filter:
 
     where: str
     params: tuple[Any, ...]
-    exact: Callable[[Event], bool] | None
+    exact: Callable[[Event | UnreadableRow], bool] | None
 
 
 class SqliteEventStore(EventStore):
@@ -102,12 +106,42 @@ class SqliteEventStore(EventStore):
     """
 
     def __init__(
-        self, connection_string: str, create_tables: bool = True, *, read_only: bool = False
+        self,
+        connection_string: str,
+        create_tables: bool = True,
+        *,
+        read_only: bool = False,
+        busy_timeout: float | None = None,
+        event_filter: Callable[[Event], Event] | None = None,
+        notes: ReadNotes | None = None,
     ) -> None:
-        """``read_only=True`` (ours) opens for audit: no byte of the database changes."""
+        """``read_only=True`` (ours) opens for audit: no byte of the database changes.
+
+        ``busy_timeout`` (ours): seconds each connection waits for another's lock before
+        :class:`StoreBusyError` (default ``BUSY_TIMEOUT_SECONDS``, 30).
+
+        ``event_filter`` (ours): applied to every event read back (the CLI redacts secrets
+        with it); writes are never filtered.
+
+        ``notes`` (ours): a row the codec refuses is then left out of ``get_events`` and
+        its siblings and noted there, instead of raising :class:`EventDecodeError`.
+        """
+        self._notes = notes
+        self.event_filter = event_filter
+        self.unreadable_filter: Callable[[UnreadableRow], UnreadableRow] | None = None
+        """Like ``event_filter``, for the rows :meth:`get_rows` yields as stored."""
+        self.snapshot_filter: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        """Like ``event_filter``, for the rows :meth:`get_snapshots` gives replays; it must
+        leave a row whose ``state_hash`` does not match unchanged (so it stays unused)."""
         self._location: Location = parse_connection_string(connection_string)
-        if read_only and (create_tables or self._location.is_memory):
+        if read_only and self._location.is_memory:
+            raise ValueError(
+                ":memory: is a new, empty database with nothing to audit "
+                "(read_only needs a database file)"
+            )
+        if read_only and create_tables:
             raise ValueError("read_only needs create_tables=False and a database file")
+        self._busy_timeout = None if busy_timeout is None else resolve_busy_timeout(busy_timeout)
         self._create = create_tables
         self._read_only: ReadOnlyTarget | None = None
         if read_only:
@@ -127,6 +161,9 @@ class SqliteEventStore(EventStore):
                 if read_only:
                     require_real_events_table(conn, self._location.path)
                 require_events_table(conn, self._location.path, EVENT_COLUMNS)
+                if notes is not None:
+                    with self._translate():
+                        notes.extra_columns = unknown_columns(conn)
         except BaseException:
             self.close()  # no caller gets a store to close: drop connections and temp copy
             raise
@@ -145,9 +182,11 @@ class SqliteEventStore(EventStore):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             if self._read_only is not None:
-                conn = open_read_only_connection(self._read_only)
+                conn = open_read_only_connection(self._read_only, self._busy_timeout)
             else:
-                conn = open_connection(self._location, create=self._create)
+                conn = open_connection(
+                    self._location, create=self._create, busy_timeout=self._busy_timeout
+                )
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
@@ -251,22 +290,42 @@ class SqliteEventStore(EventStore):
         conn.executemany(INSERT_EVENT, rows)
         last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
         first = last - len(events) + 1
-        return [e.with_sequence(first + i) for i, e in enumerate(events)]
+        return with_sequences(events, first)
 
     # -- reading -----------------------------------------------------------------------
 
     def get_events(self, query: EventQuery) -> Iterator[Event]:
+        return self._events_only(self.get_rows(query))
+
+    def get_rows(self, query: EventQuery) -> Iterator[Event | UnreadableRow]:
+        """Ours: :meth:`get_events`, with an :class:`UnreadableRow` in the place of each
+        row the codec refuses (it counts towards ``limit``), for audits that show them."""
         query.validate()
         compiled = _compile(query)
         if query.order_by == "sequence":
             return self._stream_by_sequence(compiled, query)
         return self._stream_statement(compiled, query)
 
-    def _stream_by_sequence(self, compiled: _Filter, query: EventQuery) -> Iterator[Event]:
-        """Keyset pages: each page is one short statement, so no read lock is held between."""
+    def _events_only(self, rows: Iterator[Event | UnreadableRow]) -> Iterator[Event]:
+        """Without notes an unreadable row raises; with them it was noted: leave it out."""
+        for row in rows:
+            if isinstance(row, Event):
+                yield row
+            elif self._notes is None:
+                raise row.error
+
+    def _stream_by_sequence(
+        self, compiled: _Filter, query: EventQuery
+    ) -> Iterator[Event | UnreadableRow]:
+        """Keyset pages: each page is one short statement, so no read lock is held between.
+
+        An ascending stream stops at the head it saw after its first page: a reader slower
+        than a busy writer would otherwise chase the writer's appends and never finish.
+        """
         direction = "ASC" if query.ascending else "DESC"
-        keyset = "sequence > ?" if query.ascending else "sequence < ?"
+        keyset = f"sequence {'>' if query.ascending else '<'} ? AND sequence <= ?"
         cursor_seq = 0 if query.ascending else UNLIMITED
+        ceiling = UNLIMITED
         to_skip = query.offset
         remaining = query.limit
         while remaining > 0:
@@ -275,9 +334,11 @@ class SqliteEventStore(EventStore):
                 f"ORDER BY sequence {direction} LIMIT ?"
             )
             page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
-            rows = self._fetch(sql, (*compiled.params, cursor_seq, page_size))
+            rows = self._fetch(sql, (*compiled.params, cursor_seq, ceiling, page_size))
             if not rows:
                 return
+            if query.ascending and ceiling == UNLIMITED and len(rows) == page_size:
+                ceiling = self.get_current_sequence()
             cursor_seq = rows[-1][0]
             for event in self._decode(rows, compiled):
                 if to_skip:
@@ -290,7 +351,9 @@ class SqliteEventStore(EventStore):
             if len(rows) < page_size:
                 return
 
-    def _stream_statement(self, compiled: _Filter, query: EventQuery) -> Iterator[Event]:
+    def _stream_statement(
+        self, compiled: _Filter, query: EventQuery
+    ) -> Iterator[Event | UnreadableRow]:
         """Other orders: the matching sequences in one short statement, then rows by page.
 
         A statement left open while the caller iterates would hold a read lock, and in
@@ -329,16 +392,29 @@ class SqliteEventStore(EventStore):
         with self.reading() as conn:
             return conn.execute(sql, params).fetchall()
 
-    @staticmethod
-    def _decode(rows: list[EventRow], compiled: _Filter) -> Iterator[Event]:
+    def _decode(self, rows: list[EventRow], compiled: _Filter) -> Iterator[Event | UnreadableRow]:
+        notes = self._notes
         for row in rows:
-            event = event_from_row(row)
+            try:
+                event = event_from_row(row)
+            except EventDecodeError as error:
+                unreadable = UnreadableRow.of(row, error)
+                if compiled.exact is None or compiled.exact(unreadable):
+                    if notes is not None:
+                        notes.met_unreadable(unreadable)
+                    filt = self.unreadable_filter
+                    yield unreadable if filt is None else filt(unreadable)
+                continue
             if compiled.exact is None or compiled.exact(event):
-                yield event
+                if notes is not None:
+                    notes.met_event(row, event)
+                yield event if self.event_filter is None else self.event_filter(event)
 
     def _all_where(self, where: str, params: tuple[Any, ...]) -> list[Event]:
         compiled = _Filter(where, params, None)
-        return list(self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED)))
+        return list(
+            self._events_only(self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED)))
+        )
 
     def get_events_for_entity(
         self, entity_type: EntityType, entity_id: str, from_version: int = 0
@@ -361,7 +437,7 @@ class SqliteEventStore(EventStore):
             (workflow_id, from_sequence, upper),
             None,
         )
-        return self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED))
+        return self._events_only(self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED)))
 
     def get_current_sequence(self) -> int:
         with self.reading() as conn:
@@ -373,7 +449,10 @@ class SqliteEventStore(EventStore):
 
     def get_event_by_id(self, event_id: str) -> Event | None:
         rows = self._fetch(f"{SELECT_EVENTS} WHERE event_id = ?", (event_id,))
-        return event_from_row(rows[0]) if rows else None
+        if not rows:
+            return None
+        event = event_from_row(rows[0])
+        return event if self.event_filter is None else self.event_filter(event)
 
     def count_events(self, query: EventQuery | None = None) -> int:
         query = query or EventQuery()
@@ -420,7 +499,9 @@ class SqliteEventStore(EventStore):
         upper = UNLIMITED if max_sequence is None else max_sequence
         with self.reading() as conn:
             rows = conn.execute(sql, (EntityType(entity_type).value, entity_id, upper)).fetchall()
-        return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
+        found = [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
+        filt = self.snapshot_filter
+        return found if filt is None else [filt(row) for row in found]
 
     def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
         """The newest snapshot row, unchecked (``SnapshotStore`` verifies its hash)."""
@@ -525,10 +606,15 @@ def _compile(query: EventQuery) -> _Filter:
     return _Filter(" AND ".join(clauses), tuple(params), exact)
 
 
-def _timestamp_test(lower: datetime | None, upper: datetime | None) -> Callable[[Event], bool]:
-    def test(event: Event) -> bool:
-        if lower is not None and event.timestamp < lower:
+def _timestamp_test(
+    lower: datetime | None, upper: datetime | None
+) -> Callable[[Event | UnreadableRow], bool]:
+    def test(event: Event | UnreadableRow) -> bool:
+        moment = event.timestamp
+        if moment is None:
+            return True  # unreadable: kept, as the SQL pre-filter on its text kept it
+        if lower is not None and moment < lower:
             return False
-        return upper is None or event.timestamp <= upper
+        return upper is None or moment <= upper
 
     return test

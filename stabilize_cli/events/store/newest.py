@@ -1,0 +1,120 @@
+"""The newest workflows first, without aggregating every workflow in the store.
+
+:meth:`WorkflowCatalog.summaries` groups all 1.4 million events of a big store by
+workflow before the first row can be shown. A listing's first page needs a few dozen:
+walking the events backwards from the last sequence (the rowid: no sort) finds the
+workflows in order of their first event, because a workflow not met yet has every event
+below the walk's position, so its first sequence is lower than any already confirmed.
+Each candidate's first sequence is one seek in ``idx_events_workflow``; only the chosen
+ones are aggregated, with the catalog's own query and rules.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from typing import Any
+
+from .catalog import WORKFLOW_SUMMARIES, WorkflowCatalog, WorkflowSummary, _payload, _status
+from .sqlite import SqliteEventStore
+
+_WHOLE = "    FROM events\n    GROUP BY workflow_id"
+_CHOSEN = "    FROM events WHERE workflow_id IN ({marks})\n    GROUP BY workflow_id"
+if _WHOLE not in WORKFLOW_SUMMARIES:  # pragma: no cover - guards an edit of the catalog
+    raise ImportError("catalog.WORKFLOW_SUMMARIES changed shape: update newest.py")
+SUMMARIES_OF = WORKFLOW_SUMMARIES.replace(_WHOLE, _CHOSEN)
+WALK = "SELECT sequence, workflow_id FROM events WHERE sequence < ? ORDER BY sequence DESC LIMIT ?"
+FIRST_OF = "SELECT MIN(sequence) FROM events WHERE workflow_id = ?"
+CREATED = "SELECT workflow_id, data FROM events WHERE event_type = 'workflow.created'"
+WALK_PAGE = 2000
+LAZY_LIMIT = 5000
+"""After this many workflows (a filter that admits few), aggregate the rest in one query."""
+
+
+class _Unsure(Exception):
+    """The walk met something it cannot order exactly: leave it to the catalog."""
+
+
+def _rows(store: SqliteEventStore, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    with store.reading() as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def summaries_of(store: SqliteEventStore, workflow_ids: list[str]) -> list[WorkflowSummary]:
+    """The catalog's summaries of these workflows, newest first."""
+    marks = ", ".join("?" for _ in workflow_ids)  # ids as stored: a BLOB id stays a BLOB
+    sql = SUMMARIES_OF.replace("{marks}", marks)
+    return [_summary(row) for row in _rows(store, sql, tuple(workflow_ids))]
+
+
+def _summary(row: tuple[Any, ...]) -> WorkflowSummary:
+    wf, count, first, last, failed, created, started, status_type, status_data, ended = row
+    return WorkflowSummary(
+        workflow_id=wf,
+        application=(_payload(created) or {}).get("application"),
+        name=(_payload(created) or {}).get("name"),
+        status=_status(status_type, status_data),
+        start_time=started,
+        end_time=ended,
+        event_count=count,
+        failed_stages=int(failed or 0),
+        first_sequence=first,
+        last_sequence=last,
+    )
+
+
+def newest_first(store: SqliteEventStore, batch: int = 50) -> Iterator[WorkflowSummary]:
+    """Every workflow, newest (highest first sequence) first, as ``summaries()`` orders
+    them; lazily, so a first page costs a page."""
+    yielded: set[str] = set()
+    try:
+        for ids in _newest_ids(store, batch):
+            for summary in summaries_of(store, ids):
+                yielded.add(summary.workflow_id)
+                yield summary
+            if len(yielded) >= LAZY_LIMIT:
+                break
+        else:
+            return
+    except _Unsure:
+        pass  # the rest, in the same order, from the whole-store query
+    for summary in WorkflowCatalog(store).summaries():
+        if summary.workflow_id not in yielded:
+            yield summary
+
+
+def _newest_ids(store: SqliteEventStore, batch: int) -> Iterator[list[str]]:
+    """Workflow ids by first sequence, descending, ``batch`` (or more) at a time."""
+    seen: set[str] = set()
+    heap: list[tuple[int, str]] = []  # (-first sequence, id): a max-heap
+    cursor = 2**63 - 1
+    while True:
+        page = _rows(store, WALK, (cursor, WALK_PAGE))
+        for _seq, workflow_id in page:
+            if workflow_id not in seen:
+                seen.add(workflow_id)
+                first = _rows(store, FIRST_OF, (workflow_id,))[0][0]
+                if not isinstance(first, int):
+                    raise _Unsure(workflow_id)  # an id that does not find its own rows
+                heapq.heappush(heap, (-int(first), workflow_id))
+        cursor = int(page[-1][0]) if page else -(2**63)
+        ready: list[str] = []
+        while heap and -heap[0][0] >= cursor:
+            ready.append(heapq.heappop(heap)[1])
+        for start in range(0, len(ready), batch):
+            yield ready[start : start + batch]
+        if not page:
+            return
+
+
+def workflows_of_application(store: SqliteEventStore, application: str) -> frozenset[str]:
+    """Workflows whose last ``workflow.created`` names this application, as the catalog
+    reads it, without aggregating every workflow."""
+    latest: dict[str, object] = {}
+    for workflow_id, data in _rows(store, f"{CREATED} ORDER BY sequence", ()):
+        latest[workflow_id] = data
+    return frozenset(
+        wf
+        for wf, data in latest.items()
+        if (_payload(data) or {}).get("application") == application
+    )
