@@ -22,7 +22,9 @@ from .commands import (
     verify,
     workflows,
 )
+from .errors import NeutralUsageErrors
 from .exit_codes import ExitCode, help_table
+from .redact import NO_REDACT_ENV, choose
 
 ENGINE_COMMANDS = frozenset(
     {
@@ -64,6 +66,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=NeutralUsageErrors,
 )
 
 
@@ -79,8 +82,18 @@ def root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    no_redact: Annotated[
+        bool,
+        typer.Option(
+            "--no-redact",
+            envvar=NO_REDACT_ENV,
+            help="Show secrets (passwords, tokens, keys, declared secrets) in clear; "
+            "they are hidden as *** by default.",
+        ),
+    ] = False,
 ) -> None:
     """Audit and debug Stabilize's event store: timelines, diffs, metrics, integrity."""
+    choose(no_redact)
 
 
 app.command("workflows")(workflows.workflows)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
 
 import typer
+from typer._click.exceptions import ClickException
+from typer.core import TyperGroup
 
 from ..events.errors import (
     EventDecodeError,
@@ -28,6 +31,8 @@ from ..queries.errors import InvalidInputError, NotFoundError
 from ..render.formats import FormatNotAvailableError
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
+from .redact import finish_command, redact_message, start_command
+from .settings import environment_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,8 +60,14 @@ def exit_code_for(error: BaseException) -> ExitCode | None:
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
-    """Print one ``error:`` line on stderr; return the Exit to raise."""
-    sys.stderr.write(f"error: {clean(message)}\n")
+    """Print one ``error:`` line on stderr; return the Exit to raise.
+
+    The error line comes last: the count of redacted values (its own secrets included)
+    is said first.
+    """
+    shown = redact_message(message)
+    finish_command()
+    sys.stderr.write(f"error: {clean(shown)}\n")
     return typer.Exit(int(code))
 
 
@@ -66,8 +77,13 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         _tolerate_any_encoding()
+        _route_library_warnings()
+        start_command()
         try:
-            return command(*args, **kwargs)
+            with environment_settings():
+                result = command(*args, **kwargs)
+            sys.stdout.flush()  # a closed pipe surfaces here (141), not in Typer's exit (1)
+            return result
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
@@ -81,8 +97,16 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             if code is None:
                 raise
             raise fail(str(error), code) from None
+        finally:
+            finish_command(quiet=_pipe_closed())
 
     return run
+
+
+def _pipe_closed() -> bool:
+    """A closed pipe ends silently (exit 141): not even the redaction count."""
+    error = sys.exc_info()[1]
+    return isinstance(error, typer.Exit) and error.exit_code == int(ExitCode.BROKEN_PIPE)
 
 
 def _tolerate_any_encoding() -> None:
@@ -101,3 +125,42 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+class _NeutralWarning(logging.Handler):
+    """The library warns with ids from the database (a skipped event, an ignored snapshot);
+    without a handler Python would print them raw. One neutralised ``warning:`` line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"warning: {clean(redact_message(record.getMessage()))}\n")
+        except Exception:
+            self.handleError(record)
+
+
+def _route_library_warnings() -> None:
+    library = logging.getLogger("stabilize_cli")
+    if not any(isinstance(h, _NeutralWarning) for h in library.handlers):
+        library.addHandler(_NeutralWarning(logging.WARNING))
+
+
+@contextlib.contextmanager
+def _neutral_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClickException as error:
+        error.message = clean(error.message)
+        raise
+
+
+class NeutralUsageErrors(TyperGroup):
+    """Typer's own usage errors escape C0 and C1 in what the user typed, but not bidi or
+    zero-width characters (an unknown option, an extra argument): neutralise them all."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _neutral_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _neutral_usage_errors():
+            return super().invoke(ctx)

@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from ..events.base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventType
+from ..events.errors import StoreBusyError
 from ..events.store import SqliteEventStore
 from ..events.store.catalog import WorkflowCatalog
 from ..events.store.interface import UNLIMITED, EventQuery
+from ..events.store.raw import UnreadableRow, json_value
 from ..events.timeutil import format_timestamp
 from .errors import InvalidInputError, NotFoundError
 from .workflows import resolve_workflow
@@ -22,6 +24,20 @@ from .workflows import resolve_workflow
 EVERY_VERSION = -(2**63)
 """``from_version`` that keeps every event (the engine's default, 0, drops version 0)."""
 VALID_EVENT_TYPES = tuple(t.value for t in EventType if t is not EventType.UNKNOWN)
+StoredEvent = Event | UnreadableRow
+"""What event reads that show every row yield: an unreadable row comes back as stored."""
+RECORD_COLUMNS = (
+    "sequence",
+    "timestamp",
+    "event_type",
+    "entity_type",
+    "entity_id",
+    "workflow_id",
+    "version",
+    "actor",
+    "source_handler",
+    "event_id",
+)
 SUMMARY_FIRST = (
     "error",
     "reason",
@@ -35,6 +51,8 @@ SUMMARY_FIRST = (
 )
 SUMMARY_LIMIT = 400
 """Characters of summary kept per event: the full payload is in the JSON output."""
+BUSY_RETRIES = 10
+"""Polls in a row that may find the store locked before ``--follow`` gives up (exit 5)."""
 
 
 # -- rows ---------------------------------------------------------------------------------
@@ -62,8 +80,10 @@ def _summary_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def event_record(event: Event) -> dict[str, Any]:
+def event_record(event: StoredEvent) -> dict[str, Any]:
     """One event as a flat row (type as stored, also for types this library does not know)."""
+    if isinstance(event, UnreadableRow):
+        return unreadable_record(event)
     return {
         "sequence": event.sequence,
         "timestamp": format_timestamp(event.timestamp),
@@ -79,6 +99,19 @@ def event_record(event: Event) -> dict[str, Any]:
     }
 
 
+def unreadable_record(row: UnreadableRow) -> dict[str, Any]:
+    """An unreadable row in the same columns, values as stored; the summary says why."""
+    columns = {k: json_value(v) for k, v in row.columns.items()}
+    if row.timestamp is not None:
+        columns["timestamp"] = format_timestamp(row.timestamp)
+    raw = "NULL" if row.raw is None else str(json_value(row.raw))
+    if len(raw) > SUMMARY_LIMIT:
+        raw = raw[:SUMMARY_LIMIT] + f"… ({len(raw)} characters)"
+    record = {key: columns[key] for key in RECORD_COLUMNS}
+    record["summary"] = f"unreadable {row.column}: {row.reason}; raw: {raw}"
+    return record
+
+
 # -- history ------------------------------------------------------------------------------
 
 
@@ -86,7 +119,7 @@ def event_record(event: Event) -> dict[str, Any]:
 class EntityHistory:
     entity_type: EntityType
     entity_id: str
-    events: tuple[Event, ...]
+    events: tuple[StoredEvent, ...]
     whole_workflow: bool = False
     """True with ``--all``: every event of the workflow, its stages' and tasks' too."""
 
@@ -108,17 +141,18 @@ def entity_history(
     if whole_workflow:
         if kind is not EntityType.WORKFLOW:
             raise InvalidInputError(f"--all is for workflows; '{entity_id}' is a {kind.value}")
-        events = store.get_events_for_workflow(entity_id)
+        query = EventQuery(workflow_id=entity_id, limit=UNLIMITED)
     else:
-        events = store.get_events_for_entity(kind, entity_id, from_version=EVERY_VERSION)
-    return EntityHistory(kind, entity_id, tuple(events), whole_workflow)
+        query = EventQuery(entity_type=kind, entity_id=entity_id, limit=UNLIMITED)
+    return EntityHistory(kind, entity_id, tuple(store.get_rows(query)), whole_workflow)
 
 
 def _entity_kind(store: SqliteEventStore, entity_id: str, wanted: str | None) -> EntityType:
     """The entity type that has this id: the one asked for, or the only one there is."""
     if not entity_id:
         raise InvalidInputError("empty entity id")
-    found = [EntityType(t) for t in WorkflowCatalog(store).entity_types(entity_id)]
+    known = {t.value for t in EntityType}
+    found = [EntityType(t) for t in WorkflowCatalog(store).entity_types(entity_id) if t in known]
     if wanted is not None:
         kind = parse_entity_type(wanted)
         if kind not in found:
@@ -208,8 +242,9 @@ class EventStream:
     store: SqliteEventStore
     query: EventQuery
 
-    def events(self) -> Iterator[Event]:
-        return self.store.get_events(self.query)
+    def events(self) -> Iterator[StoredEvent]:
+        """Every matching row: an unreadable one as an :class:`UnreadableRow`, in place."""
+        return self.store.get_rows(self.query)
 
     def records(self) -> Iterator[dict[str, Any]]:
         return (event_record(e) for e in self.events())
@@ -237,17 +272,20 @@ def follow_events(
     interval: float,
     sleep: Callable[[float], None],
     stop: Callable[[], bool],
-) -> Iterator[Event]:
+    warn: Callable[[str], object] = lambda message: None,
+) -> Iterator[StoredEvent]:
     """The last ``query.limit`` matching events, then each new match as it is appended.
 
     Tracks the last sequence seen, never an "expected next" one: gaps are normal (a
     rolled-back insert), and SQLite commits in sequence order, so nothing is skipped.
     Each poll is a short keyset read; ``stop`` is asked after every poll, ``sleep`` between.
+    A poll that finds the store locked past the busy timeout is retried after ``interval``
+    (``warn`` is told the first time), up to ``BUSY_RETRIES`` in a row.
     """
     if not query.ascending:
         raise InvalidInputError("--reverse cannot be combined with --follow")
     check_interval(interval)
-    return _poll(store, query, interval, sleep, stop)
+    return _poll(store, query, interval, sleep, stop, warn)
 
 
 def _poll(
@@ -256,15 +294,26 @@ def _poll(
     interval: float,
     sleep: Callable[[float], None],
     stop: Callable[[], bool],
-) -> Iterator[Event]:
+    warn: Callable[[str], object],
+) -> Iterator[StoredEvent]:
     last = _backlog_start(store, query)
+    busy_in_a_row = 0
     while True:
-        store.refresh()
-        head = store.get_current_sequence() if query.to_sequence is not None else None
-        for event in store.get_events(_after(query, last)):
-            last = event.sequence
-            yield event
-        done = head is not None and query.to_sequence is not None and head >= query.to_sequence
+        done = False
+        try:
+            store.refresh()
+            head = store.get_current_sequence() if query.to_sequence is not None else None
+            for event in store.get_rows(_after(query, last)):
+                last = event.sequence
+                yield event
+            done = head is not None and query.to_sequence is not None and head >= query.to_sequence
+            busy_in_a_row = 0
+        except StoreBusyError as error:
+            busy_in_a_row += 1
+            if busy_in_a_row > BUSY_RETRIES:
+                raise
+            if busy_in_a_row == 1:
+                warn(f"{error}; retrying every {interval:g}s")
         if done or stop():
             return
         sleep(interval)
@@ -276,7 +325,7 @@ def _backlog_start(store: SqliteEventStore, query: EventQuery) -> int:
         return store.get_current_sequence()
     newest_first = dataclasses.replace(query, ascending=False, offset=0)
     oldest_shown: int | None = None
-    for event in store.get_events(newest_first):
+    for event in store.get_rows(newest_first):
         oldest_shown = event.sequence
     return 0 if oldest_shown is None else oldest_shown - 1
 

@@ -20,10 +20,19 @@ from datetime import datetime
 from typing import Any
 
 from ..events.base import Event, EventType
-from ..events.projections.metrics import StageMetricsProjection
+from ..events.projections.metrics import StageMetrics, StageMetricsProjection, TaskMetrics
 from ..events.store import UNLIMITED, EventQuery, SqliteEventStore
-from ..events.store.catalog import WorkflowCatalog
+from ..events.store.analytics import (
+    FastPathUnavailable,
+    MetricsFigures,
+    in_thread,
+    stage_and_task_figures,
+)
+from ..events.store.newest import workflows_of_application
+from ..events.store.secrets_scan import workflows_declaring
+from ..redaction import DECLARATION_KEY, NO_SECRETS, Redactor
 from .errors import InvalidInputError
+from .redacting import EventRedaction
 
 DEFAULT_TOP = 10
 """How many slowest stage types the JSON lists when ``--top`` is not given."""
@@ -57,8 +66,7 @@ def check_count(option: str, value: int | None) -> None:
 
 def workflows_of_app(store: SqliteEventStore, application: str) -> frozenset[str]:
     """The ids of every workflow whose ``workflow.created`` names this application."""
-    summaries = WorkflowCatalog(store).summaries()
-    return frozenset(s.workflow_id for s in summaries if s.application == application)
+    return workflows_of_application(store, application)
 
 
 def scoped_events(
@@ -134,18 +142,75 @@ def project(events: Iterable[Event], wanted: MetricsFilter) -> MetricsResult:
     """Fold the events into the library's projection and keep what the filter asks for."""
     projection = StageMetricsProjection()
     projection.apply_all(events)
-    stages = {t: m.to_dict() for t, m in projection.get_state().items() if wanted.keeps(t)}
-    ranked = projection.get_top_slowest_stages(len(projection.get_state()))
+    return summarise(projection.get_state(), projection.get_task_state(), wanted)
+
+
+def summarise(
+    stage_state: Mapping[str, StageMetrics],
+    task_state: Mapping[str, TaskMetrics],
+    wanted: MetricsFilter,
+) -> MetricsResult:
+    """The result from the projection's state (in its creation order, which breaks ties
+    among equal averages exactly as ``get_top_slowest_stages`` does)."""
+    stages = {t: m.to_dict() for t, m in stage_state.items() if wanted.keeps(t)}
+    timed = [(t, m.avg_duration_ms) for t, m in stage_state.items() if m.durations]
+    ranked = sorted(timed, key=lambda item: item[1], reverse=True)
     top_n = DEFAULT_TOP if wanted.top is None else wanted.top
     slowest = tuple((t, avg) for t, avg in ranked if wanted.keeps(t))[:top_n]
-    tasks = {n: m.to_dict() for n, m in projection.get_task_state().items()}
+    tasks = {n: m.to_dict() for n, m in task_state.items()}
     return MetricsResult(stages, tasks, slowest, wanted.top, wanted.stage_types)
 
 
 def stage_metrics(
     store: SqliteEventStore, wanted: MetricsFilter, track: Track = untracked
 ) -> MetricsResult:
-    """Metrics over every stage and task event the filter admits, in one streamed pass."""
+    """Metrics over every stage and task event the filter admits.
+
+    Without ``--since``/``--until`` (which test each event's parsed timestamp), SQL gives
+    the same figures without decoding every event (``events.store.analytics``); when it
+    cannot be sure of that, the events are streamed through the projection.
+    """
     wanted.validate()
+    if wanted.since is None and wanted.until is None:
+        figures = _fast_figures(store, wanted)
+        if figures is not None:
+            return summarise(figures.stages, figures.tasks, wanted)
     events = scoped_events(store, wanted.query(), wanted.application, track)
     return project((e for e in events if e.event_type in STAGE_AND_TASK_TYPES), wanted)
+
+
+def _fast_figures(store: SqliteEventStore, wanted: MetricsFilter) -> MetricsFigures | None:
+    """The SQL figures, when they are exactly what the projection over the (redacted)
+    events would give; None sends the caller to the projection."""
+    redaction = store.event_filter
+    if redaction is not None and not isinstance(redaction, EventRedaction):
+        return None
+    declaring = in_thread(lambda: _declaring(store, redaction))
+    try:
+        scope = None if wanted.application is None else workflows_of_app(store, wanted.application)
+        figures = stage_and_task_figures(store, scope)
+    except FastPathUnavailable:
+        figures = None
+    finally:
+        declared = declaring()  # joined on every path: the caller closes the store next
+    if figures is None:
+        return None
+    if redaction is not None and _redacts_a_key(figures, redaction, declared):
+        return None
+    return figures
+
+
+def _declaring(store: SqliteEventStore, redaction: object) -> set[str | None]:
+    return set() if redaction is None else workflows_declaring(store, DECLARATION_KEY)
+
+
+def _redacts_a_key(
+    figures: MetricsFigures, redaction: EventRedaction, declaring: set[str | None]
+) -> bool:
+    """Whether redacting the events would change a stage type, task name or class: then
+    the projection over the redacted events decides (a fresh redactor counts nothing)."""
+    keys = [*figures.stages, *figures.tasks]
+    keys += [t.implementing_class for t in figures.tasks.values() if t.implementing_class]
+    checks = [NO_SECRETS] + [redaction.secrets.of(wf) for wf in declaring]
+    probe = Redactor()
+    return any(probe.redact_text(k, secrets=secrets) != k for k in keys for secrets in checks)

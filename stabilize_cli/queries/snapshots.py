@@ -26,7 +26,9 @@ from ..events.store.snapshot_admin import (
     workflow_position,
 )
 from ..events.timeutil import format_timestamp, parse_timestamp
+from ..redaction import Redactor
 from .errors import InvalidInputError, NotFoundError
+from .redacting import redact_state
 from .workflows import resolve_workflow
 
 
@@ -112,17 +114,23 @@ class SnapshotDetail:
         return {**self.info.to_json(), "state": self.state, "state_raw": self.state_raw}
 
 
-def show_snapshot(store: SqliteEventStore, snapshot_id_: int) -> SnapshotDetail:
+def show_snapshot(
+    store: SqliteEventStore, snapshot_id_: int, redactor: Redactor | None = None
+) -> SnapshotDetail:
+    """The row, its hash checked on the state as stored, then the state redacted."""
     if snapshot_id_ < 1:
         raise InvalidInputError(f"a snapshot id is a positive integer (got {snapshot_id_})")
     row = get_snapshot_row(store, snapshot_id_) if has_table(store, "snapshots") else None
     if row is None:
         raise NotFoundError(f"no snapshot {snapshot_id_} in the store")
-    raw = row["state"]
+    redactor = Redactor() if redactor is None else redactor
+    info, raw, workflow_id = SnapshotInfo.from_row(row), row["state"], row["workflow_id"]
     try:
-        return SnapshotDetail(SnapshotInfo.from_row(row), json.loads(raw), None)
+        state = json.loads(raw)
     except (TypeError, ValueError, RecursionError):
-        return SnapshotDetail(SnapshotInfo.from_row(row), None, None if raw is None else str(raw))
+        shown = None if raw is None else redact_state(store, redactor, workflow_id, str(raw))
+        return SnapshotDetail(info, None, shown)
+    return SnapshotDetail(info, redact_state(store, redactor, workflow_id, state), None)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 from ..events.replay import EventReplayer
 from ..events.store import SqliteEventStore
 from ..events.store.interface import UNLIMITED
+from ..events.store.snapshot_source import snapshots_of
 from ..events.timeutil import ensure_utc
 from .errors import InvalidInputError
 
@@ -60,7 +61,7 @@ def workflow_state(
     """The state now, as of a global sequence (``--at``) or as of a time (``--at-time``)."""
     if at is not None and at_time is not None:
         raise InvalidInputError("--at and --at-time cannot be used together")
-    replayer = EventReplayer(store)
+    replayer = EventReplayer(store, snapshots_of(store))
     if at_time is not None:
         when = ensure_utc(at_time)
         return StateResult(workflow_id, replayer.time_travel_query(workflow_id, when), None, when)
@@ -99,7 +100,9 @@ def diff_states(
         raise InvalidInputError(
             f"SEQ2 ({to_sequence}) is before SEQ1 ({from_sequence}): give the earlier one first"
         )
-    compared = EventReplayer(store).compare_states(workflow_id, from_sequence, to_sequence)
+    compared = EventReplayer(store, snapshots_of(store)).compare_states(
+        workflow_id, from_sequence, to_sequence
+    )
     return StateDiff(
         workflow_id=workflow_id,
         from_sequence=from_sequence,

@@ -1,7 +1,8 @@
 """Durable subscriptions as stored: position, lag behind the store, filters, webhook.
 
 Rows are read undecoded, so a filter that is not valid JSON is shown as stored rather
-than failing the listing. Webhook URLs are redacted here, before any output form.
+than failing the listing. Webhook URLs are redacted here, before any output form (a
+webhook URL is a capability: userinfo, every query value and random path parts hidden).
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..events.store import SqliteEventStore
 from ..events.store.integrity import RawSubscription, raw_subscriptions
+from ..redaction import Redactor
 from .snapshots import iso_time
-
-HIDDEN = "***"
 
 
 @dataclass(frozen=True)
@@ -54,13 +53,17 @@ class SubscriptionList:
         return (s.to_json(self.current_sequence) for s in self.subscriptions)
 
 
-def list_subscriptions(store: SqliteEventStore) -> SubscriptionList:
+def list_subscriptions(
+    store: SqliteEventStore, redactor: Redactor | None = None
+) -> SubscriptionList:
+    """Webhook URLs redacted (None: by a fresh redactor); filters by the value rules."""
+    redactor = Redactor() if redactor is None else redactor
     rows = raw_subscriptions(store)
     current = store.get_current_sequence()  # after the positions, so lag is never understated
-    return SubscriptionList(current, tuple(_row(r, current) for r in rows))
+    return SubscriptionList(current, tuple(_row(r, current, redactor) for r in rows))
 
 
-def _row(raw: RawSubscription, current: int) -> SubscriptionRow:
+def _row(raw: RawSubscription, current: int, redactor: Redactor) -> SubscriptionRow:
     position = raw.last_sequence
     whole = isinstance(position, int) and not isinstance(position, bool)
     return SubscriptionRow(
@@ -68,8 +71,8 @@ def _row(raw: RawSubscription, current: int) -> SubscriptionRow:
         last_sequence=position,
         lag=current - position if whole else None,
         event_types=_json_or_raw(raw.event_types),
-        entity_filter=_json_or_raw(raw.entity_filter),
-        webhook_url=None if raw.webhook_url is None else redact_url(str(raw.webhook_url)),
+        entity_filter=redactor.redact_value(_json_or_raw(raw.entity_filter)),
+        webhook_url=None if raw.webhook_url is None else _webhook(redactor, raw.webhook_url),
         created_at=iso_time(raw.created_at),
         updated_at=iso_time(raw.updated_at),
     )
@@ -84,28 +87,5 @@ def _json_or_raw(value: Any) -> Any:
         return value
 
 
-def redact_url(url: str) -> str:
-    """Userinfo and every query (and fragment) value hidden; scheme, host and path kept."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return HIDDEN
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if port is None else f"{host}:{port}"
-    if "@" in parts.netloc:
-        netloc = f"{HIDDEN}@{netloc}"
-    return urlunsplit(
-        (parts.scheme, netloc, parts.path, _hide_values(parts.query), _hide_values(parts.fragment))
-    )
-
-
-def _hide_values(text: str) -> str:
-    if not text:
-        return text
-    pairs = parse_qsl(text, keep_blank_values=True)
-    if not pairs:
-        return HIDDEN
-    return urlencode([(key, HIDDEN) for key, _ in pairs], safe="*")
+def _webhook(redactor: Redactor, url: Any) -> str:
+    return redactor.redact_webhook_url(str(url))

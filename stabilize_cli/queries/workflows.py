@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +10,9 @@ from typing import Any
 
 from ..events.store import SqliteEventStore
 from ..events.store.catalog import WorkflowCatalog, WorkflowSummary
+from ..events.store.newest import newest_first
 from ..events.timeutil import parse_timestamp
+from ..redaction import Redactor
 from .errors import InvalidInputError, NotFoundError
 
 LATEST = "latest"
@@ -98,15 +101,23 @@ class WorkflowList:
             }
 
 
-def list_workflows(store: SqliteEventStore, wanted: WorkflowFilter) -> WorkflowList:
+def list_workflows(
+    store: SqliteEventStore, wanted: WorkflowFilter, redactor: Redactor | None = None
+) -> WorkflowList:
+    """Names and applications are read in SQL, not as events: redacted here (None: fresh)."""
     if wanted.limit < 0:
         raise InvalidInputError(f"--limit must not be negative (got {wanted.limit})")
     if wanted.since and wanted.until and wanted.since > wanted.until:
         raise InvalidInputError("--since is after --until")
     chosen: list[WorkflowSummary] = []
-    for summary in WorkflowCatalog(store).summaries():
+    for summary in newest_first(store):
         if len(chosen) >= wanted.limit:
             break
         if wanted.admits(summary):
             chosen.append(summary)
-    return WorkflowList(tuple(chosen))
+    return WorkflowList(tuple(_redacted(s, redactor or Redactor()) for s in chosen))
+
+
+def _redacted(summary: WorkflowSummary, redactor: Redactor) -> WorkflowSummary:
+    application, name = redactor.redact_value([summary.application, summary.name])
+    return dataclasses.replace(summary, application=application, name=name)

@@ -14,18 +14,28 @@ PIPE_WIDTH = 160
 
 
 def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console:
+    """NO_COLOR means no escape codes at all (Rich alone would still write bold and dim);
+    FORCE_COLOR gives colour, but animations (cursor codes) only on a real terminal."""
     stream = file or (sys.stderr if stderr else sys.stdout)
     is_tty = stream.isatty()
     width = None if is_tty or os.environ.get("COLUMNS") else PIPE_WIDTH
-    return Console(
+    return _Console(
         file=stream,
         width=width,
+        color_system=None if os.environ.get("NO_COLOR") else "auto",
+        force_interactive=is_tty,
         emoji=False,
         highlight=False,
         markup=False,
         soft_wrap=False,
         safe_box=not _utf8(stream),
     )
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """Rich would exit 1; the command's guard ends a closed pipe quietly with 141."""
+        raise BrokenPipeError
 
 
 def _utf8(stream: TextIO) -> bool:

@@ -23,8 +23,8 @@ from rich.console import (
 from rich.table import Table
 from rich.text import Text
 
-from ..events.base import Event
-from ..queries.events import EntityHistory, EventStream, event_record
+from ..events.errors import StoreError
+from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
 from .console import make_console
 from .formats import Format
 from .output import Column, Report, cell, dumps, write, write_json_line
@@ -126,11 +126,24 @@ def events_report(stream: EventStream) -> Report:
     )
 
 
-def write_events(report: Report, events: Callable[[], Iterable[Event]], fmt: Format) -> None:
-    """JSON and NDJSON carry each event in the engine's form, written as it is read."""
+def write_events(report: Report, events: Callable[[], Iterable[StoredEvent]], fmt: Format) -> None:
+    """JSON and NDJSON carry each event in the engine's form, written as it is read.
+
+    An unreadable row is its columns as stored with an ``unreadable`` object saying why.
+    When the store fails part way (a corrupt page), what was written ends with
+    ``{"incomplete": true, "error": ...}`` (JSON: as the array's last item), then the
+    error is raised.
+    """
     if fmt is Format.NDJSON:
-        for event in events():
-            write_json_line(event.to_dict())
+        written = False
+        try:
+            for event in events():
+                write_json_line(event.to_dict())
+                written = True
+        except StoreError as error:
+            if written:
+                write_json_line(incomplete_mark(error))
+            raise
     elif fmt is Format.JSON:
         write_json_array(e.to_dict() for e in events())
     else:
@@ -141,17 +154,28 @@ def write_json_array(items: Iterable[Any]) -> None:
     """``json.dumps(list(items), indent=2)``, byte for byte, without building the list."""
     out = sys.stdout
     first = True
-    for item in items:
-        out.write("[\n  " if first else ",\n  ")
-        out.write(dumps(item, indent=2).replace("\n", "\n  "))
-        first = False
+    try:
+        for item in items:
+            out.write("[\n  " if first else ",\n  ")
+            out.write(dumps(item, indent=2).replace("\n", "\n  "))
+            first = False
+    except StoreError as error:
+        if not first:
+            out.write(",\n  " + dumps(incomplete_mark(error), indent=2).replace("\n", "\n  "))
+            out.write("\n]\n")
+        raise
     out.write("[]\n" if first else "\n]\n")
+
+
+def incomplete_mark(error: Exception) -> dict[str, Any]:
+    """The last item of a stream the store broke off: it is not the whole answer."""
+    return {"incomplete": True, "error": str(error)}
 
 
 # -- following ----------------------------------------------------------------------------
 
 
-def write_followed(events: Iterator[Event], fmt: Format) -> None:
+def write_followed(events: Iterator[StoredEvent], fmt: Format) -> None:
     """Each event as soon as it arrives, flushed, in a format that can be appended to."""
     line = _line_writer(fmt)
     for event in events:
@@ -159,7 +183,7 @@ def write_followed(events: Iterator[Event], fmt: Format) -> None:
         sys.stdout.flush()
 
 
-def _line_writer(fmt: Format) -> Callable[[Event], object]:
+def _line_writer(fmt: Format) -> Callable[[StoredEvent], object]:
     if fmt is Format.NDJSON:
         return lambda event: write_json_line(event.to_dict())
     if fmt is Format.CSV:
@@ -178,7 +202,7 @@ def _line_writer(fmt: Format) -> Callable[[Event], object]:
     raise ValueError(f"--follow cannot write --format {fmt.value} (a stream has no end)")
 
 
-def _cells(event: Event, columns: Sequence[Column]) -> list[str]:
+def _cells(event: StoredEvent, columns: Sequence[Column]) -> list[str]:
     record = event_record(event)
     return [cell(record.get(c.key)) for c in columns]
 
@@ -187,7 +211,7 @@ def _markdown_row(values: Iterable[str]) -> str:
     return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |\n"
 
 
-def plain_line(event: Event, width: int) -> str:
+def plain_line(event: StoredEvent, width: int) -> str:
     """One event as one terminal-safe line of at most ``width`` characters."""
     r = {k: cell(v) for k, v in event_record(event).items()}
     text = (

@@ -48,9 +48,10 @@ TASK_HEADERS = ("TASK", "CLASS", "RUNS", "OK", "FAILED", "RETRIES", "SUCCESS %",
 
 @contextmanager
 def scan_progress(label: str) -> Iterator[Track]:
-    """A transient bar on stderr while events are read; nothing at all when piped."""
+    """A transient bar on stderr while events are read; nothing at all when piped, even
+    under FORCE_COLOR (its cursor codes would litter a CI log)."""
     console = make_console(stderr=True)
-    if not console.is_terminal:
+    if not console.is_interactive:
         yield lambda events, total: events
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())

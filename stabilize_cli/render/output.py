@@ -21,7 +21,7 @@ from rich.table import Table
 from .console import make_console
 from .formats import ROW_FORMATS, Format, FormatNotAvailableError
 from .safe import safe_text
-from .sanitize import NULL_MARK, clean
+from .sanitize import NULL_MARK, clean, display
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ def json_ready(value: Any) -> Any:
         return [json_ready(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, bytes):  # a BLOB where text belongs: its SQL literal, X'0A1B'
+        return f"X'{value.hex().upper()}'"
     return value
 
 
@@ -104,7 +106,7 @@ def cell(value: Any) -> str:
         return clean(dumps(value))
     if isinstance(value, bool):
         return "true" if value else "false"
-    return clean(str(value))
+    return clean(display(value))
 
 
 def _write_csv(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ALWAYS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+_ALWAYS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
 _SINGLE_LINE = re.compile(f"[\t\n{_ALWAYS}]")
 _MULTI_LINE = re.compile(f"[{_ALWAYS}]")
 NULL_MARK = "∅"
@@ -34,4 +34,6 @@ def display(value: Any) -> str:
         return NULL_MARK
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, bytes):  # a BLOB where text belongs: its SQL literal, not b'...'
+        return f"X'{value.hex().upper()}'"
     return str(value)

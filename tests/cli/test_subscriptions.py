@@ -16,7 +16,7 @@ from stabilize_cli.events import (
     SqliteEventStore,
     SubscriptionManager,
 )
-from stabilize_cli.queries.subscriptions import redact_url
+from stabilize_cli.redaction import Redactor
 
 from ..conftest import REAL_DB, sha256
 from .conftest import Invoke, run_process
@@ -69,7 +69,9 @@ def subscribed_db(tmp_path: Path) -> Path:
 def listed(invoke: Invoke, db: Path) -> dict[str, dict[str, Any]]:
     result = invoke("subscriptions", "list", "--json", db=db)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
+    # the webhook secrets hidden are counted, on stderr only
+    assert result.stderr.startswith("redacted ")
+    assert result.stderr.count("\n") == 1
     return {row["id"]: row for row in json.loads(result.stdout)}
 
 
@@ -120,7 +122,7 @@ def test_webhook_credentials_and_query_values_are_redacted_in_every_format(
     ],
 )
 def test_redact_url_keeps_only_scheme_host_port_path_and_keys(url: str, shown: str) -> None:
-    assert redact_url(url) == shown
+    assert Redactor().redact_webhook_url(url) == shown
 
 
 def test_an_unreadable_filter_is_shown_raw_not_fatal(invoke: Invoke, subscribed_db: Path) -> None:

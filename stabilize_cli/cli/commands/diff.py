@@ -9,6 +9,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, WorkflowArg, pick_format
+from ..redact import current_redactor
 
 SequenceArg = Annotated[
     int, typer.Argument(help="A global sequence number (as timeline and history print them).")
@@ -28,10 +29,14 @@ def diff(
     from ...queries.source import open_for_audit
     from ...queries.state import diff_states
     from ...queries.workflows import resolve_workflow
+    from ...render.incomplete import mark_incomplete
     from ...render.output import write
     from ...render.state import diff_report
+    from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
-    with open_for_audit(db) as store:
+    notes = new_notes()
+    with open_for_audit(db, current_redactor(), notes=notes) as store:
         result = diff_states(store, resolve_workflow(store, workflow), seq1, seq2)
-    write(diff_report(result), chosen)
+    write(mark_incomplete(diff_report(result), notes.unreadable), chosen)
+    conclude(notes)

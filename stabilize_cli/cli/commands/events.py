@@ -9,6 +9,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
+from ..redact import current_redactor
 from ..timeopts import as_utc
 from .history import EntityKind
 
@@ -56,14 +57,20 @@ def events(
 
     JSON and NDJSON (streamed, one per line) carry events in the engine's Event form.
 
+    A row that cannot be read is shown as stored: in JSON its columns plus
+    "unreadable": {column, reason, raw}; in the table a summary saying why.
+
     --follow works like tail -f: the table becomes one plain line per event; not with json.
     """
+    import sys
     import time
 
     from ...queries.errors import InvalidInputError
     from ...queries.events import EventFilter, follow_events, query_events
     from ...queries.source import open_for_audit
     from ...render.events import events_report, write_events, write_followed
+    from ...render.sanitize import clean
+    from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
     if follow and chosen is Format.JSON:
@@ -79,12 +86,20 @@ def events(
         limit=limit,
         reverse=reverse,
     )
-    with open_for_audit(db) as store:
+    notes = new_notes()
+    with open_for_audit(db, current_redactor(), notes=notes) as store:
         stream = query_events(store, wanted)
         if not follow:
             write_events(events_report(stream), stream.events, chosen)
+            conclude(notes, shown_raw=True)
             return
         followed = follow_events(
-            store, stream.query, interval=interval, sleep=time.sleep, stop=lambda: False
+            store,
+            stream.query,
+            interval=interval,
+            sleep=time.sleep,
+            stop=lambda: False,
+            warn=lambda text: sys.stderr.write(f"warning: {clean(text)}\n"),
         )
         write_followed(followed, chosen)
+    conclude(notes, shown_raw=True)  # --to-seq reached

@@ -9,6 +9,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
+from ..redact import current_redactor
 from ..timeopts import as_utc
 
 
@@ -35,12 +36,19 @@ def failures(
     from ...queries.failures import failures as group_failures
     from ...queries.source import open_for_audit
     from ...render.failures import failures_report
+    from ...render.incomplete import mark_incomplete
     from ...render.metrics import scan_progress
     from ...render.output import write
+    from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
     wanted = FailureFilter(application=app, since=as_utc(since), until=as_utc(until), limit=limit)
     wanted.validate()
-    with open_for_audit(db) as store, scan_progress("Reading failure events") as track:
+    notes = new_notes()
+    with (
+        open_for_audit(db, current_redactor(), notes=notes) as store,
+        scan_progress("Reading failure events") as track,
+    ):
         report = group_failures(store, wanted, track)
-    write(failures_report(report), chosen)
+    write(mark_incomplete(failures_report(report), notes.unreadable), chosen)
+    conclude(notes)

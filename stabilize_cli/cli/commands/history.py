@@ -10,6 +10,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, pick_format
+from ..redact import current_redactor
 
 
 class EntityKind(StrEnum):
@@ -46,14 +47,20 @@ def history(
 
     JSON is a list of events in the engine's Event form; NDJSON one such event per line.
 
+    A row that cannot be read is shown as stored: in JSON its columns plus
+    "unreadable": {column, reason, raw}; in the table a summary saying why.
+
     CSV and Markdown hold the table's rows.
     """
     from ...queries.events import entity_history
     from ...queries.source import open_for_audit
     from ...render.events import history_report, write_events
+    from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
     kind = None if entity_type is None else entity_type.value
-    with open_for_audit(db) as store:
+    notes = new_notes()
+    with open_for_audit(db, current_redactor(), notes=notes) as store:
         found = entity_history(store, entity_id, kind, whole_workflow=whole_workflow)
     write_events(history_report(found), lambda: found.events, chosen)
+    conclude(notes, shown_raw=True)

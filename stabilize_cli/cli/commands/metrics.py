@@ -9,6 +9,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
+from ..redact import current_redactor
 from ..timeopts import as_utc
 
 
@@ -42,8 +43,10 @@ def metrics(
     """Stage and task metrics: runs, outcomes, success rates, average/median/p95 durations."""
     from ...queries.metrics import MetricsFilter, stage_metrics
     from ...queries.source import open_for_audit
+    from ...render.incomplete import mark_incomplete
     from ...render.metrics import metrics_report, scan_progress
     from ...render.output import write
+    from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
     wanted = MetricsFilter(
@@ -54,6 +57,11 @@ def metrics(
         top=top,
     )
     wanted.validate()
-    with open_for_audit(db) as store, scan_progress("Reading stage and task events") as track:
+    notes = new_notes()
+    with (
+        open_for_audit(db, current_redactor(), notes=notes) as store,
+        scan_progress("Reading stage and task events") as track,
+    ):
         result = stage_metrics(store, wanted, track)
-    write(metrics_report(result), chosen)
+    write(mark_incomplete(metrics_report(result), notes.unreadable), chosen)
+    conclude(notes)

@@ -10,6 +10,7 @@ from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import ExitCode
 from ..options import DbOption, FormatOption, JsonFlag, WorkflowArg, pick_format
+from ..redact import current_redactor
 
 app = typer.Typer(
     help="Snapshots of rebuilt workflow state: list, show, verify, create, prune.",
@@ -35,7 +36,7 @@ def list_(
     from ...render.snapshots import list_report
 
     chosen = pick_format(fmt, json_flag)
-    with open_for_audit(db) as store:
+    with open_for_audit(db, current_redactor()) as store:
         result = list_snapshots(store, workflow)
     write(list_report(result), chosen)
 
@@ -55,8 +56,8 @@ def show(
     from ...render.snapshots import detail_report
 
     chosen = pick_format(fmt, json_flag)
-    with open_for_audit(db) as store:
-        result = show_snapshot(store, snapshot_id)
+    with open_for_audit(db, current_redactor()) as store:
+        result = show_snapshot(store, snapshot_id, current_redactor())
     write(detail_report(result), chosen)
 
 
@@ -74,7 +75,7 @@ def verify(
     from ...render.snapshots import audit_report
 
     chosen = pick_format(fmt, json_flag)
-    with open_for_audit(db) as store:
+    with open_for_audit(db, current_redactor()) as store:
         result = verify_snapshots(store)
     write(audit_report(result), chosen)
     if not result.ok:

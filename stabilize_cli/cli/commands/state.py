@@ -11,6 +11,7 @@ from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import exit_with_outcome
 from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg, pick_format
+from ..redact import current_redactor
 
 
 @guarded
@@ -35,12 +36,16 @@ def state(
     from ...queries.source import open_for_audit
     from ...queries.state import outcome, workflow_state
     from ...queries.workflows import resolve_workflow
+    from ...render.incomplete import mark_incomplete
     from ...render.output import write
     from ...render.state import state_report
+    from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
-    with open_for_audit(db) as store:
+    notes = new_notes()
+    with open_for_audit(db, current_redactor(), notes=notes) as store:
         result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=at_time)
-    write(state_report(result), chosen)
+    write(mark_incomplete(state_report(result), notes.unreadable), chosen)
+    conclude(notes)
     if exit_status:
         exit_with_outcome(outcome(result.state))

@@ -7,6 +7,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, pick_format
+from ..redact import current_redactor
 
 app = typer.Typer(
     help="Durable subscriptions: position, lag, filters, webhook.", no_args_is_help=True
@@ -27,6 +28,6 @@ def list_(
     from ...render.subscriptions import subscriptions_report
 
     chosen = pick_format(fmt, json_flag)
-    with open_for_audit(db) as store:
-        result = list_subscriptions(store)
+    with open_for_audit(db, current_redactor()) as store:
+        result = list_subscriptions(store, current_redactor())
     write(subscriptions_report(result), chosen)

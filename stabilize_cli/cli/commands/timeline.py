@@ -11,6 +11,7 @@ from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import exit_with_outcome
 from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg, pick_format
+from ..redact import current_redactor
 
 
 @guarded
@@ -36,16 +37,21 @@ def timeline(
     from ...queries.timeline import workflow_timeline
     from ...queries.workflows import resolve_workflow
     from ...render.export import export_kind, export_view
+    from ...render.incomplete import mark_incomplete
     from ...render.output import write
+    from ...render.sanitize import clean
     from ...render.timeline import timeline_report
+    from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
-    with open_for_audit(db) as store:
+    notes = new_notes()
+    with open_for_audit(db, current_redactor(), notes=notes) as store:
         kind = export_kind(export, store.path) if export else None
         result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
-    write(timeline_report(result), chosen)
+    write(mark_incomplete(timeline_report(result), notes.unreadable), chosen)
     if export and kind:
         export_view(result, export, kind)
-        sys.stderr.write(f"wrote {kind.upper()} timeline to {export}\n")
+        sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
+    conclude(notes)
     if exit_status:
         exit_with_outcome(outcome(result.state))

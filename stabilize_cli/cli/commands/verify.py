@@ -10,6 +10,7 @@ from ...render.formats import Format
 from ..errors import fail, guarded
 from ..exit_codes import ExitCode
 from ..options import DbOption, FormatOption, JsonFlag, pick_format
+from ..redact import current_redactor
 
 
 @guarded
@@ -43,7 +44,7 @@ def verify(
             f"--tolerance must be a number of seconds >= 0 (got {tolerance})", ExitCode.USAGE
         )
     options = VerifyOptions(full=full, tolerance=timedelta(seconds=tolerance))
-    with open_for_audit(db) as store:
+    with open_for_audit(db, current_redactor()) as store:
         audit = verify_store(store, options)
     write(verify_report(audit), chosen)
     if audit.incomplete:

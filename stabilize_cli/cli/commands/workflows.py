@@ -9,6 +9,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
+from ..redact import current_redactor
 from ..timeopts import as_utc
 
 
@@ -40,6 +41,6 @@ def workflows(
         until=as_utc(until),
         limit=limit,
     )
-    with open_for_audit(db) as store:
-        result = list_workflows(store, wanted)
+    with open_for_audit(db, current_redactor()) as store:
+        result = list_workflows(store, wanted, current_redactor())
     write(workflows_report(result), chosen)

@@ -1,0 +1,90 @@
+"""What a read met besides its answer, told after the output: one ``warning:`` line per
+kind of trouble, and exit 4 when a report had to leave unreadable events out.
+
+Commands take a :class:`ReadNotes` from :func:`new_notes`, open the store with it
+(``open_for_audit(db, notes=notes)``), write their output (marked with
+``render.incomplete.mark_incomplete``), then call :func:`conclude`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import weakref
+from collections.abc import Sized
+
+import typer
+
+from ..events.store.raw import KNOWN_SCHEMA_VERSION, ReadNotes
+from ..render.incomplete import sequence_list
+from ..render.sanitize import clean
+from .exit_codes import ExitCode
+
+VERIFY_HINT = "run 'stabilize verify' for every finding"
+
+_LIVE: weakref.WeakSet[ReadNotes] = weakref.WeakSet()
+
+
+def new_notes() -> ReadNotes:
+    """Notes for one command; while they live, the replay's own per-event warnings about
+    events they hold are dropped (:func:`conclude` says it once)."""
+    notes = ReadNotes()
+    _LIVE.add(notes)
+    return notes
+
+
+class _AlreadyNoted(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        event_id = args[0] if args else None
+        return not any(event_id in notes.newer_schema_ids for notes in _LIVE)
+
+
+logging.getLogger("stabilize_cli.events.state").addFilter(_AlreadyNoted())
+
+
+def conclude(notes: ReadNotes, *, shown_raw: bool = False) -> None:
+    """Warn about what the read met; exit 4 if events were left out of the output.
+
+    ``shown_raw``: the command showed unreadable rows in place, as stored (events,
+    history): nothing is missing, so it exits 0 after the warning.
+    """
+    _LIVE.discard(notes)
+    for line in warnings(notes, shown_raw=shown_raw):
+        sys.stderr.write(f"warning: {clean(line)}\n")
+    if notes.unreadable and not shown_raw:
+        raise typer.Exit(int(ExitCode.CORRUPT))
+
+
+def warnings(notes: ReadNotes, *, shown_raw: bool = False) -> list[str]:
+    lines: list[str] = []
+    if notes.extra_columns:
+        extra = ", ".join(notes.extra_columns)
+        lines.append(f"the events table has columns this tool does not know ({extra}): not shown")
+    if notes.newer_schema:
+        first = min(notes.newer_schema)
+        event_id, version = notes.newer_schema[first]
+        more = len(notes.newer_schema) - 1
+        lines.append(
+            f"skipping event {event_id} (sequence {first})"
+            + (f" and {more} more" if more else "")
+            + f" in rebuilt states: schema_version {version} is newer than this tool reads "
+            f"({KNOWN_SCHEMA_VERSION})"
+        )
+    if notes.naive_timestamps:
+        lines.append(
+            f"{sequence_list(notes.naive_timestamps)} {_have(notes.naive_timestamps)} a "
+            "timestamp without a UTC offset: read as UTC"
+        )
+    if notes.unreadable:
+        row = notes.unreadable[min(notes.unreadable)]
+        why = f"{row.column}: {row.reason}"
+        done = "shown as stored, marked unreadable" if shown_raw else "left out: output incomplete"
+        lines.append(
+            f"{sequence_list(notes.unreadable)} could not be read ({why}): {done}; {VERIFY_HINT}"
+        )
+    return lines
+
+
+def _have(sequences: Sized) -> str:
+    return "has" if len(sequences) == 1 else "have"

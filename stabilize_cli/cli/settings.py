@@ -1,0 +1,42 @@
+"""Settings the environment gives every command, read once at the CLI edge.
+
+The library never reads the environment: values are parsed here and passed down.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from ..queries.errors import InvalidInputError
+
+BUSY_TIMEOUT_ENV = "STABILIZE_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT = 5.0
+"""Seconds to wait for the engine's lock before exit 5 (reliability matrix, CC)."""
+
+
+def busy_timeout(environ: Mapping[str, str] = os.environ) -> float:
+    """``STABILIZE_BUSY_TIMEOUT`` in seconds (a float), else the default."""
+    raw = environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidInputError(
+            f"{BUSY_TIMEOUT_ENV} must be a non-negative number of seconds (got {raw!r})"
+        )
+    return seconds
+
+
+@contextmanager
+def environment_settings() -> Iterator[None]:
+    """The environment's settings, in force for one command's body."""
+    from ..queries.source import busy_timeout as opening  # noqa: PLC0415 - keeps --help fast
+
+    with opening(busy_timeout()):
+        yield
