@@ -54,7 +54,7 @@ class EventReplayer:
             result.snapshot_sequence = snapshot.sequence
         query = EventQuery(
             workflow_id=workflow_id,
-            from_sequence=result.snapshot_sequence + 1,
+            from_sequence=result.snapshot_sequence,
             to_sequence=as_of_sequence,
             limit=UNLIMITED,
         )
@@ -78,7 +78,7 @@ class EventReplayer:
     ) -> None:
         """Hand every event after ``checkpoint_sequence`` to ``event_handler``, in order."""
         query = EventQuery(
-            workflow_id=workflow_id, from_sequence=checkpoint_sequence + 1, limit=UNLIMITED
+            workflow_id=workflow_id, from_sequence=checkpoint_sequence, limit=UNLIMITED
         )
         for event in self.event_store.get_events(query):
             event_handler(event)

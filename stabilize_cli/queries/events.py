@@ -207,7 +207,7 @@ def build_query(store: SqliteEventStore, wanted: EventFilter) -> EventQuery:
         entity_type=None if wanted.entity_type is None else parse_entity_type(wanted.entity_type),
         workflow_id=None if wanted.workflow is None else resolve_workflow(store, wanted.workflow),
         event_types=parse_event_types(wanted.event_types) or None,
-        from_sequence=low,
+        from_sequence=None if low is None else low - 1,  # --from-seq N includes N
         to_sequence=high,
         from_timestamp=wanted.since,
         to_timestamp=wanted.until,
@@ -331,5 +331,5 @@ def _backlog_start(store: SqliteEventStore, query: EventQuery) -> int:
 
 
 def _after(query: EventQuery, last: int) -> EventQuery:
-    start = max(last + 1, query.from_sequence or 0)
+    start = max(last, query.from_sequence or 0)
     return dataclasses.replace(query, from_sequence=start, limit=UNLIMITED, offset=0)

@@ -79,7 +79,8 @@ FILTERS: list[tuple[list[str], dict[str, Any]]] = [
         {"event_types": [EventType.TASK_RETRIED, EventType.WORKFLOW_CANCELED]},
     ),
     (["--entity-type", "workflow"], {"entity_type": EntityType.WORKFLOW}),
-    (["--from-seq", "40", "--to-seq", "60"], {"from_sequence": 40, "to_sequence": 60}),
+    # --from-seq N includes N; the library's from_sequence is exclusive, as in the engine
+    (["--from-seq", "40", "--to-seq", "60"], {"from_sequence": 39, "to_sequence": 60}),
     (
         ["--since", "2026-11-28T15:04:50", "--until", "2026-11-28T15:04:55+00:00"],
         {

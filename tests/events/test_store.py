@@ -457,7 +457,7 @@ def test_append_batch_assigns_consecutive_sequences_in_list_order(store: SqliteE
     stored = store.append_batch(batch)
     assert seqs(stored) == [2, 3, 4, 5, 6]
     assert ids(stored) == ids(batch)
-    read = list(store.get_events(EventQuery(from_sequence=2)))
+    read = list(store.get_events(EventQuery(from_sequence=1)))
     assert [(e.event_id, e.sequence) for e in read] == [(e.event_id, e.sequence) for e in stored]
 
 
@@ -701,8 +701,11 @@ def test_an_empty_event_type_list_returns_nothing(
     assert query_ids(store, event_types=[]) == []
 
 
-def test_sequence_bounds_are_inclusive(store: SqliteEventStore, history: list[Event]) -> None:
-    assert query_ids(store, from_sequence=4, to_sequence=6) == ids(history[3:6])
+def test_from_sequence_is_exclusive_and_to_sequence_inclusive_as_in_the_engine(
+    store: SqliteEventStore, history: list[Event]
+) -> None:
+    assert query_ids(store, from_sequence=4, to_sequence=6) == ids(history[4:6])
+    assert store.count_events(EventQuery(from_sequence=4, to_sequence=6)) == 2
 
 
 def test_timestamp_bounds_are_inclusive(store: SqliteEventStore, history: list[Event]) -> None:
@@ -714,10 +717,10 @@ def test_filters_combine_with_and(store: SqliteEventStore, history: list[Event])
     expected = [
         e
         for e in history
-        if e.entity_type is EntityType.TASK and e.workflow_id == "wf-b" and e.sequence >= 7
+        if e.entity_type is EntityType.TASK and e.workflow_id == "wf-b" and e.sequence > 6
     ]
     assert len(expected) == 2
-    found = query_ids(store, entity_type=EntityType.TASK, workflow_id="wf-b", from_sequence=7)
+    found = query_ids(store, entity_type=EntityType.TASK, workflow_id="wf-b", from_sequence=6)
     assert found == ids(expected)
 
 

@@ -21,7 +21,11 @@ ORDERABLE_COLUMNS = frozenset(
 
 @dataclass
 class EventQuery:
-    """Which events to fetch; unset fields do not filter."""
+    """Which events to fetch; unset fields do not filter.
+
+    As in the engine, ``from_sequence`` is exclusive (events after it) and
+    ``to_sequence`` inclusive; timestamps are inclusive at both ends.
+    """
 
     entity_type: EntityType | None = None
     entity_id: str | None = None

@@ -445,7 +445,7 @@ class SqliteEventStore(EventStore):
         return int(value or 0)
 
     def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
-        return list(self.get_events(EventQuery(from_sequence=sequence + 1, limit=limit)))
+        return list(self.get_events(EventQuery(from_sequence=sequence, limit=limit)))
 
     def get_event_by_id(self, event_id: str) -> Event | None:
         rows = self._fetch(f"{SELECT_EVENTS} WHERE event_id = ?", (event_id,))
@@ -589,7 +589,7 @@ def _compile(query: EventQuery) -> _Filter:
         clauses.append(f"event_type IN ({', '.join('?' for _ in types)})" if types else "0 = 1")
         params.extend(types)
     if query.from_sequence is not None:
-        clauses.append("sequence >= ?")
+        clauses.append("sequence > ?")  # after from_sequence, as the engine reads it
         params.append(query.from_sequence)
     if query.to_sequence is not None:
         clauses.append("sequence <= ?")
