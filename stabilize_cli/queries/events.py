@@ -137,6 +137,7 @@ def entity_history(
     *,
     whole_workflow: bool = False,
 ) -> EntityHistory:
+    entity_id = _workflow_reference(store, entity_id, entity_type)
     kind = _entity_kind(store, entity_id, entity_type)
     if whole_workflow:
         if kind is not EntityType.WORKFLOW:
@@ -145,6 +146,18 @@ def entity_history(
     else:
         query = EventQuery(entity_type=kind, entity_id=entity_id, limit=UNLIMITED)
     return EntityHistory(kind, entity_id, tuple(store.get_rows(query)), whole_workflow)
+
+
+def _workflow_reference(store: SqliteEventStore, entity_id: str, wanted: str | None) -> str:
+    """``latest``, a workflow prefix or a lower-case id, when no entity has that exact id."""
+    if wanted not in (None, EntityType.WORKFLOW.value) or WorkflowCatalog(store).entity_types(
+        entity_id
+    ):
+        return entity_id
+    try:
+        return resolve_workflow(store, entity_id)
+    except NotFoundError:
+        return entity_id  # reported below as no workflow, stage or task
 
 
 def _entity_kind(store: SqliteEventStore, entity_id: str, wanted: str | None) -> EntityType:

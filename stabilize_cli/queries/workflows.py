@@ -30,9 +30,12 @@ def resolve_workflow(store: SqliteEventStore, ref: str) -> str:
         return found
     if not ref:
         raise InvalidInputError("empty workflow id")
-    if catalog.exists(ref):
-        return ref
-    candidates = catalog.with_prefix(ref, limit=6)
+    for spelling in dict.fromkeys((ref, ref.upper())):  # ULIDs read the same in any case
+        if catalog.exists(spelling):
+            return spelling
+        candidates = catalog.with_prefix(spelling, limit=6)
+        if candidates:
+            break
     if not candidates:
         raise NotFoundError(f"no workflow {ref!r} in the store")
     if len(candidates) > 1:

@@ -235,3 +235,10 @@ def test_the_real_process_prints_the_history_and_leaves_the_database_alone() -> 
     assert done.stderr == ""
     assert done.stdout.count("\n") == 5
     assert sha256(REAL_DB) == before
+
+
+def test_history_takes_latest_and_a_workflow_prefix_like_other_commands(invoke: Invoke) -> None:
+    latest = json.loads(invoke("history", "latest", "--json").stdout)
+    by_prefix = json.loads(invoke("history", "01M8HB08C9", "--json").stdout)
+    assert latest == by_prefix
+    assert {e["entity_id"] for e in latest} == {"01M8HB08C9H7SYB8SPXPFPZ44M"}

@@ -324,3 +324,9 @@ def test_the_real_process_exits_1_for_a_failed_workflow_and_changes_nothing() ->
     assert done.stderr == ""
     assert sha256(REAL_DB) == before
     assert not os.path.exists(f"{REAL_DB}-journal")
+
+
+def test_a_lower_case_ulid_prefix_finds_the_workflow(invoke: Invoke) -> None:
+    lower = invoke("timeline", "01m8hb0192", "--json")
+    assert lower.exit_code == 0, lower.stderr
+    assert json.loads(lower.stdout)["workflow_id"] == "01M8HB0192C39KFA3JFF10TM4D"
