@@ -27,7 +27,7 @@ from ..events.errors import StoreError
 from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
 from .console import make_console
 from .formats import Format
-from .output import Column, Report, cell, dumps, write, write_json_line
+from .output import Column, Report, cell, dumps, is_time, table_time, write, write_json_line
 from .safe import safe_text
 from .sanitize import NULL_MARK
 
@@ -62,31 +62,49 @@ MIN_SUMMARY_WIDTH = 12
 GAP = 2
 
 
+DROPPABLE = ("source_handler", "actor", "entity_type", "version")
+"""Columns given up, in this order, before the summary gets too narrow to read."""
+WANTED_SUMMARY_WIDTH = 24
+
+
 @dataclass(frozen=True)
 class OneLineTable:
     """Rows kept to one line each: fixed columns at their natural width, the last column
-    (the summary) gets what is left of the console's width and ends in an ellipsis."""
+    (the summary) gets what is left of the console's width and ends in an ellipsis. On a
+    narrow terminal the least useful columns go first; sequence, ids and type never do."""
 
     columns: Sequence[Column]
     records: Sequence[dict[str, Any]]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        cells = [[_cell(r.get(c.key)) for c in self.columns] for r in self.records]
         *fixed, last = self.columns
-        widths = [
-            max([len(c.header), *(row[i].cell_len for row in cells)]) for i, c in enumerate(fixed)
-        ]
-        spare = options.max_width - sum(widths) - GAP * len(fixed)
+        cells = {c.key: [_cell(_shown(c.key, r.get(c.key))) for r in self.records] for c in fixed}
+        widths = {c.key: max([len(c.header), *(t.cell_len for t in cells[c.key])]) for c in fixed}
+        for key in DROPPABLE:
+            if _spare(options.max_width, widths) >= WANTED_SUMMARY_WIDTH:
+                break
+            if key in widths and len(widths) > 1:
+                del widths[key]
+        kept = [c for c in fixed if c.key in widths]
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for column, width in zip(fixed, widths, strict=True):
+        for column in kept:
             justify: JustifyMethod = "right" if column.numeric else "left"
-            table.add_column(column.header, justify=justify, no_wrap=True, min_width=width)
-        table.add_column(
-            last.header, no_wrap=True, overflow="ellipsis", width=max(spare, MIN_SUMMARY_WIDTH)
-        )
-        for row in cells:
-            table.add_row(*row)
+            table.add_column(
+                column.header, justify=justify, no_wrap=True, min_width=widths[column.key]
+            )
+        spare = max(_spare(options.max_width, widths), MIN_SUMMARY_WIDTH)
+        table.add_column(last.header, no_wrap=True, overflow="ellipsis", width=spare)
+        for index, record in enumerate(self.records):
+            table.add_row(*(cells[c.key][index] for c in kept), _cell(record.get(last.key)))
         yield table
+
+
+def _spare(total: int, widths: dict[str, int]) -> int:
+    return total - sum(widths.values()) - GAP * len(widths)
+
+
+def _shown(key: str, value: Any) -> Any:
+    return table_time(value) if is_time(key) else value
 
 
 def _cell(value: Any) -> Text:

@@ -242,3 +242,14 @@ def test_history_takes_latest_and_a_workflow_prefix_like_other_commands(invoke: 
     by_prefix = json.loads(invoke("history", "01M8HB08C9", "--json").stdout)
     assert latest == by_prefix
     assert {e["entity_id"] for e in latest} == {"01M8HB08C9H7SYB8SPXPFPZ44M"}
+
+
+def test_a_narrow_terminal_drops_actor_and_handler_but_keeps_sequence_and_ids(
+    invoke: Invoke,
+) -> None:
+    result = invoke("history", "01M8HB01H8HTPRK0G9SR6K69M2", "--all", env={"COLUMNS": "80"})
+    header = result.stdout.splitlines()[1]
+    assert header.split()[:2] == ["SEQ", "TIME"]
+    assert "HANDLER" not in header
+    assert all(len(line) <= 80 for line in result.stdout.splitlines()[1:])
+    assert "01M8HB01H7THNFHHYA5FBYMY6E" in result.stdout
