@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated, Any
 
@@ -113,8 +114,14 @@ for _name in sorted(ENGINE_COMMANDS):
     _engine_hint(_name)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so private copies of the database are removed."""
+    sys.exit(128 + signum)
+
+
 def main(*args: Any) -> None:
     """Console-script entry point; a closed pipe ends quietly with 141."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(prog_name="stabilize")
     except BrokenPipeError:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
 import pytest
 import typer
 from typer.main import get_command
@@ -11,6 +18,7 @@ from stabilize_cli.cli.app import ENGINE_COMMANDS, app
 from stabilize_cli.cli.exit_codes import MEANINGS
 from stabilize_cli.events import EventRecorder, SqliteEventStore, WorkflowRecord
 
+from ..conftest import REAL_DB
 from .conftest import Invoke, run_process
 
 
@@ -87,3 +95,30 @@ def test_an_ascii_only_terminal_gets_escapes_instead_of_an_encoding_error(tmp_pa
     assert done.returncode == 0, done.stderr
     assert "d\\xe9ploi" in done.stdout
     assert done.stderr == ""
+
+
+def test_sigterm_unwinds_and_removes_the_private_copy_of_the_database(tmp_path) -> None:
+    db, private = tmp_path / "idle-wal.db", tmp_path / "private"
+    private.mkdir()
+    db.write_bytes(REAL_DB.read_bytes())
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+    assert not (tmp_path / "idle-wal.db-wal").exists()
+    env = {**os.environ, "TMPDIR": str(private)}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "stabilize_cli", "events", "--follow", "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not list(private.glob("*/snapshot.db")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(private.glob("*/snapshot.db")), "the follower never made its private copy"
+    time.sleep(0.5)  # let it reach its polling loop
+    follower.send_signal(signal.SIGTERM)
+    _, stderr = follower.communicate(timeout=20)
+    assert follower.returncode == 128 + signal.SIGTERM
+    assert "Traceback" not in stderr
+    assert list(private.iterdir()) == []

@@ -93,3 +93,9 @@ def test_the_real_process_lists_workflows_and_leaves_the_database_alone() -> Non
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 15
     assert sha256(REAL_DB) == before
+
+
+def test_a_full_page_says_on_stderr_that_there_may_be_more(invoke: Invoke) -> None:
+    result = invoke("workflows", "--limit", "3", "--json")
+    assert len(json.loads(result.stdout)) == 3
+    assert result.stderr == "showing the newest 3 workflows; --limit N for more\n"

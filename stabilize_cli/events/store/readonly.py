@@ -60,7 +60,11 @@ def prepare_read_only(path: str) -> ReadOnlyTarget:
     sidecars = all(os.path.exists(real + suffix) for suffix in ("-wal", "-shm"))
     if wal and not sidecars:
         copy_dir = tempfile.mkdtemp(prefix="stabilize-audit-")
-        copy, signature = _stable_copy(real, copy_dir)
+        try:
+            copy, signature = _stable_copy(real, copy_dir)
+        except BaseException:  # interrupted mid-copy: leave no copy of the evidence behind
+            shutil.rmtree(copy_dir, ignore_errors=True)
+            raise
         return ReadOnlyTarget(path, copy, wal, copy_dir, signature)
     return ReadOnlyTarget(path, path, wal)
 
