@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .base import EntityType
-from .store.sqlite import state_hash
+from .store.side_tables import state_hash
 from .timeutil import format_timestamp, parse_timestamp, utc_now
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 """Event stores: the contract and its SQLite implementation."""
 
 from .interface import UNLIMITED, AppendResult, EventQuery, EventStore
-from .sqlite import SqliteEventStore, state_hash
+from .side_tables import state_hash
+from .sqlite import SqliteEventStore
 
 __all__ = [
     "UNLIMITED",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .sqlite import SELECT_SNAPSHOTS, SNAPSHOT_COLUMNS, SqliteEventStore
+from .side_tables import SELECT_SNAPSHOTS, SNAPSHOT_COLUMNS
+from .sqlite import SqliteEventStore
 
 PAGE_SIZE = 500
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..base import EntityType, Event, EventType
+from ..base import EntityType, Event
 from ..errors import EventDecodeError
-from ..timeutil import ensure_utc, format_timestamp
 from .codec import EventRow, event_from_row, event_to_params
 from .connection import (
     Location,
@@ -25,6 +20,7 @@ from .connection import (
     translate_errors,
 )
 from .interface import UNLIMITED, EventQuery, EventStore
+from .query_sql import CompiledQuery, compile_query
 from .raw import ReadNotes, UnreadableRow, unknown_columns
 from .readonly import (
     ReadOnlyTarget,
@@ -34,6 +30,7 @@ from .readonly import (
 )
 from .schema import DDL, EVENT_COLUMNS
 from .sequenced import with_sequences
+from .side_tables import SideTablesMixin
 
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 INSERT_EVENT = (
@@ -41,64 +38,9 @@ INSERT_EVENT = (
     f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS[1:])})"
 )
 PAGE_SIZE = 1000
-TIMESTAMP_MARGIN = timedelta(days=1)
-"""Widening of the SQL pre-filter on the timestamp text; the exact test happens after parsing."""
-
-SNAPSHOT_COLUMNS = (
-    "id",
-    "entity_type",
-    "entity_id",
-    "workflow_id",
-    "version",
-    "sequence",
-    "state",
-    "state_hash",
-    "created_at",
-)
-SELECT_SNAPSHOTS = f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots"
-UPSERT_SNAPSHOT = """
-INSERT INTO snapshots (entity_type, entity_id, workflow_id, version, sequence, state, state_hash)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(entity_type, entity_id, version) DO UPDATE SET
-    workflow_id = excluded.workflow_id, sequence = excluded.sequence,
-    state = excluded.state, state_hash = excluded.state_hash
-"""
-SUBSCRIPTION_COLUMNS = (
-    "id",
-    "event_types",
-    "entity_filter",
-    "last_sequence",
-    "webhook_url",
-    "created_at",
-    "updated_at",
-    "last_commit_cursor",
-)
-SELECT_SUBSCRIPTIONS = f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM event_subscriptions"
-UPSERT_SUBSCRIPTION = """
-INSERT INTO event_subscriptions (id, event_types, entity_filter, last_sequence, webhook_url)
-VALUES (?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
-    event_types = excluded.event_types, entity_filter = excluded.entity_filter,
-    last_sequence = excluded.last_sequence, webhook_url = excluded.webhook_url,
-    updated_at = datetime('now', 'utc')
-"""
 
 
-def state_hash(state: dict[str, Any]) -> str:
-    """The engine's snapshot checksum: SHA-256 of the sorted-key JSON of the state."""
-    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
-
-
-@dataclasses.dataclass(frozen=True)
-class _Filter:
-    """A query compiled to SQL, plus the exact timestamp test SQL cannot do."""
-
-    where: str
-    params: tuple[Any, ...]
-    exact: Callable[[Event | UnreadableRow], bool] | None
-
-
-class SqliteEventStore(EventStore):
+class SqliteEventStore(SideTablesMixin, EventStore):
     """Events in SQLite; thread-local connections, appends serialised per store.
 
     Sequences come from the ``AUTOINCREMENT`` key inside an immediate transaction, so
@@ -301,7 +243,7 @@ class SqliteEventStore(EventStore):
         """Ours: :meth:`get_events`, with an :class:`UnreadableRow` in the place of each
         row the codec refuses (it counts towards ``limit``), for audits that show them."""
         query.validate()
-        compiled = _compile(query)
+        compiled = compile_query(query)
         if query.order_by == "sequence":
             return self._stream_by_sequence(compiled, query)
         return self._stream_statement(compiled, query)
@@ -315,7 +257,7 @@ class SqliteEventStore(EventStore):
                 raise row.error
 
     def _stream_by_sequence(
-        self, compiled: _Filter, query: EventQuery
+        self, compiled: CompiledQuery, query: EventQuery
     ) -> Iterator[Event | UnreadableRow]:
         """Keyset pages: each page is one short statement, so no read lock is held between.
 
@@ -352,7 +294,7 @@ class SqliteEventStore(EventStore):
                 return
 
     def _stream_statement(
-        self, compiled: _Filter, query: EventQuery
+        self, compiled: CompiledQuery, query: EventQuery
     ) -> Iterator[Event | UnreadableRow]:
         """Other orders: the matching sequences in one short statement, then rows by page.
 
@@ -392,7 +334,9 @@ class SqliteEventStore(EventStore):
         with self.reading() as conn:
             return conn.execute(sql, params).fetchall()
 
-    def _decode(self, rows: list[EventRow], compiled: _Filter) -> Iterator[Event | UnreadableRow]:
+    def _decode(
+        self, rows: list[EventRow], compiled: CompiledQuery
+    ) -> Iterator[Event | UnreadableRow]:
         notes = self._notes
         for row in rows:
             try:
@@ -411,7 +355,7 @@ class SqliteEventStore(EventStore):
                 yield event if self.event_filter is None else self.event_filter(event)
 
     def _all_where(self, where: str, params: tuple[Any, ...]) -> list[Event]:
-        compiled = _Filter(where, params, None)
+        compiled = CompiledQuery(where, params, None)
         return list(
             self._events_only(self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED)))
         )
@@ -432,7 +376,7 @@ class SqliteEventStore(EventStore):
     ) -> Iterator[Event]:
         """Like :meth:`get_events_for_workflow`, streamed and optionally bounded above."""
         upper = UNLIMITED if to_sequence is None else to_sequence
-        compiled = _Filter(
+        compiled = CompiledQuery(
             "workflow_id = ? AND sequence > ? AND sequence <= ?",
             (workflow_id, from_sequence, upper),
             None,
@@ -456,7 +400,7 @@ class SqliteEventStore(EventStore):
 
     def count_events(self, query: EventQuery | None = None) -> int:
         query = query or EventQuery()
-        compiled = _compile(query)
+        compiled = compile_query(query)
         if compiled.exact is not None:
             return super().count_events(query)
         with self.reading() as conn:
@@ -464,157 +408,3 @@ class SqliteEventStore(EventStore):
                 f"SELECT COUNT(*) FROM events WHERE {compiled.where}", compiled.params
             ).fetchone()
         return int(row[0])
-
-    # -- snapshots (the engine keeps them beside the events) ----------------------------
-
-    def save_snapshot(
-        self,
-        entity_type: EntityType,
-        entity_id: str,
-        workflow_id: str,
-        version: int,
-        sequence: int,
-        state: dict[str, Any],
-    ) -> None:
-        params = (
-            EntityType(entity_type).value,
-            entity_id,
-            workflow_id,
-            version,
-            sequence,
-            json.dumps(state, default=str),
-            state_hash(state),
-        )
-        with self.transaction() as conn:
-            conn.execute(UPSERT_SNAPSHOT, params)
-
-    def get_snapshots(
-        self, entity_type: EntityType, entity_id: str, max_sequence: int | None = None
-    ) -> list[dict[str, Any]]:
-        """The entity's snapshot rows, newest first, none past ``max_sequence``."""
-        sql = (
-            f"{SELECT_SNAPSHOTS} WHERE entity_type = ? AND entity_id = ? AND sequence <= ? "
-            "ORDER BY sequence DESC, id DESC"
-        )
-        upper = UNLIMITED if max_sequence is None else max_sequence
-        with self.reading() as conn:
-            rows = conn.execute(sql, (EntityType(entity_type).value, entity_id, upper)).fetchall()
-        found = [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
-        filt = self.snapshot_filter
-        return found if filt is None else [filt(row) for row in found]
-
-    def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
-        """The newest snapshot row, unchecked (``SnapshotStore`` verifies its hash)."""
-        rows = self.get_snapshots(entity_type, entity_id)
-        return rows[0] if rows else None
-
-    def list_snapshots(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
-        sql: str = SELECT_SNAPSHOTS
-        params: tuple[str, ...] = ()
-        if workflow_id is not None:
-            sql, params = f"{sql} WHERE workflow_id = ?", (workflow_id,)
-        with self.reading() as conn:
-            rows = conn.execute(f"{sql} ORDER BY id", params).fetchall()
-        return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
-
-    # -- durable subscription positions -------------------------------------------------
-
-    def save_subscription(
-        self,
-        subscription_id: str,
-        event_types: list[EventType] | None,
-        entity_filter: dict[str, Any] | None,
-        last_sequence: int,
-        webhook_url: str | None = None,
-    ) -> None:
-        types = (
-            None if event_types is None else json.dumps([EventType(t).value for t in event_types])
-        )
-        filt = None if entity_filter is None else json.dumps(entity_filter)
-        with self.transaction() as conn:
-            conn.execute(
-                UPSERT_SUBSCRIPTION, (subscription_id, types, filt, last_sequence, webhook_url)
-            )
-
-    def get_subscription(self, subscription_id: str) -> dict[str, Any] | None:
-        with self.reading() as conn:
-            row = conn.execute(
-                f"{SELECT_SUBSCRIPTIONS} WHERE id = ?", (subscription_id,)
-            ).fetchone()
-        return _subscription_row(row) if row else None
-
-    def list_subscriptions(self) -> list[dict[str, Any]]:
-        with self.reading() as conn:
-            rows = conn.execute(f"{SELECT_SUBSCRIPTIONS} ORDER BY id").fetchall()
-        return [_subscription_row(r) for r in rows]
-
-    def update_subscription_sequence(self, subscription_id: str, last_sequence: int) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE event_subscriptions SET last_sequence = ?, "
-                "updated_at = datetime('now', 'utc') WHERE id = ?",
-                (last_sequence, subscription_id),
-            )
-
-    def delete_subscription(self, subscription_id: str) -> bool:
-        with self.transaction() as conn:
-            cursor = conn.execute(
-                "DELETE FROM event_subscriptions WHERE id = ?", (subscription_id,)
-            )
-        return cursor.rowcount > 0
-
-
-def _subscription_row(row: tuple[Any, ...]) -> dict[str, Any]:
-    record = dict(zip(SUBSCRIPTION_COLUMNS, row, strict=True))
-    for key in ("event_types", "entity_filter"):
-        if record[key] is not None:
-            record[key] = json.loads(record[key])
-    return record
-
-
-def _compile(query: EventQuery) -> _Filter:
-    clauses: list[str] = ["1 = 1"]
-    params: list[Any] = []
-    if query.entity_type is not None:
-        clauses.append("entity_type = ?")
-        params.append(EntityType(query.entity_type).value)
-    if query.entity_id is not None:
-        clauses.append("entity_id = ?")
-        params.append(query.entity_id)
-    if query.workflow_id is not None:
-        clauses.append("workflow_id = ?")
-        params.append(query.workflow_id)
-    if query.event_types is not None:
-        types = [EventType(t).value for t in query.event_types]
-        clauses.append(f"event_type IN ({', '.join('?' for _ in types)})" if types else "0 = 1")
-        params.extend(types)
-    if query.from_sequence is not None:
-        clauses.append("sequence > ?")  # after from_sequence, as the engine reads it
-        params.append(query.from_sequence)
-    if query.to_sequence is not None:
-        clauses.append("sequence <= ?")
-        params.append(query.to_sequence)
-    lower = None if query.from_timestamp is None else ensure_utc(query.from_timestamp)
-    upper = None if query.to_timestamp is None else ensure_utc(query.to_timestamp)
-    if lower is not None and lower - datetime.min.replace(tzinfo=UTC) > TIMESTAMP_MARGIN:
-        clauses.append("timestamp >= ?")
-        params.append(format_timestamp(lower - TIMESTAMP_MARGIN))
-    if upper is not None and datetime.max.replace(tzinfo=UTC) - upper > TIMESTAMP_MARGIN:
-        clauses.append("timestamp <= ?")
-        params.append(format_timestamp(upper + TIMESTAMP_MARGIN))
-    exact = _timestamp_test(lower, upper) if lower is not None or upper is not None else None
-    return _Filter(" AND ".join(clauses), tuple(params), exact)
-
-
-def _timestamp_test(
-    lower: datetime | None, upper: datetime | None
-) -> Callable[[Event | UnreadableRow], bool]:
-    def test(event: Event | UnreadableRow) -> bool:
-        moment = event.timestamp
-        if moment is None:
-            return True  # unreadable: kept, as the SQL pre-filter on its text kept it
-        if lower is not None and moment < lower:
-            return False
-        return upper is None or moment <= upper
-
-    return test

@@ -1,0 +1,180 @@
+"""The engine's side tables: snapshots and durable-subscription positions.
+
+Kept beside the events in the same file, as the engine keeps them; the store class
+mixes these methods in so that both sides read and write the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ..base import EntityType, EventType
+from .interface import UNLIMITED
+
+SNAPSHOT_COLUMNS = (
+    "id",
+    "entity_type",
+    "entity_id",
+    "workflow_id",
+    "version",
+    "sequence",
+    "state",
+    "state_hash",
+    "created_at",
+)
+SELECT_SNAPSHOTS = f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots"
+UPSERT_SNAPSHOT = """
+INSERT INTO snapshots (entity_type, entity_id, workflow_id, version, sequence, state, state_hash)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(entity_type, entity_id, version) DO UPDATE SET
+    workflow_id = excluded.workflow_id, sequence = excluded.sequence,
+    state = excluded.state, state_hash = excluded.state_hash
+"""
+SUBSCRIPTION_COLUMNS = (
+    "id",
+    "event_types",
+    "entity_filter",
+    "last_sequence",
+    "webhook_url",
+    "created_at",
+    "updated_at",
+    "last_commit_cursor",
+)
+SELECT_SUBSCRIPTIONS = f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM event_subscriptions"
+UPSERT_SUBSCRIPTION = """
+INSERT INTO event_subscriptions (id, event_types, entity_filter, last_sequence, webhook_url)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    event_types = excluded.event_types, entity_filter = excluded.entity_filter,
+    last_sequence = excluded.last_sequence, webhook_url = excluded.webhook_url,
+    updated_at = datetime('now', 'utc')
+"""
+
+
+def state_hash(state: dict[str, Any]) -> str:
+    """The engine's snapshot checksum: SHA-256 of the sorted-key JSON of the state."""
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class SideTablesMixin:
+    """Snapshot and subscription rows; the store provides the two connection scopes."""
+
+    snapshot_filter: Callable[[dict[str, Any]], dict[str, Any]] | None
+    """Applied to every snapshot row read (the CLI's redaction)."""
+
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    # -- snapshots (the engine keeps them beside the events) ----------------------------
+
+    def save_snapshot(
+        self,
+        entity_type: EntityType,
+        entity_id: str,
+        workflow_id: str,
+        version: int,
+        sequence: int,
+        state: dict[str, Any],
+    ) -> None:
+        params = (
+            EntityType(entity_type).value,
+            entity_id,
+            workflow_id,
+            version,
+            sequence,
+            json.dumps(state, default=str),
+            state_hash(state),
+        )
+        with self.transaction() as conn:
+            conn.execute(UPSERT_SNAPSHOT, params)
+
+    def get_snapshots(
+        self, entity_type: EntityType, entity_id: str, max_sequence: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The entity's snapshot rows, newest first, none past ``max_sequence``."""
+        sql = (
+            f"{SELECT_SNAPSHOTS} WHERE entity_type = ? AND entity_id = ? AND sequence <= ? "
+            "ORDER BY sequence DESC, id DESC"
+        )
+        upper = UNLIMITED if max_sequence is None else max_sequence
+        with self.reading() as conn:
+            rows = conn.execute(sql, (EntityType(entity_type).value, entity_id, upper)).fetchall()
+        found = [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
+        filt = self.snapshot_filter
+        return found if filt is None else [filt(row) for row in found]
+
+    def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
+        """The newest snapshot row, unchecked (``SnapshotStore`` verifies its hash)."""
+        rows = self.get_snapshots(entity_type, entity_id)
+        return rows[0] if rows else None
+
+    def list_snapshots(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
+        sql: str = SELECT_SNAPSHOTS
+        params: tuple[str, ...] = ()
+        if workflow_id is not None:
+            sql, params = f"{sql} WHERE workflow_id = ?", (workflow_id,)
+        with self.reading() as conn:
+            rows = conn.execute(f"{sql} ORDER BY id", params).fetchall()
+        return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
+
+    # -- durable subscription positions -------------------------------------------------
+
+    def save_subscription(
+        self,
+        subscription_id: str,
+        event_types: list[EventType] | None,
+        entity_filter: dict[str, Any] | None,
+        last_sequence: int,
+        webhook_url: str | None = None,
+    ) -> None:
+        types = (
+            None if event_types is None else json.dumps([EventType(t).value for t in event_types])
+        )
+        filt = None if entity_filter is None else json.dumps(entity_filter)
+        with self.transaction() as conn:
+            conn.execute(
+                UPSERT_SUBSCRIPTION, (subscription_id, types, filt, last_sequence, webhook_url)
+            )
+
+    def get_subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        with self.reading() as conn:
+            row = conn.execute(
+                f"{SELECT_SUBSCRIPTIONS} WHERE id = ?", (subscription_id,)
+            ).fetchone()
+        return _subscription_row(row) if row else None
+
+    def list_subscriptions(self) -> list[dict[str, Any]]:
+        with self.reading() as conn:
+            rows = conn.execute(f"{SELECT_SUBSCRIPTIONS} ORDER BY id").fetchall()
+        return [_subscription_row(r) for r in rows]
+
+    def update_subscription_sequence(self, subscription_id: str, last_sequence: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE event_subscriptions SET last_sequence = ?, "
+                "updated_at = datetime('now', 'utc') WHERE id = ?",
+                (last_sequence, subscription_id),
+            )
+
+    def delete_subscription(self, subscription_id: str) -> bool:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM event_subscriptions WHERE id = ?", (subscription_id,)
+            )
+        return cursor.rowcount > 0
+
+
+def _subscription_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    record = dict(zip(SUBSCRIPTION_COLUMNS, row, strict=True))
+    for key in ("event_types", "entity_filter"):
+        if record[key] is not None:
+            record[key] = json.loads(record[key])
+    return record
