@@ -45,5 +45,5 @@ def workflows(
     with open_for_audit(db, current_redactor()) as store:
         result = list_workflows(store, wanted, current_redactor())
     write(workflows_report(result), chosen)
-    if limit and len(result.workflows) == limit:
+    if chosen is Format.TABLE and limit and len(result.workflows) == limit:
         sys.stderr.write(f"showing the newest {limit} workflows; --limit N for more\n")
