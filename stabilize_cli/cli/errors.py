@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from typer._click.exceptions import ClickException
+
+# Typer vendors Click and exposes no public name for its usage errors.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from ..events.errors import (
@@ -146,8 +148,15 @@ def _route_library_warnings() -> None:
 
 @contextlib.contextmanager
 def _neutral_usage_errors() -> Iterator[None]:
+    """A usage error is one neutralised ``error:`` line and exit 2, like every other error
+    (Typer would draw a multi-line box); a bare command still gets its help."""
     try:
         yield
+    except NoArgsIsHelpError:
+        raise
+    except UsageError as error:
+        sys.stderr.write(f"error: {clean(error.format_message())}\n")
+        raise typer.Exit(int(ExitCode.USAGE)) from None
     except ClickException as error:
         error.message = clean(error.message)
         raise

@@ -81,11 +81,6 @@ def test_a_value_typer_cannot_parse_is_exit_2_naming_it_without_output(
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Typer prints its own multi-line usage box for values it parses; making it one "
-    "'error:' line belongs to the app's group class (cli/errors.py NeutralUsageErrors)",
-)
 @pytest.mark.parametrize(("args", "named"), PARSED_BY_TYPER[:2], ids=str)
 def test_a_value_typer_cannot_parse_is_one_error_line(
     invoke: Invoke, args: list[str], named: str
