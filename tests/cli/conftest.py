@@ -6,16 +6,42 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from stabilize_cli.cli.app import app
+from stabilize_cli.events import EntityType, Event, EventMetadata, EventType
 
 from ..conftest import REAL_DB
 
 Invoke = Callable[..., Result]
+T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+
+
+def make_event(
+    kind: EventType,
+    entity: EntityType,
+    entity_id: str,
+    at: float,
+    *,
+    workflow_id: str,
+    **data: Any,
+) -> Event:
+    """An event ``at`` seconds after T0, for the small hand-built stores of CLI tests."""
+    return Event(
+        event_type=kind,
+        timestamp=T0 + timedelta(seconds=at),
+        entity_type=entity,
+        entity_id=entity_id,
+        workflow_id=workflow_id,
+        version=1,
+        data=data,
+        metadata=EventMetadata(correlation_id=workflow_id),
+    )
 
 
 @pytest.fixture

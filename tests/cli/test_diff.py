@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stabilize_cli.events.base import EntityType, Event, EventMetadata, EventType
+from stabilize_cli.events.base import EntityType, EventType
 from stabilize_cli.events.replay import EventReplayer
 from stabilize_cli.events.store.sqlite import SqliteEventStore
 
 from ..conftest import ENGINE_STATUSES, REAL_DB, sha256
-from .conftest import Invoke, run_process
+from .conftest import Invoke, make_event, run_process
 
 WORKFLOWS = [line.split()[0] for line in ENGINE_STATUSES.read_text().splitlines() if line.strip()]
 FAILED = "01M8HAZSBBC9YVRF09H4BCF2ZP"
 PAYLOAD = "[red]boom[/] \x1b[2J \u202e [link=https://evil.example]x[/link]"
-T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 WF = "wf-diff"
 LONG = "x" * 500
 
 
-def event(kind: EventType, entity: EntityType, entity_id: str, at: float, **data: Any) -> Event:
-    return Event(
-        event_type=kind,
-        timestamp=T0 + timedelta(seconds=at),
-        entity_type=entity,
-        entity_id=entity_id,
-        workflow_id=WF,
-        version=1,
-        data=data,
-        metadata=EventMetadata(correlation_id=WF),
-    )
+event = functools.partial(make_event, workflow_id=WF)
 
 
 @pytest.fixture

@@ -45,6 +45,8 @@ from stabilize_cli.events import (
     EventType,
     SqliteEventStore,
 )
+from stabilize_cli.events.store.schema import EVENT_COLUMNS
+from stabilize_cli.events.store.side_tables import SNAPSHOT_COLUMNS, SUBSCRIPTION_COLUMNS
 
 from .test_terminal_safety import assert_terminal_safe
 
@@ -68,41 +70,9 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("subscriptions", "list"),
 )
 COLUMNS = {
-    "events": (
-        "event_id",
-        "event_type",
-        "timestamp",
-        "entity_type",
-        "entity_id",
-        "workflow_id",
-        "version",
-        "data",
-        "correlation_id",
-        "causation_id",
-        "actor",
-        "source_handler",
-        "schema_version",
-    ),
-    "snapshots": (
-        "entity_type",
-        "entity_id",
-        "workflow_id",
-        "version",
-        "sequence",
-        "state",
-        "state_hash",
-        "created_at",
-    ),
-    "event_subscriptions": (
-        "id",
-        "event_types",
-        "entity_filter",
-        "last_sequence",
-        "webhook_url",
-        "created_at",
-        "updated_at",
-        "last_commit_cursor",
-    ),
+    "events": EVENT_COLUMNS[1:],  # every column but the sequence
+    "snapshots": SNAPSHOT_COLUMNS[1:],  # every column but the id
+    "event_subscriptions": SUBSCRIPTION_COLUMNS,
 }
 ROWS = {"events": 9, "snapshots": 1, "event_subscriptions": 1}
 EXAMPLE_DEADLINE = 20.0

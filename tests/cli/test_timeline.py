@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stabilize_cli.events.base import EntityType, Event, EventMetadata, EventType
+from stabilize_cli.events.base import EntityType, Event, EventType
 from stabilize_cli.events.store.sqlite import SqliteEventStore
 
 from ..conftest import ENGINE_STATUSES, REAL_DB, sha256
-from .conftest import Invoke, run_process
+from .conftest import Invoke, make_event, run_process
 
 WORKFLOWS = [line.split()[0] for line in ENGINE_STATUSES.read_text().splitlines() if line.strip()]
 FAILED = "01M8HAZSBBC9YVRF09H4BCF2ZP"
@@ -22,22 +22,11 @@ FLAKY = "01M8HAZVN51R0GZ2NVTT2DCYFJ"
 CANCELED = "01M8HAZYWT69QYJS5TWX7ZPJGG"
 ENGINE_KEYS = ("workflow_id", "status", "start_time", "end_time", "total_duration_ms", "entries")
 PAYLOAD = "[red]boom[/] \x1b[2J \u202e [link=https://evil.example]x[/link]"
-T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 WF = "wf-payload"
 SCRIPT = "<script>alert(1)</script>"
 
 
-def event(kind: EventType, entity: EntityType, entity_id: str, at: float, **data: Any) -> Event:
-    return Event(
-        event_type=kind,
-        timestamp=T0 + timedelta(seconds=at),
-        entity_type=entity,
-        entity_id=entity_id,
-        workflow_id=WF,
-        version=1,
-        data=data,
-        metadata=EventMetadata(correlation_id=WF),
-    )
+event = functools.partial(make_event, workflow_id=WF)
 
 
 def write_db(path: Path, events: list[Event]) -> Path:
