@@ -1,7 +1,5 @@
 """The `stabilize` command: the command tree, registered in one place."""
 
-from __future__ import annotations
-
 import signal
 import sys
 from typing import Annotated, Any
@@ -9,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import __version__
+from .coercion import QuickCoercionGroup
 from .commands import (
     demo,
     diff,
@@ -60,6 +59,10 @@ def _engine_hint(name: str) -> None:
     )(hint)
 
 
+class RootGroup(NeutralUsageErrors, QuickCoercionGroup):
+    """One-line usage errors; parameters parsed without Pydantic where Typer's rules allow."""
+
+
 app = typer.Typer(
     name="stabilize",
     help="Audit and debug Stabilize's event store: timelines, diffs, metrics, integrity.",
@@ -67,7 +70,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    cls=NeutralUsageErrors,
+    cls=RootGroup,
 )
 
 

@@ -1,0 +1,90 @@
+"""Parameter coercion without Pydantic for the spellings that need none.
+
+Typer 0.29 coerces every non-flag parameter through a Pydantic ``TypeAdapter``; importing
+Pydantic and building the adapters costs more than the whole ``timeline`` query. Strings,
+canonical integers, enum choices and lists of strings are parsed here, with Typer's own
+choice rule; any other value (a datetime, a float, a bad integer, an unknown choice) goes to
+Typer's coercion unchanged, so results and error messages stay Typer's.
+``tests/cli/test_coercion.py`` checks both paths agree on every parameter of the app.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, get_args, get_origin
+
+# Typer exposes no public hook for coercion; these names are pinned by typer<0.30.
+from typer._click import Command, Context
+from typer._coercion import RuntimeParam, build_runtime_param
+from typer._param_types import coerce_cli_choice
+from typer.core import TyperGroup, _TyperParameter
+
+_CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_UNSURE = object()
+
+
+@dataclass(frozen=True)
+class QuickCoercion(RuntimeParam):
+    """Simple values parsed here; everything else handed to Typer's own coercion."""
+
+    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: Context) -> Any:
+        quick = self.quick(value, ctx)
+        if quick is not _UNSURE:
+            return quick
+        return build_runtime_param(param.type_descriptor)._coerce_value(value, param, ctx)
+
+    def quick(self, value: Any, ctx: Context | None) -> Any:
+        annotation: Any = self.annotation
+        info = self.parameter_info
+        if annotation is str:
+            return value if isinstance(value, str) else _UNSURE
+        if annotation is int:
+            return _integer(value, info.min, info.max) if not info.clamp else _UNSURE
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            try:
+                return coerce_cli_choice(
+                    value, choices=list(annotation), case_sensitive=info.case_sensitive, ctx=ctx
+                )
+            except ValueError:
+                return _UNSURE
+        if get_origin(annotation) is list and get_args(annotation) == (str,):
+            items = value if isinstance(value, list | tuple) else [value]
+            return list(items) if all(isinstance(item, str) for item in items) else _UNSURE
+        return _UNSURE
+
+
+def _integer(value: Any, low: float | None, high: float | None) -> Any:
+    if not isinstance(value, str) or not _CANONICAL_INT.fullmatch(value):
+        return _UNSURE
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
+        return _UNSURE
+    return number
+
+
+def install_quick_coercion(command: Command, ctx: Context) -> None:
+    """Give every Typer parameter in the tree the quick coercion, before the root parses.
+
+    Help options are made on demand from the context's names; subcommands inherit the
+    root's names, so the ones made here are the ones their own contexts will use.
+    """
+    params = [*command.params, command.get_help_option(ctx)]
+    for param in params:
+        if isinstance(param, _TyperParameter) and param._runtime_param is None:
+            descriptor = param.type_descriptor
+            param._runtime_param = QuickCoercion(
+                parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
+            )
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            install_quick_coercion(sub, ctx)
+
+
+class QuickCoercionGroup(TyperGroup):
+    """A root group whose tree is parsed with :class:`QuickCoercion`."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        install_quick_coercion(self, ctx)
+        return super().parse_args(ctx, args)
