@@ -1,7 +1,5 @@
 """`stabilize demo`: write a realistic demo database, so a newcomer can try every command."""
 
-from __future__ import annotations
-
 import shlex
 import sys
 from typing import Annotated

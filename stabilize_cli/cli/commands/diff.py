@@ -1,7 +1,5 @@
 """`stabilize diff WF SEQ1 SEQ2`: what changed in a workflow's state between two sequences."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

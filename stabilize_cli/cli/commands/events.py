@@ -1,7 +1,5 @@
 """`stabilize events`: a raw query over the store, or `--follow` it like `tail -f`."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`stabilize failures`: failures across workflows, grouped by a normalised error signature."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`stabilize history`: every event of one workflow, stage or task, in sequence order."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

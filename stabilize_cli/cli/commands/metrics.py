@@ -1,7 +1,5 @@
 """`stabilize metrics`: per stage type and per task, how often, how well, how long."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`stabilize snapshots`: list, show, verify (read-only); create and prune (they write)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

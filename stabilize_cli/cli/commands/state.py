@@ -1,7 +1,5 @@
 """`stabilize state WF [--at SEQ | --at-time ISO]`: the rebuilt state, now or at any point."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated
 

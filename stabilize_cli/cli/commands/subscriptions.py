@@ -1,7 +1,5 @@
 """`stabilize subscriptions`: durable subscriptions, their positions and lag."""
 
-from __future__ import annotations
-
 import typer
 
 from ...render.formats import Format

@@ -1,7 +1,5 @@
 """`stabilize timeline WF`: stages and tasks with timing, a Gantt strip, and every error."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
@@ -36,7 +34,6 @@ def timeline(
     from ...queries.state import outcome
     from ...queries.timeline import workflow_timeline
     from ...queries.workflows import resolve_workflow
-    from ...render.export import export_kind, export_view
     from ...render.incomplete import mark_incomplete
     from ...render.output import write
     from ...render.sanitize import clean
@@ -45,6 +42,8 @@ def timeline(
 
     chosen = pick_format(fmt, json_flag)
     notes = new_notes()
+    if export:
+        from ...render.export import export_kind, export_view
     with open_for_audit(db, current_redactor(), notes=notes) as store:
         kind = export_kind(export, store.path) if export else None
         result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)

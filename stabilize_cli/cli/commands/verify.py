@@ -1,7 +1,5 @@
 """`stabilize verify`: an integrity audit of the event store."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`stabilize workflows`: one row per workflow, newest first."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

@@ -14,7 +14,6 @@ import os
 import shutil
 import sqlite3
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +58,8 @@ def prepare_read_only(path: str) -> ReadOnlyTarget:
     real = os.path.realpath(path)
     sidecars = all(os.path.exists(real + suffix) for suffix in ("-wal", "-shm"))
     if wal and not sidecars:
+        import tempfile  # noqa: PLC0415 - 3 ms at import, needed only for this rare case
+
         copy_dir = tempfile.mkdtemp(prefix="stabilize-audit-")
         try:
             copy, signature = _stable_copy(real, copy_dir)
