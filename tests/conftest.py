@@ -49,6 +49,16 @@ def real_db_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test keeps its metrics figures in a directory of its own, never in ~/.cache."""
+    directory = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("STABILIZE_CACHE_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture(autouse=True)
 def _fresh_globals() -> Any:
     """The bus and recorder are process-wide: no test may leak them into the next."""
     yield

@@ -9,6 +9,7 @@ import math
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 from ..queries.errors import InvalidInputError
 
@@ -31,6 +32,19 @@ def busy_timeout(environ: Mapping[str, str] = os.environ) -> float:
             f"{BUSY_TIMEOUT_ENV} must be a non-negative number of seconds (got {raw!r})"
         )
     return seconds
+
+
+CACHE_DIR_ENV = "STABILIZE_CACHE_DIR"
+
+
+def cache_directory(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where figures are kept between runs: ``STABILIZE_CACHE_DIR``, else the user's
+    cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``) under ``stabilize-cli``."""
+    chosen = environ.get(CACHE_DIR_ENV, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
+    base = environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "stabilize-cli"
 
 
 @contextmanager

@@ -25,9 +25,11 @@ from ..events.store import UNLIMITED, EventQuery, SqliteEventStore
 from ..events.store.analytics import (
     FastPathUnavailable,
     MetricsFigures,
+    figures_after,
     in_thread,
     stage_and_task_figures,
 )
+from ..events.store.metrics_cache import CachedFigures, MetricsCache, last_sequence
 from ..events.store.newest import workflows_of_application
 from ..events.store.secrets_scan import workflows_declaring
 from ..redaction import DECLARATION_KEY, NO_SECRETS, Redactor
@@ -161,51 +163,104 @@ def summarise(
     return MetricsResult(stages, tasks, slowest, wanted.top, wanted.stage_types)
 
 
+NEW_EVENTS_LIMIT = 100_000
+"""Beyond this many events since the cached figures, computing afresh in SQL is faster
+than decoding the new events one by one."""
+
+
 def stage_metrics(
-    store: SqliteEventStore, wanted: MetricsFilter, track: Track = untracked
+    store: SqliteEventStore,
+    wanted: MetricsFilter,
+    track: Track = untracked,
+    cache: MetricsCache | None = None,
 ) -> MetricsResult:
     """Metrics over every stage and task event the filter admits.
 
     Without ``--since``/``--until`` (which test each event's parsed timestamp), SQL gives
     the same figures without decoding every event (``events.store.analytics``); when it
-    cannot be sure of that, the events are streamed through the projection.
+    cannot be sure of that, the events are streamed through the projection. With a
+    ``cache`` and no filter, figures computed before are reused and brought up to date.
     """
     wanted.validate()
     if wanted.since is None and wanted.until is None:
-        figures = _fast_figures(store, wanted)
+        figures = _fast_figures(store, wanted, cache)
         if figures is not None:
             return summarise(figures.stages, figures.tasks, wanted)
     events = scoped_events(store, wanted.query(), wanted.application, track)
     return project((e for e in events if e.event_type in STAGE_AND_TASK_TYPES), wanted)
 
 
-def _fast_figures(store: SqliteEventStore, wanted: MetricsFilter) -> MetricsFigures | None:
+Found = tuple[MetricsFigures, frozenset[str | None]]
+"""The figures, and the workflows that declare secrets (for the redaction check)."""
+
+
+def _fast_figures(
+    store: SqliteEventStore, wanted: MetricsFilter, cache: MetricsCache | None
+) -> MetricsFigures | None:
     """The SQL figures, when they are exactly what the projection over the (redacted)
     events would give; None sends the caller to the projection."""
     redaction = store.event_filter
     if redaction is not None and not isinstance(redaction, EventRedaction):
         return None
-    declaring = in_thread(lambda: _declaring(store, redaction))
-    try:
+    if cache is not None and wanted.application is None and not store.is_memory:
+        found = _through_cache(store, cache)
+    else:
         scope = None if wanted.application is None else workflows_of_app(store, wanted.application)
-        figures = stage_and_task_figures(store, scope)
-    except FastPathUnavailable:
-        figures = None
-    finally:
-        declared = declaring()  # joined on every path: the caller closes the store next
-    if figures is None:
+        found = _computed(store, scope, declaring=redaction is not None)
+    if found is None:
         return None
+    figures, declared = found
     if redaction is not None and _redacts_a_key(figures, redaction, declared):
         return None
     return figures
 
 
-def _declaring(store: SqliteEventStore, redaction: object) -> set[str | None]:
-    return set() if redaction is None else workflows_declaring(store, DECLARATION_KEY)
+def _computed(
+    store: SqliteEventStore,
+    scope: frozenset[str] | None,
+    *,
+    declaring: bool,
+    upto: int | None = None,
+) -> Found | None:
+    """The SQL figures (None when SQL cannot be sure), with the declaring workflows
+    found beside them on another thread when asked for."""
+    found = in_thread(lambda: workflows_declaring(store, DECLARATION_KEY) if declaring else set())
+    try:
+        figures: MetricsFigures | None = stage_and_task_figures(store, scope, upto=upto)
+    except FastPathUnavailable:
+        figures = None
+    finally:
+        declared = frozenset(found())  # joined on every path: the caller closes the store
+    return None if figures is None else (figures, declared)
+
+
+def _through_cache(store: SqliteEventStore, cache: MetricsCache) -> Found | None:
+    """Cached figures brought up to date, else computed afresh; either is written back."""
+    cached = cache.load(store)
+    if cached is not None:
+        try:
+            figures, covered = figures_after(
+                store, cached.figures, cached.checkpoint, limit=NEW_EVENTS_LIMIT
+            )
+        except FastPathUnavailable:
+            pass
+        else:
+            if covered == cached.checkpoint:
+                return figures, cached.declaring
+            declared = cached.declaring | workflows_declaring(
+                store, DECLARATION_KEY, after=cached.checkpoint
+            )
+            cache.save(store, CachedFigures(covered, figures, declared))
+            return figures, declared
+    upto = last_sequence(store)
+    found = _computed(store, None, declaring=True, upto=upto)
+    if found is not None:
+        cache.save(store, CachedFigures(upto, *found))
+    return found
 
 
 def _redacts_a_key(
-    figures: MetricsFigures, redaction: EventRedaction, declaring: set[str | None]
+    figures: MetricsFigures, redaction: EventRedaction, declaring: frozenset[str | None]
 ) -> bool:
     """Whether redacting the events would change a stage type, task name or class: then
     the projection over the redacted events decides (a fresh redactor counts nothing)."""

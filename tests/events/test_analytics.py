@@ -15,8 +15,10 @@ from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
 from stabilize_cli.events.store.analytics import (
     FastPathUnavailable,
     MetricsFigures,
+    figures_after,
     stage_and_task_figures,
 )
+from stabilize_cli.events.store.metrics_cache import last_sequence
 from stabilize_cli.events.store.metrics_sql import COUNTED_TYPES
 from stabilize_cli.events.store.schema import DDL, EVENT_COLUMNS
 from stabilize_cli.queries.metrics import MetricsFilter, project, stage_metrics
@@ -31,9 +33,15 @@ INSERT = (
 TS = "2026-11-28T15:04:44.991242+00:00"
 
 
-def projected(store: SqliteEventStore, workflows: frozenset[str] | None = None) -> MetricsFigures:
+def projected(
+    store: SqliteEventStore,
+    workflows: frozenset[str] | None = None,
+    upto: int | None = None,
+) -> MetricsFigures:
     projection = StageMetricsProjection()
     for event in store.get_events(EventQuery(limit=UNLIMITED)):
+        if upto is not None and event.sequence > upto:
+            break
         if event.event_type.value in COUNTED_TYPES and (
             workflows is None or event.workflow_id in workflows
         ):
@@ -49,11 +57,33 @@ def as_dicts(figures: MetricsFigures) -> tuple[list[Any], list[Any]]:
     )
 
 
-def assert_same(path: Path, workflows: frozenset[str] | None = None) -> None:
+def assert_same(
+    path: Path, workflows: frozenset[str] | None = None, *, new_events_may_refuse: bool = False
+) -> None:
+    """The SQL figures equal the projection's; without a workflow filter, so do the figures
+    up to every split point, and those brought up to date with the events after it."""
     with SqliteEventStore(str(path), create_tables=False, read_only=True) as store:
-        assert as_dicts(stage_and_task_figures(store, workflows)) == as_dicts(
-            projected(store, workflows)
-        )
+        expected = as_dicts(projected(store, workflows))
+        assert as_dicts(stage_and_task_figures(store, workflows)) == expected
+        if workflows is None:
+            assert_every_split_brought_up_to_date(store, expected, new_events_may_refuse)
+
+
+def assert_every_split_brought_up_to_date(
+    store: SqliteEventStore, expected: tuple[list[Any], list[Any]], may_refuse: bool
+) -> None:
+    last = last_sequence(store)
+    splits = range(last + 1) if last <= 40 else sorted({last * i // 20 for i in range(21)})
+    for split in splits:
+        base = stage_and_task_figures(store, upto=split)
+        assert as_dicts(base) == as_dicts(projected(store, upto=split)), split
+        try:
+            later, covered = figures_after(store, base, split, limit=10**9)
+        except FastPathUnavailable:
+            assert may_refuse, split
+            continue
+        assert covered == last
+        assert as_dicts(later) == expected, split
 
 
 class Rows:
@@ -230,7 +260,7 @@ def test_an_unusual_but_valid_timestamp_is_checked_by_the_decoder_and_kept(rows:
         {"type": "python", "duration_ms": 1},
         timestamp="2026-11-28T15:04:44Z",
     )
-    assert_same(rows.path)
+    assert_same(rows.path, new_events_may_refuse=True)
 
 
 def test_generated_store_with_many_workflows_equals_the_projection(tmp_path: Path) -> None:

@@ -35,16 +35,26 @@ def metrics(
             "tasks are not filtered.",
         ),
     ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Compute from the events alone, neither reading nor updating the figures "
+            "kept in $STABILIZE_CACHE_DIR (default ~/.cache/stabilize-cli).",
+        ),
+    ] = False,
     fmt: FormatOption = Format.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
     """Stage and task metrics: runs, outcomes, success rates, average/median/p95 durations."""
+    from ...events.store.metrics_cache import MetricsCache
     from ...queries.metrics import MetricsFilter, stage_metrics
     from ...queries.source import open_for_audit
     from ...render.incomplete import mark_incomplete
     from ...render.metrics import metrics_report, scan_progress
     from ...render.output import write
     from ..reading import conclude, new_notes
+    from ..settings import cache_directory
 
     chosen = pick_format(fmt, json_flag)
     wanted = MetricsFilter(
@@ -60,6 +70,7 @@ def metrics(
         open_for_audit(db, current_redactor(), notes=notes) as store,
         scan_progress("Reading stage and task events") as track,
     ):
-        result = stage_metrics(store, wanted, track)
+        cache = None if no_cache else MetricsCache(cache_directory())
+        result = stage_metrics(store, wanted, track, cache)
     write(mark_incomplete(metrics_report(result), notes.unreadable), chosen)
     conclude(notes)

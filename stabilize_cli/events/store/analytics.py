@@ -76,14 +76,23 @@ class MetricsFigures:
 
 
 def stage_and_task_figures(
-    store: SqliteEventStore, workflow_ids: frozenset[str] | None = None
+    store: SqliteEventStore,
+    workflow_ids: frozenset[str] | None = None,
+    *,
+    upto: int | None = None,
 ) -> MetricsFigures:
     """What ``StageMetricsProjection`` gives over every stage and task event (of these
-    workflows) of a known type; raises :class:`FastPathUnavailable` when unsure."""
+    workflows, up to sequence ``upto``) of a known type; raises
+    :class:`FastPathUnavailable` when unsure."""
     if workflow_ids is not None and not all(isinstance(w, str) for w in workflow_ids):
         raise FastPathUnavailable("workflow ids that are not text")
     scope = ALL_WORKFLOWS if workflow_ids is None else IN_WORKFLOWS
-    params = {} if workflow_ids is None else {"workflows": json.dumps(sorted(workflow_ids))}
+    params: dict[str, Any] = {}
+    if workflow_ids is not None:
+        params["workflows"] = json.dumps(sorted(workflow_ids))
+    if upto is not None:
+        scope = f"{scope} AND sequence <= :upto"
+        params["upto"] = upto
     side = in_thread(lambda: _side_checks(store, scope, params))
     groups: dict[tuple[str, str], _Group] = {}
     try:
@@ -99,11 +108,100 @@ def stage_and_task_figures(
     _subtract(store, groups, redo, firsts, scope, params)
     every = [seq for group in again for seq in group]
     for event in _decoded(store, sorted({*every, *unusual})):
-        if event.sequence in firsts and _counted(event, workflow_ids):
+        within = upto is None or event.sequence <= upto
+        if within and event.sequence in firsts and _counted(event, workflow_ids):
             _fold(groups, event)
     if any(group.lost for group in groups.values()):
         raise FastPathUnavailable("a first or last value went with a skipped event")
     return _ordered(groups)
+
+
+def figures_after(
+    store: SqliteEventStore, figures: MetricsFigures, after: int, *, limit: int
+) -> tuple[MetricsFigures, int]:
+    """``figures`` (of every event up to sequence ``after``) with the events appended
+    since folded in, and the last sequence they cover.
+
+    The new events go through the decoder and the projection itself; one that repeats a
+    transition already counted (same entity, event type and version) is skipped, as the
+    projection would. More than ``limit`` new events, or one the SQL path would not
+    vouch for, raises :class:`FastPathUnavailable`: the caller computes afresh.
+    """
+    rows = _fetch(
+        store, f"{SELECT_EVENTS} WHERE sequence > ? ORDER BY sequence LIMIT ?", (after, limit + 1)
+    )
+    if len(rows) > limit:
+        raise FastPathUnavailable(f"more than {limit} new events")
+    if not rows:
+        return figures, after
+    if _fetch(store, f"{UNUSUAL_TIMESTAMPS} AND sequence > ?", (after,)):
+        raise FastPathUnavailable("a new event with an unusual timestamp")
+    projection = StageMetricsProjection()
+    for row in rows:
+        try:
+            event = event_from_row(row)
+        except EventDecodeError as exc:
+            raise FastPathUnavailable(str(exc)) from exc
+        if _counted(event, None) and not _counted_before(store, row, after):
+            projection.apply(event)
+    return _merged(figures, projection), int(rows[-1][0])
+
+
+_COUNTED_BEFORE = (
+    "SELECT 1 FROM events WHERE entity_type IN ('stage', 'task') AND entity_id = ? "
+    "AND sequence <= ? AND event_type = ? AND version = ? LIMIT 1"
+)
+
+
+def _counted_before(store: SqliteEventStore, row: tuple[Any, ...], after: int) -> bool:
+    """Whether the projection saw this row's transition among the events up to ``after``
+    (version 0 stands for the sequence: never)."""
+    sequence, _, event_type, _, _, entity_id, _, version = row[:8]
+    if type(version) is not int or type(entity_id) is not str or sequence < 0:
+        raise FastPathUnavailable("versions, entity ids or sequences of unusual types")
+    if version == 0:
+        return False
+    return bool(_fetch(store, _COUNTED_BEFORE, (entity_id, after, event_type, version)))
+
+
+def _merged(figures: MetricsFigures, projection: StageMetricsProjection) -> MetricsFigures:
+    """The projection's figures added to ``figures``; new names come after the old, in
+    the order the projection met them, as one projection over all events would order."""
+    merged = MetricsFigures(dict(figures.stages), dict(figures.tasks))
+    for name, stage in projection.get_state().items():
+        old = merged.stages.get(name)
+        merged.stages[name] = stage if old is None else _stage_sum(old, stage)
+    for name, task in projection.get_task_state().items():
+        old_task = merged.tasks.get(name)
+        merged.tasks[name] = task if old_task is None else _task_sum(old_task, task)
+    return merged
+
+
+def _stage_sum(old: StageMetrics, new: StageMetrics) -> StageMetrics:
+    return StageMetrics(
+        old.stage_type,
+        old.execution_count + new.execution_count,
+        old.success_count + new.success_count,
+        old.failure_count + new.failure_count,
+        old.skip_count + new.skip_count,
+        [*old.durations, *new.durations],
+    )
+
+
+def _task_sum(old: TaskMetrics, new: TaskMetrics) -> TaskMetrics:
+    """The later implementing class wins, as in the projection."""
+    implementing = (
+        old.implementing_class if new.implementing_class is None else new.implementing_class
+    )
+    return TaskMetrics(
+        old.task_name,
+        implementing,
+        old.execution_count + new.execution_count,
+        old.success_count + new.success_count,
+        old.failure_count + new.failure_count,
+        old.retry_count + new.retry_count,
+        [*old.durations, *new.durations],
+    )
 
 
 def _fetch(store: SqliteEventStore, sql: str, params: Any) -> list[tuple[Any, ...]]:

@@ -55,10 +55,12 @@ def payloads_mentioning(
         after = rows[-1][0]
 
 
-def workflows_declaring(store: SqliteEventStore, key: str) -> set[str | None]:
-    """Every workflow with a payload that mentions ``key`` (one pass over the table)."""
+def workflows_declaring(
+    store: SqliteEventStore, key: str, *, after: int = -(2**63)
+) -> set[str | None]:
+    """Every workflow with a payload that mentions ``key`` (one pass over the table, or
+    over the events after sequence ``after``)."""
     found: set[str | None] = set()
-    after = -(2**63)
     while True:
         with store.reading() as conn:
             rows = conn.execute(_DECLARING, (after, f"%{json_needle(key)}%", PAGE_SIZE)).fetchall()

@@ -116,6 +116,11 @@ class SqliteEventStore(SideTablesMixin, EventStore):
     def path(self) -> str:
         return self._location.path
 
+    @property
+    def is_memory(self) -> bool:
+        """An in-memory store: no file to key anything kept beside it by."""
+        return self._location.is_memory
+
     def _conn(self) -> sqlite3.Connection:
         if self._location.is_memory:
             if self._shared is None:

@@ -1,0 +1,203 @@
+"""Stage and task figures kept beside a database (never in it), so that the next
+``metrics`` reads only the events appended since.
+
+One JSON file per database, in a directory the caller chooses (the CLI: the user's cache
+directory). An entry covers every event up to its checkpoint sequence; it is trusted only
+while the database is the same file (device and inode), still holds as many events up to
+the checkpoint, and has the same event ids at sampled sequences: the engine only ever
+appends. Anything else, a file that will not parse included, is a miss: the figures are
+computed afresh and the entry rewritten. A cache that cannot be written is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..projections.metrics import StageMetrics, TaskMetrics
+from .analytics import MetricsFigures
+from .sqlite import SqliteEventStore
+
+FORMAT = 1
+SAMPLES = 32
+"""Event ids checked at sequences spread over the covered range."""
+
+
+@dataclass(frozen=True)
+class CachedFigures:
+    """Figures over every event up to ``checkpoint``, and the workflows whose payloads
+    declare secrets among those events (the redaction check needs them)."""
+
+    checkpoint: int
+    figures: MetricsFigures
+    declaring: frozenset[str | None]
+
+
+@dataclass(frozen=True)
+class _Prefix:
+    """What must not have changed for an entry to hold."""
+
+    device: int
+    inode: int
+    count: int
+    samples: tuple[tuple[int, str], ...]
+
+
+class MetricsCache:
+    """Entries for many databases in one directory, one file each."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def file_for(self, store: SqliteEventStore) -> Path:
+        real = os.path.realpath(store.path)
+        return self.directory / f"metrics-{hashlib.sha256(real.encode()).hexdigest()[:32]}.json"
+
+    def load(self, store: SqliteEventStore) -> CachedFigures | None:
+        """The entry for this database, if there is one and it still holds."""
+        try:
+            entry = json.loads(self.file_for(store).read_text(encoding="utf-8"))
+            if entry.get("format") != FORMAT or entry.get("path") != os.path.realpath(store.path):
+                return None
+            checkpoint = int(entry["checkpoint"])
+            kept = _prefix_from_json(entry["prefix"])
+            cached = CachedFigures(
+                checkpoint,
+                _figures_from_json(entry["stages"], entry["tasks"]),
+                frozenset(entry["declaring"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return None
+        if _prefix(store, checkpoint, [s for s, _ in kept.samples]) != kept:
+            return None
+        return cached
+
+    def save(self, store: SqliteEventStore, cached: CachedFigures) -> None:
+        """Write the entry (atomically); a directory that cannot be written is no error."""
+        prefix = _prefix(store, cached.checkpoint, _sample_sequences(store, cached.checkpoint))
+        entry = {
+            "format": FORMAT,
+            "path": os.path.realpath(store.path),
+            "checkpoint": cached.checkpoint,
+            "prefix": _prefix_to_json(prefix),
+            "stages": [_stage_to_json(m) for m in cached.figures.stages.values()],
+            "tasks": [_task_to_json(m) for m in cached.figures.tasks.values()],
+            "declaring": sorted(cached.declaring, key=lambda w: (w is None, w or "")),
+        }
+        target = self.file_for(store)
+        with contextlib.suppress(OSError):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=".metrics-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(entry, out, separators=(",", ":"))
+                os.replace(temporary, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+
+
+def last_sequence(store: SqliteEventStore) -> int:
+    """The newest event's sequence (0 in an empty store)."""
+    with store.reading() as conn:
+        (top,) = conn.execute("SELECT ifnull(max(sequence), 0) FROM events").fetchone()
+    return int(top)
+
+
+def _sample_sequences(store: SqliteEventStore, checkpoint: int) -> list[int]:
+    """Up to :data:`SAMPLES` existing sequences spread over ``1..checkpoint``."""
+    targets = sorted({1 + checkpoint * i // SAMPLES for i in range(SAMPLES)} | {checkpoint})
+    found: list[int] = []
+    with store.reading() as conn:
+        for target in targets:
+            row = conn.execute(
+                "SELECT sequence FROM events WHERE sequence >= ? AND sequence <= ? "
+                "ORDER BY sequence LIMIT 1",
+                (target, checkpoint),
+            ).fetchone()
+            if row is not None and row[0] not in found:
+                found.append(int(row[0]))
+    return found
+
+
+def _prefix(store: SqliteEventStore, checkpoint: int, sequences: list[int]) -> _Prefix:
+    stat = os.stat(store.path)
+    with store.reading() as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM events WHERE sequence <= ?", (checkpoint,)
+        ).fetchone()
+        rows = conn.execute(
+            "SELECT sequence, event_id FROM events WHERE sequence IN "
+            "(SELECT value FROM json_each(?)) ORDER BY sequence",
+            (json.dumps(sequences),),
+        ).fetchall()
+    samples = tuple((int(s), str(e)) for s, e in rows)
+    return _Prefix(stat.st_dev, stat.st_ino, int(count), samples)
+
+
+def _prefix_to_json(prefix: _Prefix) -> dict[str, Any]:
+    return {
+        "device": prefix.device,
+        "inode": prefix.inode,
+        "count": prefix.count,
+        "samples": [list(s) for s in prefix.samples],
+    }
+
+
+def _prefix_from_json(raw: dict[str, Any]) -> _Prefix:
+    samples = tuple((int(s), str(e)) for s, e in raw["samples"])
+    return _Prefix(int(raw["device"]), int(raw["inode"]), int(raw["count"]), samples)
+
+
+def _stage_to_json(m: StageMetrics) -> list[Any]:
+    return [
+        m.stage_type,
+        m.execution_count,
+        m.success_count,
+        m.failure_count,
+        m.skip_count,
+        m.durations,
+    ]
+
+
+def _task_to_json(m: TaskMetrics) -> list[Any]:
+    return [
+        m.task_name,
+        m.implementing_class,
+        m.execution_count,
+        m.success_count,
+        m.failure_count,
+        m.retry_count,
+        m.durations,
+    ]
+
+
+def _figures_from_json(stages: list[list[Any]], tasks: list[list[Any]]) -> MetricsFigures:
+    figures = MetricsFigures()
+    for name, executed, succeeded, failed, skipped, durations in stages:
+        figures.stages[str(name)] = StageMetrics(
+            str(name),
+            int(executed),
+            int(succeeded),
+            int(failed),
+            int(skipped),
+            [int(d) for d in durations],
+        )
+    for name, implementing, executed, succeeded, failed, retried, durations in tasks:
+        figures.tasks[str(name)] = TaskMetrics(
+            str(name),
+            None if implementing is None else str(implementing),
+            int(executed),
+            int(succeeded),
+            int(failed),
+            int(retried),
+            [int(d) for d in durations],
+        )
+    return figures
