@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 from ..base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
@@ -13,21 +14,35 @@ EventRow = tuple[Any, ...]
 """Columns in :data:`schema.EVENT_COLUMNS` order."""
 
 
+_ENCODE = json.JSONEncoder(default=str).encode
+"""``json.dumps(value, default=str)`` without building an encoder per call."""
+
+
 def encode_payload(value: dict[str, Any]) -> str:
-    return json.dumps(value, default=str)
+    return _ENCODE(value)
 
 
 def event_to_params(event: Event) -> tuple[Any, ...]:
-    """Insert parameters (all columns but ``sequence``, which SQLite assigns)."""
+    """Insert parameters (all columns but ``sequence``, which SQLite assigns).
+
+    Runs once per appended event: enum values are read as ``_value_`` (``.value`` is a
+    descriptor call) and a UTC timestamp, as every event holds, is formatted directly.
+    """
     data = event.data
-    if event.event_type is EventType.UNKNOWN and RAW_EVENT_TYPE_KEY in data:
-        data = {k: v for k, v in data.items() if k != RAW_EVENT_TYPE_KEY}
+    kind = event.event_type
+    if kind is EventType.UNKNOWN:
+        type_name = event.type_name
+        if RAW_EVENT_TYPE_KEY in data:
+            data = {k: v for k, v in data.items() if k != RAW_EVENT_TYPE_KEY}
+    else:
+        type_name = kind._value_
+    stamp = event.timestamp
     meta = event.metadata
     return (
         event.event_id,
-        event.type_name,
-        format_timestamp(event.timestamp),
-        event.entity_type.value,
+        type_name,
+        stamp.isoformat() if stamp.tzinfo is UTC else format_timestamp(stamp),
+        event.entity_type._value_,
         event.entity_id,
         event.workflow_id,
         event.version,
