@@ -6,13 +6,14 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import EntityType, Event
-from .diff import diff_values
-from .snapshots import Snapshot, SnapshotStore
 from .state import apply_event, copy_state, empty_state, resumable
 from .store.interface import UNLIMITED, EventQuery, EventStore
+
+if TYPE_CHECKING:  # a replay without snapshots (timeline, history) need not load them
+    from .snapshots import Snapshot, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class EventReplayer:
 
     def compare_states(self, workflow_id: str, sequence1: int, sequence2: int) -> dict[str, Any]:
         """Both states, as the engine returns them, plus the structural ``changes`` between."""
+        from .diff import diff_values  # noqa: PLC0415 - only diffs need it
         before = self.rebuild_workflow_state(workflow_id, sequence1)
         after = self.rebuild_workflow_state(workflow_id, sequence2)
         return {

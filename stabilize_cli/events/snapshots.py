@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -36,7 +37,8 @@ class SnapshotBackend(Protocol):
 
     def get_snapshots(
         self, entity_type: EntityType, entity_id: str, max_sequence: int | None = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> Iterable[dict[str, Any]]:
+        """Newest first; the first sound one is used, so the rest may be left unread."""
 
 
 @dataclass

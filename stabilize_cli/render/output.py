@@ -6,7 +6,6 @@ strings): it is written with the json module, ASCII-only so no control byte surv
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sys
@@ -110,6 +109,8 @@ def cell(value: Any) -> str:
 
 
 def _write_csv(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> None:
+    import csv  # noqa: PLC0415 - only CSV output needs it
+
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow([c.key for c in columns])
     for record in records:

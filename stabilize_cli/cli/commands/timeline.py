@@ -31,7 +31,6 @@ def timeline(
 ) -> None:
     """Show a workflow's stages and tasks: status, timing, retries and errors in full."""
     from ...queries.source import open_for_audit
-    from ...queries.state import outcome
     from ...queries.timeline import workflow_timeline
     from ...queries.workflows import resolve_workflow
     from ...render.incomplete import mark_incomplete
@@ -53,4 +52,6 @@ def timeline(
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
     conclude(notes)
     if exit_status:
+        from ...queries.state import outcome
+
         exit_with_outcome(outcome(result.state))

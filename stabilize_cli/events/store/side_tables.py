@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -99,8 +99,9 @@ class SideTablesMixin:
 
     def get_snapshots(
         self, entity_type: EntityType, entity_id: str, max_sequence: int | None = None
-    ) -> list[dict[str, Any]]:
-        """The entity's snapshot rows, newest first, none past ``max_sequence``."""
+    ) -> Iterator[dict[str, Any]]:
+        """The entity's snapshot rows, newest first, none past ``max_sequence``; the
+        snapshot filter (redaction: costly on a large state) runs only on rows taken."""
         sql = (
             f"{SELECT_SNAPSHOTS} WHERE entity_type = ? AND entity_id = ? AND sequence <= ? "
             "ORDER BY sequence DESC, id DESC"
@@ -108,14 +109,14 @@ class SideTablesMixin:
         upper = UNLIMITED if max_sequence is None else max_sequence
         with self.reading() as conn:
             rows = conn.execute(sql, (EntityType(entity_type).value, entity_id, upper)).fetchall()
-        found = [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
         filt = self.snapshot_filter
-        return found if filt is None else [filt(row) for row in found]
+        for raw in rows:
+            row = dict(zip(SNAPSHOT_COLUMNS, raw, strict=True))
+            yield row if filt is None else filt(row)
 
     def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
         """The newest snapshot row, unchecked (``SnapshotStore`` verifies its hash)."""
-        rows = self.get_snapshots(entity_type, entity_id)
-        return rows[0] if rows else None
+        return next(self.get_snapshots(entity_type, entity_id), None)
 
     def list_snapshots(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
         sql: str = SELECT_SNAPSHOTS
