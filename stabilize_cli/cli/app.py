@@ -2,29 +2,35 @@
 
 import signal
 import sys
+from functools import partial
 from typing import Annotated, Any
 
 import typer
+from typer._click import Command
 
 from .. import __version__
 from .coercion import QuickCoercionGroup
-from .commands import (
-    demo,
-    diff,
-    events,
-    failures,
-    history,
-    metrics,
-    snapshots,
-    state,
-    subscriptions,
-    timeline,
-    verify,
-    workflows,
-)
 from .errors import NeutralUsageErrors
 from .exit_codes import ExitCode, help_table
+from .lazy_commands import Builder, LazyCommands, command_from
 from .redact import NO_REDACT_ENV, choose
+
+COMMANDS = {
+    "workflows": "workflows",
+    "timeline": "timeline",
+    "state": "state",
+    "diff": "diff",
+    "metrics": "metrics",
+    "failures": "failures",
+    "history": "history",
+    "events": "events",
+    "verify": "verify",
+    "snapshots": "app",
+    "subscriptions": "app",
+    "demo": "demo",
+}
+"""Each command's module under ``cli.commands`` (named as the command) and the function,
+or Typer app for a group, it defines; in the order ``--help`` lists them."""
 
 ENGINE_COMMANDS = frozenset(
     {
@@ -40,7 +46,7 @@ ENGINE_COMMANDS = frozenset(
 )
 
 
-def _engine_hint(name: str) -> None:
+def _engine_hint(name: str) -> Command:
     """A hidden stand-in for one of the engine's commands: say where it lives."""
 
     def hint(ctx: typer.Context) -> None:
@@ -51,16 +57,33 @@ def _engine_hint(name: str) -> None:
         )
         raise typer.Exit(int(ExitCode.USAGE))
 
-    app.command(
+    single = typer.Typer()
+    single.command(
         name,
         hidden=True,
         add_help_option=False,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )(hint)
+    return typer.main.get_command(single)
+
+
+def _builders() -> dict[str, Builder]:
+    package = __name__.rsplit(".", 1)[0] + ".commands"
+    builders = {
+        name: command_from(f"{package}.{name}", attribute, name)
+        for name, attribute in COMMANDS.items()
+    }
+    builders.update({name: partial(_engine_hint, name) for name in sorted(ENGINE_COMMANDS)})
+    return builders
 
 
 class RootGroup(NeutralUsageErrors, QuickCoercionGroup):
-    """One-line usage errors; parameters parsed without Pydantic where Typer's rules allow."""
+    """One-line usage errors; parameters parsed without Pydantic where Typer's rules allow;
+    a command's module imported only when that command runs (or help lists it)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = LazyCommands(_builders())
 
 
 app = typer.Typer(
@@ -98,23 +121,6 @@ def root(
 ) -> None:
     """Audit and debug Stabilize's event store: timelines, diffs, metrics, integrity."""
     choose(no_redact)
-
-
-app.command("workflows")(workflows.workflows)
-app.command("timeline")(timeline.timeline)
-app.command("state")(state.state)
-app.command("diff")(diff.diff)
-app.command("metrics")(metrics.metrics)
-app.command("failures")(failures.failures)
-app.command("history")(history.history)
-app.command("events")(events.events)
-app.command("verify")(verify.verify)
-app.add_typer(snapshots.app, name="snapshots")
-app.add_typer(subscriptions.app, name="subscriptions")
-app.command("demo")(demo.demo)
-
-for _name in sorted(ENGINE_COMMANDS):
-    _engine_hint(_name)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -65,26 +65,37 @@ def _integer(value: Any, low: float | None, high: float | None) -> Any:
 
 
 def install_quick_coercion(command: Command, ctx: Context) -> None:
-    """Give every Typer parameter in the tree the quick coercion, before the root parses.
+    """Give every Typer parameter of a command (and of a group's subcommands) the quick
+    coercion, before it parses.
 
     Help options are made on demand from the context's names; subcommands inherit the
     root's names, so the ones made here are the ones their own contexts will use.
     """
-    params = [*command.params, command.get_help_option(ctx)]
-    for param in params:
-        if isinstance(param, _TyperParameter) and param._runtime_param is None:
-            descriptor = param.type_descriptor
-            param._runtime_param = QuickCoercion(
-                parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
-            )
+    _install(command, ctx)
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
             install_quick_coercion(sub, ctx)
 
 
+def _install(command: Command, ctx: Context) -> None:
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if isinstance(param, _TyperParameter) and param._runtime_param is None:
+            descriptor = param.type_descriptor
+            param._runtime_param = QuickCoercion(
+                parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
+            )
+
+
 class QuickCoercionGroup(TyperGroup):
-    """A root group whose tree is parsed with :class:`QuickCoercion`."""
+    """A root group whose own parameters, and each subcommand it hands a run to, are
+    parsed with :class:`QuickCoercion`."""
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
-        install_quick_coercion(self, ctx)
+        _install(self, ctx)
         return super().parse_args(ctx, args)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            install_quick_coercion(command, ctx)
+        return command

@@ -90,6 +90,7 @@ class EventReplayer:
     def compare_states(self, workflow_id: str, sequence1: int, sequence2: int) -> dict[str, Any]:
         """Both states, as the engine returns them, plus the structural ``changes`` between."""
         from .diff import diff_values  # noqa: PLC0415 - only diffs need it
+
         before = self.rebuild_workflow_state(workflow_id, sequence1)
         after = self.rebuild_workflow_state(workflow_id, sequence2)
         return {

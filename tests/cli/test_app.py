@@ -14,7 +14,7 @@ import typer
 from typer.main import get_command
 
 from stabilize_cli import __version__
-from stabilize_cli.cli.app import ENGINE_COMMANDS, app
+from stabilize_cli.cli.app import COMMANDS, ENGINE_COMMANDS, app
 from stabilize_cli.cli.exit_codes import MEANINGS
 from stabilize_cli.events import EventRecorder, SqliteEventStore, WorkflowRecord
 
@@ -122,3 +122,44 @@ def test_sigterm_unwinds_and_removes_the_private_copy_of_the_database(tmp_path) 
     assert follower.returncode == 128 + signal.SIGTERM
     assert "Traceback" not in stderr
     assert list(private.iterdir()) == []
+
+
+REPORT_COMMAND_MODULES = """
+import sys
+from stabilize_cli.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+prefix = "stabilize_cli.cli.commands."
+loaded = sorted(m[len(prefix):] for m in sys.modules if m.startswith(prefix))
+print("LOADED:" + ",".join(loaded), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "loaded"),
+    [
+        (["--version"], ""),
+        (["timeline", "latest"], "timeline"),
+        (["subscriptions", "list"], "subscriptions"),
+        (["mg-up"], ""),
+        (["--help"], ",".join(sorted(COMMANDS))),
+    ],
+)
+def test_a_run_imports_the_module_of_its_command_only(args: list[str], loaded: str) -> None:
+    """Every start (every Tab too) would otherwise import and build all commands."""
+    done = subprocess.run(
+        [sys.executable, "-c", REPORT_COMMAND_MODULES, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STABILIZE_DB": str(REAL_DB)},
+        timeout=60,
+        check=False,
+    )
+    assert done.stderr.splitlines()[-1] == f"LOADED:{loaded}", done.stderr
+
+
+def test_help_lists_the_commands_in_registration_order(invoke: Invoke) -> None:
+    listed = [path.split()[0] for path, _ in all_commands()]
+    assert list(dict.fromkeys(listed)) == list(COMMANDS)
