@@ -93,16 +93,17 @@ def stage_and_task_figures(
     if upto is not None:
         scope = f"{scope} AND sequence <= :upto"
         params["upto"] = upto
-    side = in_thread(lambda: _side_checks(store, scope, params))
+    side = in_thread(lambda: _fetch(store, checks_sql(scope), params))
+    timestamps = in_thread(lambda: _timestamp_checks(store))
     groups: dict[tuple[str, str], _Group] = {}
     try:
         for row in _fetch(store, figures_sql(scope), params):
             _add_sql_row(groups, row)
     except BaseException:
         with contextlib.suppress(BaseException):
-            side()  # joined before the caller closes the store under it (a segfault)
+            joined(side, timestamps)
         raise
-    checks, unusual = side()
+    checks, unusual = joined(side, timestamps)
     redo, again = _plan(checks)
     firsts = {group[0] for group in again}
     _subtract(store, groups, redo, firsts, scope, params)
@@ -236,14 +237,26 @@ def in_thread(work: Callable[[], Any]) -> Callable[[], Any]:
     return join
 
 
-def _side_checks(
-    store: SqliteEventStore, scope: str, params: dict[str, Any]
-) -> tuple[list[tuple[Any, ...]], list[int]]:
-    """Repeated, odd and weird rows; rows whose timestamps need the decoder's eye."""
-    checks = _fetch(store, checks_sql(scope), params)
+def joined(*joins: Callable[[], Any]) -> list[Any]:
+    """Every thread joined (the caller closes the store next: a thread still reading it
+    would crash the process), then the first error raised, if one failed."""
+    results: list[Any] = []
+    error: BaseException | None = None
+    for join in joins:
+        try:
+            results.append(join())
+        except BaseException as exc:
+            error = error or exc
+    if error is not None:
+        raise error
+    return results
+
+
+def _timestamp_checks(store: SqliteEventStore) -> list[int]:
+    """Rows whose timestamps need the decoder's eye; raises if a day is not a date."""
     unusual = [int(r[0]) for r in _fetch(store, UNUSUAL_TIMESTAMPS, ())]
     _check_days(store)
-    return checks, unusual
+    return unusual
 
 
 def _check_days(store: SqliteEventStore) -> None:
