@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -79,7 +78,9 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         _tolerate_any_encoding()
-        _route_library_warnings()
+        from .library_warnings import route_library_warnings  # noqa: PLC0415 - logging: 3 ms
+
+        route_library_warnings()
         start_command()
         try:
             with environment_settings():
@@ -127,23 +128,6 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-
-
-class _NeutralWarning(logging.Handler):
-    """The library warns with ids from the database (a skipped event, an ignored snapshot);
-    without a handler Python would print them raw. One neutralised ``warning:`` line each."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stderr.write(f"warning: {clean(redact_message(record.getMessage()))}\n")
-        except Exception:
-            self.handleError(record)
-
-
-def _route_library_warnings() -> None:
-    library = logging.getLogger("stabilize_cli")
-    if not any(isinstance(h, _NeutralWarning) for h in library.handlers):
-        library.addHandler(_NeutralWarning(logging.WARNING))
 
 
 @contextlib.contextmanager
