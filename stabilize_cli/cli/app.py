@@ -6,13 +6,13 @@ from functools import partial
 from typing import Annotated, Any
 
 import typer
-from typer._click import Command
+from typer._click import Command, Context
 
 from .. import __version__
 from .coercion import QuickCoercionGroup
 from .errors import NeutralUsageErrors
 from .exit_codes import ExitCode, help_table
-from .lazy_commands import Builder, LazyCommands, command_from
+from .lazy_commands import Builder, LazyCommands, command_from, single_command
 from .redact import NO_REDACT_ENV, choose
 
 COMMANDS = {
@@ -57,14 +57,17 @@ def _engine_hint(name: str) -> Command:
         )
         raise typer.Exit(int(ExitCode.USAGE))
 
-    single = typer.Typer()
-    single.command(
+    return single_command(
         name,
+        hint,
         hidden=True,
         add_help_option=False,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    )(hint)
-    return typer.main.get_command(single)
+    )
+
+
+def _as_is(command: Command) -> Command:
+    return command
 
 
 def _builders() -> dict[str, Builder]:
@@ -83,7 +86,12 @@ class RootGroup(NeutralUsageErrors, QuickCoercionGroup):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.commands = LazyCommands(_builders())
+        registered = {name: partial(_as_is, command) for name, command in self.commands.items()}
+        self.commands = LazyCommands({**_builders(), **registered})
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        """Names only: completing ``stabilize ti<Tab>`` builds just the commands that match."""
+        return list(self.commands)
 
 
 app = typer.Typer(

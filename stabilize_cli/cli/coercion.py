@@ -1,10 +1,11 @@
 """Parameter coercion without Pydantic for the spellings that need none.
 
-Typer 0.29 coerces every non-flag parameter through a Pydantic ``TypeAdapter``; importing
-Pydantic and building the adapters costs more than the whole ``timeline`` query. Strings,
-canonical integers, enum choices and lists of strings are parsed here, with Typer's own
-choice rule; any other value (a datetime, a float, a bad integer, an unknown choice) goes to
-Typer's coercion unchanged, so results and error messages stay Typer's.
+Typer 0.29 coerces every non-flag parameter, defaults included, through a Pydantic
+``TypeAdapter``; importing Pydantic and building the adapters costs more than the whole
+``timeline`` query. Strings, canonical integers and decimals, enum choices and lists of
+strings are parsed here, with Typer's own choice rule; any other value (a datetime, a bad
+integer, an unknown choice, a flag from the environment) goes to Typer's coercion
+unchanged, so results and error messages stay Typer's.
 ``tests/cli/test_coercion.py`` checks both paths agree on every parameter of the app.
 """
 
@@ -22,6 +23,7 @@ from typer._param_types import coerce_cli_choice
 from typer.core import TyperGroup, _TyperParameter
 
 _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_PLAIN_DECIMAL = re.compile(r"-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?")
 _UNSURE = object()
 
 
@@ -38,10 +40,15 @@ class QuickCoercion(RuntimeParam):
     def quick(self, value: Any, ctx: Context | None) -> Any:
         annotation: Any = self.annotation
         info = self.parameter_info
+        if info.parser is not None:
+            return _UNSURE
         if annotation is str:
-            return value if isinstance(value, str) else _UNSURE
+            return value if type(value) is str else _UNSURE
         if annotation is int:
             return _integer(value, info.min, info.max) if not info.clamp else _UNSURE
+        if annotation is float:
+            plain = info.min is None and info.max is None and not info.clamp
+            return _decimal(value) if plain else _UNSURE
         if isinstance(annotation, type) and issubclass(annotation, Enum):
             try:
                 return coerce_cli_choice(
@@ -56,12 +63,25 @@ class QuickCoercion(RuntimeParam):
 
 
 def _integer(value: Any, low: float | None, high: float | None) -> Any:
-    if not isinstance(value, str) or not _CANONICAL_INT.fullmatch(value):
+    """A canonical spelling, or an int as it stands (a default)."""
+    if type(value) is int:
+        number = value
+    elif isinstance(value, str) and _CANONICAL_INT.fullmatch(value):
+        number = int(value)
+    else:
         return _UNSURE
-    number = int(value)
     if (low is not None and number < low) or (high is not None and number > high):
         return _UNSURE
     return number
+
+
+def _decimal(value: Any) -> Any:
+    """A float as it stands (a default), or a plain decimal spelling."""
+    if type(value) is float:
+        return value
+    if isinstance(value, str) and _PLAIN_DECIMAL.fullmatch(value):
+        return float(value)
+    return _UNSURE
 
 
 def install_quick_coercion(command: Command, ctx: Context) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
 
 import typer
 from typer._click import Command
@@ -22,17 +23,21 @@ def command_from(module: str, attribute: str, name: str) -> Builder:
 
     def build() -> Command:
         target = getattr(importlib.import_module(module), attribute)
-        command: Command
         if isinstance(target, typer.Typer):  # a group, even of one subcommand
-            command = typer.main.get_group(target)
-        else:
-            single = typer.Typer()
-            single.command(name)(target)
-            command = typer.main.get_command(single)
-        command.name = name
-        return command
+            group: Command = typer.main.get_group(target)
+            group.name = name
+            return group
+        return single_command(name, target)
 
     return build
+
+
+def single_command(name: str, function: Callable[..., Any], **options: Any) -> Command:
+    """``function`` as the command ``name``, as ``app.command(name, **options)`` on the
+    root would build it (without the root's own completion options)."""
+    single = typer.Typer(add_completion=False)
+    single.command(name, **options)(function)
+    return typer.main.get_command(single)
 
 
 class LazyCommands(MutableMapping[str, Command]):
@@ -45,7 +50,11 @@ class LazyCommands(MutableMapping[str, Command]):
     def __getitem__(self, name: str) -> Command:
         command = self._built.get(name)
         if command is None:
-            command = self._built[name] = self._builders[name]()
+            builder = self._builders[name]  # only an unknown name is a KeyError
+            try:
+                command = self._built[name] = builder()
+            except KeyError as exc:  # a bug in the module, not "no such command"
+                raise RuntimeError(f"building command {name!r} failed: {exc!r}") from exc
         return command
 
     def __setitem__(self, name: str, command: Command) -> None:
@@ -61,7 +70,3 @@ class LazyCommands(MutableMapping[str, Command]):
 
     def __len__(self) -> int:
         return len(self._builders)
-
-    def built(self) -> list[Command]:
-        """The commands built so far."""
-        return list(self._built.values())

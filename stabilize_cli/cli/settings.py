@@ -37,14 +37,18 @@ def busy_timeout(environ: Mapping[str, str] = os.environ) -> float:
 CACHE_DIR_ENV = "STABILIZE_CACHE_DIR"
 
 
-def cache_directory(environ: Mapping[str, str] = os.environ) -> Path:
+def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
     """Where figures are kept between runs: ``STABILIZE_CACHE_DIR``, else the user's
-    cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``) under ``stabilize-cli``."""
+    cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``) under ``stabilize-cli``; None
+    when there is no home to find it in (then nothing is kept)."""
     chosen = environ.get(CACHE_DIR_ENV, "").strip()
-    if chosen:
-        return Path(chosen).expanduser()
     base = environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".cache") / "stabilize-cli"
+    try:
+        if chosen:
+            return Path(chosen).expanduser()
+        return (Path(base) if base else Path.home() / ".cache") / "stabilize-cli"
+    except RuntimeError:  # no HOME and no passwd entry (a container, cron), or ~nobody
+        return None
 
 
 @contextmanager

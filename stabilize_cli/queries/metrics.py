@@ -27,6 +27,7 @@ from ..events.store.analytics import (
     MetricsFigures,
     figures_after,
     in_thread,
+    joined,
     stage_and_task_figures,
 )
 from ..events.store.metrics_cache import CachedFigures, MetricsCache, last_sequence
@@ -34,7 +35,7 @@ from ..events.store.newest import workflows_of_application
 from ..events.store.secrets_scan import workflows_declaring
 from ..redaction import DECLARATION_KEY, NO_SECRETS, Redactor
 from .errors import InvalidInputError
-from .redacting import EventRedaction
+from .redacting import EventRedaction, WorkflowSecrets
 
 DEFAULT_TOP = 10
 """How many slowest stage types the JSON lists when ``--top`` is not given."""
@@ -202,15 +203,16 @@ def _fast_figures(
     redaction = store.event_filter
     if redaction is not None and not isinstance(redaction, EventRedaction):
         return None
+    secrets = WorkflowSecrets(store) if redaction is None else redaction.secrets
     if cache is not None and wanted.application is None and not store.is_memory:
-        found = _through_cache(store, cache)
+        found = _through_cache(store, cache, secrets)
     else:
         scope = None if wanted.application is None else workflows_of_app(store, wanted.application)
         found = _computed(store, scope, declaring=redaction is not None)
     if found is None:
         return None
     figures, declared = found
-    if redaction is not None and _redacts_a_key(figures, redaction, declared):
+    if redaction is not None and _redacts_a_key(figures, secrets, declared):
         return None
     return figures
 
@@ -225,17 +227,25 @@ def _computed(
     """The SQL figures (None when SQL cannot be sure), with the declaring workflows
     found beside them on another thread when asked for."""
     found = in_thread(lambda: workflows_declaring(store, DECLARATION_KEY) if declaring else set())
+    figures = in_thread(lambda: _sql_figures(store, scope, upto))
+    computed, declared = joined(figures, found)  # both joined: the caller closes the store
+    return None if computed is None else (computed, frozenset(declared))
+
+
+def _sql_figures(
+    store: SqliteEventStore, scope: frozenset[str] | None, upto: int | None
+) -> MetricsFigures | None:
     try:
-        figures: MetricsFigures | None = stage_and_task_figures(store, scope, upto=upto)
+        return stage_and_task_figures(store, scope, upto=upto)
     except FastPathUnavailable:
-        figures = None
-    finally:
-        declared = frozenset(found())  # joined on every path: the caller closes the store
-    return None if figures is None else (figures, declared)
+        return None
 
 
-def _through_cache(store: SqliteEventStore, cache: MetricsCache) -> Found | None:
-    """Cached figures brought up to date, else computed afresh; either is written back."""
+def _through_cache(
+    store: SqliteEventStore, cache: MetricsCache, secrets: WorkflowSecrets
+) -> Found | None:
+    """Cached figures brought up to date, else computed afresh; either is written back,
+    unless a name in them looks like a secret (it would be kept unredacted on disk)."""
     cached = cache.load(store)
     if cached is not None:
         try:
@@ -250,22 +260,29 @@ def _through_cache(store: SqliteEventStore, cache: MetricsCache) -> Found | None
             declared = cached.declaring | workflows_declaring(
                 store, DECLARATION_KEY, after=cached.checkpoint
             )
-            cache.save(store, CachedFigures(covered, figures, declared))
+            _keep(store, cache, CachedFigures(covered, figures, declared), secrets)
             return figures, declared
     upto = last_sequence(store)
     found = _computed(store, None, declaring=True, upto=upto)
     if found is not None:
-        cache.save(store, CachedFigures(upto, *found))
+        _keep(store, cache, CachedFigures(upto, *found), secrets)
     return found
 
 
+def _keep(
+    store: SqliteEventStore, cache: MetricsCache, cached: CachedFigures, secrets: WorkflowSecrets
+) -> None:
+    if not _redacts_a_key(cached.figures, secrets, cached.declaring):
+        cache.save(store, cached)
+
+
 def _redacts_a_key(
-    figures: MetricsFigures, redaction: EventRedaction, declaring: frozenset[str | None]
+    figures: MetricsFigures, secrets: WorkflowSecrets, declaring: frozenset[str | None]
 ) -> bool:
     """Whether redacting the events would change a stage type, task name or class: then
     the projection over the redacted events decides (a fresh redactor counts nothing)."""
     keys = [*figures.stages, *figures.tasks]
     keys += [t.implementing_class for t in figures.tasks.values() if t.implementing_class]
-    checks = [NO_SECRETS] + [redaction.secrets.of(wf) for wf in declaring]
+    checks = [NO_SECRETS] + [secrets.of(wf) for wf in declaring]
     probe = Redactor()
     return any(probe.redact_text(k, secrets=secrets) != k for k in keys for secrets in checks)

@@ -161,5 +161,21 @@ def test_a_run_imports_the_module_of_its_command_only(args: list[str], loaded: s
 
 
 def test_help_lists_the_commands_in_registration_order(invoke: Invoke) -> None:
-    listed = [path.split()[0] for path, _ in all_commands()]
-    assert list(dict.fromkeys(listed)) == list(COMMANDS)
+    result = invoke("--help", db=None)
+    rows = [line.strip("│ ").split(" ", 1)[0] for line in result.stdout.splitlines()]
+    listed = [word for word in rows if word in COMMANDS or word in ENGINE_COMMANDS]
+    assert listed == list(COMMANDS)
+
+
+@pytest.mark.parametrize("path", ["workflows", "timeline", "snapshots list", "subscriptions"])
+def test_only_the_root_offers_the_completion_options(path: str, invoke: Invoke) -> None:
+    result = invoke(*path.split(), "--help", db=None)
+    assert result.exit_code == 0
+    assert "--install-completion" not in result.stdout
+    assert "--show-completion" not in result.stdout
+
+
+def test_an_engine_command_with_a_completion_option_still_gets_the_hint(invoke: Invoke) -> None:
+    result = invoke("mg-up", "--show-completion", db=None)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: 'mg-up' is a command of the Stabilize engine")

@@ -47,9 +47,23 @@ SAMPLES: tuple[Any, ...] = (
     "1700000000",
     "true",
     "no",
+    "0.5",
+    "-2.25",
+    "1.",
+    ".5",
+    "-0",
+    "3.14159265358979",
     ("a", "b"),
     ["SUCCEEDED"],
     (),
+    # defaults reach coercion as they are
+    50,
+    0,
+    -1,
+    True,
+    1.0,
+    2.5,
+    Format.TABLE,
 )
 
 
@@ -136,6 +150,12 @@ print("PYDANTIC:" + str(any(m.startswith("pydantic") for m in sys.modules)), fil
     [
         ["timeline", "latest", "--format", "json"],
         ["workflows", "--limit", "3", "--status", "SUCCEEDED"],
+        ["workflows"],
+        ["events"],
+        ["events", "--interval", "0.5", "--limit", "2"],
+        ["verify"],
+        ["failures"],
+        ["metrics", "--top", "3"],
         ["history", "--type", "stage", "nothing-here"],
         ["--version"],
     ],

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from stabilize_cli.events import EntityType, EventType, SqliteEventStore
+from stabilize_cli.events.store.metrics_cache import FORMAT
+from stabilize_cli.queries import metrics as queries_metrics
 
 from ..conftest import REAL_DB, sha256
 from .conftest import Invoke, make_event
@@ -33,6 +35,10 @@ def cache_files(directory: Path) -> list[Path]:
 def checkpoint(directory: Path) -> int:
     (entry,) = cache_files(directory)
     return int(json.loads(entry.read_text())["checkpoint"])
+
+
+def refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("computed afresh")
 
 
 def a_retried_task(db: Path) -> tuple[str, str, int, str]:
@@ -82,7 +88,9 @@ def test_new_events_are_folded_in_and_a_repeated_transition_is_not_counted_twice
     with SqliteEventStore(str(db)) as store:
         store.append_batch([dataclasses.replace(retried_again, version=version), new_task])
 
-    updated = metrics(invoke, db)
+    with pytest.MonkeyPatch.context() as patch:  # the cached figures, brought up to date
+        patch.setattr(queries_metrics, "stage_and_task_figures", refuse)
+        updated = metrics(invoke, db)
     assert updated == metrics(invoke, db, "--no-cache")
     assert checkpoint(private_cache) == before + 2
     assert updated["tasks"][name]["retry_count"] == first["tasks"][name]["retry_count"]
@@ -91,7 +99,17 @@ def test_new_events_are_folded_in_and_a_repeated_transition_is_not_counted_twice
 
 @pytest.mark.parametrize(
     "damage",
-    ["not json", '{"format": 1}', '{"format": 99, "checkpoint": 0}', "[]", ""],
+    [
+        "not json",
+        '{"format": 1}',
+        '{"format": 99, "checkpoint": 0}',
+        "[]",
+        "",
+        "[" * 100_000,
+        "{FORMAT, CHECKPOINT: Infinity}",
+        "{FORMAT, CHECKPOINT: 1e30}",
+        "{FORMAT, CHECKPOINT: 99999999999999999999999}",
+    ],
 )
 def test_a_damaged_cache_file_is_ignored_and_rewritten(
     invoke: Invoke, db: Path, private_cache: Path, damage: str
@@ -99,9 +117,14 @@ def test_a_damaged_cache_file_is_ignored_and_rewritten(
     fresh = metrics(invoke, db, "--no-cache")
     metrics(invoke, db)
     (entry,) = cache_files(private_cache)
-    entry.write_text(damage)
+    kept = json.loads(entry.read_text())
+    entry.write_text(
+        damage.replace(
+            "FORMAT", f'"format": "{FORMAT}", "path": {json.dumps(kept["path"])}'
+        ).replace("CHECKPOINT", '"checkpoint"')
+    )
     assert metrics(invoke, db) == fresh
-    assert json.loads(entry.read_text())["format"] == 1
+    assert json.loads(entry.read_text())["format"] == FORMAT
 
 
 def test_figures_do_not_survive_the_database_being_rewritten_in_place(
@@ -177,3 +200,49 @@ def test_the_audited_database_is_not_written(invoke: Invoke, private_cache: Path
     metrics(invoke, REAL_DB)
     assert sha256(REAL_DB) == before
     assert len(cache_files(private_cache)) == 1
+
+
+def test_without_redaction_new_events_are_folded_in_the_same(
+    invoke: Invoke, db: Path, private_cache: Path
+) -> None:
+    metrics(invoke, db)
+    _, workflow_id, _, _ = a_retried_task(db)
+    late = make_event(
+        EventType.STAGE_COMPLETED,
+        EntityType.STAGE,
+        "s-late",
+        950,
+        workflow_id=workflow_id,
+        type="late-type",
+        duration_ms=77,
+    )
+    with SqliteEventStore(str(db)) as store:
+        store.append(late)
+    result = invoke("--no-redact", "metrics", "--json", "--top", "5", "--db", str(db), db=None)
+    assert result.exit_code == 0, result.stderr
+    fresh = invoke(
+        "--no-redact", "metrics", "--json", "--top", "5", "--no-cache", "--db", str(db), db=None
+    )
+    assert json.loads(result.stdout) == json.loads(fresh.stdout)
+    assert json.loads(result.stdout)["stages"]["late-type"]["max_duration_ms"] == 77
+
+
+def test_names_that_look_like_secrets_are_not_kept_on_disk(
+    invoke: Invoke, tmp_path: Path, private_cache: Path
+) -> None:
+    db = tmp_path / "secretive.db"
+    with SqliteEventStore(str(db)) as store:
+        store.append(
+            make_event(
+                EventType.STAGE_COMPLETED,
+                EntityType.STAGE,
+                "s1",
+                1,
+                workflow_id="wf-1",
+                type="deploy ghp_" + "a" * 36,
+                duration_ms=5,
+            )
+        )
+    shown = metrics(invoke, db)
+    assert "ghp_" + "a" * 36 not in json.dumps(shown)
+    assert cache_files(private_cache) == []

@@ -57,31 +57,25 @@ def as_dicts(figures: MetricsFigures) -> tuple[list[Any], list[Any]]:
     )
 
 
-def assert_same(
-    path: Path, workflows: frozenset[str] | None = None, *, new_events_may_refuse: bool = False
-) -> None:
+def assert_same(path: Path, workflows: frozenset[str] | None = None) -> None:
     """The SQL figures equal the projection's; without a workflow filter, so do the figures
     up to every split point, and those brought up to date with the events after it."""
     with SqliteEventStore(str(path), create_tables=False, read_only=True) as store:
         expected = as_dicts(projected(store, workflows))
         assert as_dicts(stage_and_task_figures(store, workflows)) == expected
         if workflows is None:
-            assert_every_split_brought_up_to_date(store, expected, new_events_may_refuse)
+            assert_every_split_brought_up_to_date(store, expected)
 
 
 def assert_every_split_brought_up_to_date(
-    store: SqliteEventStore, expected: tuple[list[Any], list[Any]], may_refuse: bool
+    store: SqliteEventStore, expected: tuple[list[Any], list[Any]]
 ) -> None:
     last = last_sequence(store)
     splits = range(last + 1) if last <= 40 else sorted({last * i // 20 for i in range(21)})
     for split in splits:
         base = stage_and_task_figures(store, upto=split)
         assert as_dicts(base) == as_dicts(projected(store, upto=split)), split
-        try:
-            later, covered = figures_after(store, base, split, limit=10**9)
-        except FastPathUnavailable:
-            assert may_refuse, split
-            continue
+        later, covered = figures_after(store, base, split, limit=10**9)
         assert covered == last
         assert as_dicts(later) == expected, split
 
@@ -260,7 +254,7 @@ def test_an_unusual_but_valid_timestamp_is_checked_by_the_decoder_and_kept(rows:
         {"type": "python", "duration_ms": 1},
         timestamp="2026-11-28T15:04:44Z",
     )
-    assert_same(rows.path, new_events_may_refuse=True)
+    assert_same(rows.path)
 
 
 def test_generated_store_with_many_workflows_equals_the_projection(tmp_path: Path) -> None:

@@ -59,7 +59,12 @@ def test_sequenced_copies_equal_dataclasses_replace_field_by_field() -> None:
 
 @pytest.mark.parametrize(
     "zone",
-    [UTC, timezone(timedelta(0)), ZoneInfo("UTC"), timezone(timedelta(hours=5, minutes=30))],
+    [
+        UTC,
+        timezone(timedelta(0), "Z"),
+        ZoneInfo("UTC"),
+        timezone(timedelta(hours=5, minutes=30)),
+    ],
     ids=["UTC", "zero-offset", "zoneinfo-UTC", "plus-0530"],
 )
 def test_timestamps_are_written_in_the_engine_form_whatever_the_zone(zone: object) -> None:
@@ -108,3 +113,25 @@ def test_a_duplicate_in_a_long_batch_stores_none_of_it(store: SqliteEventStore) 
     with pytest.raises(DuplicateEventError):
         store.append_batch(events)
     assert list(store.get_events(EventQuery(limit=UNLIMITED))) == []
+
+
+@pytest.mark.parametrize("size", [49, 120])
+def test_a_batch_joins_the_callers_transaction_whole(store: SqliteEventStore, size: int) -> None:
+    events = [every_field_set(n, event_id=f"01JBATCH{n:018d}") for n in range(size)]
+    with store.transaction() as conn:
+        stored = store.append_batch(events, connection=conn)
+    assert [e.sequence for e in stored] == list(range(1, size + 1))
+    assert list(store.get_events(EventQuery(limit=UNLIMITED))) == stored
+
+
+def test_a_failed_batch_in_the_callers_transaction_leaves_the_rest_of_it(
+    store: SqliteEventStore,
+) -> None:
+    first = every_field_set(0, event_id="01JFIRST000000000000000000")
+    events = [every_field_set(n, event_id=f"01JBATCH{n:018d}") for n in range(120)]
+    events[99] = every_field_set(99, event_id=first.event_id)
+    with store.transaction() as conn:
+        store.append_batch([first], connection=conn)
+        with pytest.raises(DuplicateEventError):
+            store.append_batch(events, connection=conn)
+    assert [e.event_id for e in store.get_events(EventQuery(limit=UNLIMITED))] == [first.event_id]

@@ -70,7 +70,8 @@ def metrics(
         open_for_audit(db, current_redactor(), notes=notes) as store,
         scan_progress("Reading stage and task events") as track,
     ):
-        cache = None if no_cache else MetricsCache(cache_directory())
+        directory = None if no_cache else cache_directory()
+        cache = None if directory is None else MetricsCache(directory)
         result = stage_metrics(store, wanted, track, cache)
     write(mark_incomplete(metrics_report(result), notes.unreadable), chosen)
     conclude(notes)

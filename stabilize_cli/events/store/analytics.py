@@ -125,27 +125,25 @@ def figures_after(
 
     The new events go through the decoder and the projection itself; one that repeats a
     transition already counted (same entity, event type and version) is skipped, as the
-    projection would. More than ``limit`` new events, or one the SQL path would not
-    vouch for, raises :class:`FastPathUnavailable`: the caller computes afresh.
+    projection would. More than ``limit`` new events, or one the decoder refuses, raises
+    :class:`FastPathUnavailable`: the caller computes afresh.
     """
-    rows = _fetch(
-        store, f"{SELECT_EVENTS} WHERE sequence > ? ORDER BY sequence LIMIT ?", (after, limit + 1)
-    )
-    if len(rows) > limit:
+    beyond = "SELECT sequence FROM events WHERE sequence > ? ORDER BY sequence LIMIT 1 OFFSET ?"
+    if _fetch(store, beyond, (after, limit)):
         raise FastPathUnavailable(f"more than {limit} new events")
-    if not rows:
-        return figures, after
-    if _fetch(store, f"{UNUSUAL_TIMESTAMPS} AND sequence > ?", (after,)):
-        raise FastPathUnavailable("a new event with an unusual timestamp")
     projection = StageMetricsProjection()
-    for row in rows:
-        try:
-            event = event_from_row(row)
-        except EventDecodeError as exc:
-            raise FastPathUnavailable(str(exc)) from exc
-        if _counted(event, None) and not _counted_before(store, row, after):
-            projection.apply(event)
-    return _merged(figures, projection), int(rows[-1][0])
+    covered, read = after, 0
+    page = f"{SELECT_EVENTS} WHERE sequence > ? ORDER BY sequence LIMIT ?"
+    while read < limit and (rows := _fetch(store, page, (covered, min(PAGE, limit - read)))):
+        for row in rows:
+            try:
+                event = event_from_row(row)
+            except EventDecodeError as exc:
+                raise FastPathUnavailable(str(exc)) from exc
+            if _counted(event, None) and not _counted_before(store, row, after):
+                projection.apply(event)
+        covered, read = int(rows[-1][0]), read + len(rows)
+    return _merged(figures, projection), covered
 
 
 _COUNTED_BEFORE = (
@@ -157,9 +155,9 @@ _COUNTED_BEFORE = (
 def _counted_before(store: SqliteEventStore, row: tuple[Any, ...], after: int) -> bool:
     """Whether the projection saw this row's transition among the events up to ``after``
     (version 0 stands for the sequence: never)."""
-    sequence, _, event_type, _, _, entity_id, _, version = row[:8]
-    if type(version) is not int or type(entity_id) is not str or sequence < 0:
-        raise FastPathUnavailable("versions, entity ids or sequences of unusual types")
+    _, _, event_type, _, _, entity_id, _, version = row[:8]
+    if type(version) is not int or type(entity_id) is not str:
+        raise FastPathUnavailable("versions or entity ids of unusual types")
     if version == 0:
         return False
     return bool(_fetch(store, _COUNTED_BEFORE, (entity_id, after, event_type, version)))

@@ -2,11 +2,13 @@
 ``metrics`` reads only the events appended since.
 
 One JSON file per database, in a directory the caller chooses (the CLI: the user's cache
-directory). An entry covers every event up to its checkpoint sequence; it is trusted only
-while the database is the same file (device and inode), still holds as many events up to
-the checkpoint, and has the same event ids at sampled sequences: the engine only ever
-appends. Anything else, a file that will not parse included, is a miss: the figures are
-computed afresh and the entry rewritten. A cache that cannot be written is skipped.
+directory), readable by its owner only. An entry covers every event up to its checkpoint
+sequence; it is trusted only while the database is the same file (device and inode), still
+holds as many events up to the checkpoint, and has the same rows (every column) at 33
+sampled sequences: the engine only ever appends. Anything else (another tool version, a
+file that will not parse, another user's file) is a miss: the figures are computed afresh
+and the entry rewritten. A cache that cannot be written is skipped. Rewriting old events
+in place elsewhere than at a sampled row goes unseen: ``--no-cache`` is the forensic mode.
 """
 
 from __future__ import annotations
@@ -15,18 +17,22 @@ import contextlib
 import hashlib
 import json
 import os
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ... import __version__
+from ..errors import StoreError
 from ..projections.metrics import StageMetrics, TaskMetrics
 from .analytics import MetricsFigures
-from .sqlite import SqliteEventStore
+from .sqlite import SELECT_EVENTS, SqliteEventStore
 
-FORMAT = 1
+FORMAT = f"1/{__version__}"
+"""Entries written by another version of this tool are recomputed, not trusted."""
 SAMPLES = 32
-"""Event ids checked at sequences spread over the covered range."""
+"""Rows checked at sequences spread over the covered range (and the last one)."""
 
 
 @dataclass(frozen=True)
@@ -56,52 +62,66 @@ class MetricsCache:
         self.directory = directory
 
     def file_for(self, store: SqliteEventStore) -> Path:
-        real = os.path.realpath(store.path)
-        return self.directory / f"metrics-{hashlib.sha256(real.encode()).hexdigest()[:32]}.json"
+        real = os.fsencode(os.path.realpath(store.path))
+        return self.directory / f"metrics-{hashlib.sha256(real).hexdigest()[:32]}.json"
 
     def load(self, store: SqliteEventStore) -> CachedFigures | None:
-        """The entry for this database, if there is one and it still holds."""
+        """The entry for this database, if there is one and it still holds; anything wrong
+        with the file (or with reading the database to check it) is a miss."""
         try:
-            entry = json.loads(self.file_for(store).read_text(encoding="utf-8"))
-            if entry.get("format") != FORMAT or entry.get("path") != os.path.realpath(store.path):
-                return None
-            checkpoint = int(entry["checkpoint"])
-            kept = _prefix_from_json(entry["prefix"])
-            cached = CachedFigures(
-                checkpoint,
-                _figures_from_json(entry["stages"], entry["tasks"]),
-                frozenset(entry["declaring"]),
-            )
-        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return self._load(store)
+        except (Exception, RecursionError):  # a damaged or hostile file: compute afresh
             return None
+
+    def _load(self, store: SqliteEventStore) -> CachedFigures | None:
+        path = self.file_for(store)
+        if path.stat().st_uid != os.getuid():  # another user's file in a shared directory
+            return None
+        entry = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse)
+        if entry.get("format") != FORMAT or entry.get("path") != os.path.realpath(store.path):
+            return None
+        checkpoint = entry["checkpoint"]
+        if type(checkpoint) is not int or not 0 <= checkpoint < 2**63:
+            return None
+        kept = _prefix_from_json(entry["prefix"])
         if _prefix(store, checkpoint, [s for s, _ in kept.samples]) != kept:
             return None
-        return cached
+        figures = _figures_from_json(entry["stages"], entry["tasks"])
+        declaring = frozenset(w if w is None else str(w) for w in entry["declaring"])
+        return CachedFigures(checkpoint, figures, declaring)
 
     def save(self, store: SqliteEventStore, cached: CachedFigures) -> None:
-        """Write the entry (atomically); a directory that cannot be written is no error."""
-        prefix = _prefix(store, cached.checkpoint, _sample_sequences(store, cached.checkpoint))
+        """Write the entry (atomically, readable by this user only); a cache that cannot be
+        written, or a database that went away meanwhile, is no error: it is skipped."""
+        with contextlib.suppress(OSError, sqlite3.Error, StoreError):
+            self._save(store, cached)
+
+    def _save(self, store: SqliteEventStore, cached: CachedFigures) -> None:
+        sequences = _sample_sequences(store, cached.checkpoint)
         entry = {
             "format": FORMAT,
             "path": os.path.realpath(store.path),
             "checkpoint": cached.checkpoint,
-            "prefix": _prefix_to_json(prefix),
+            "prefix": _prefix_to_json(_prefix(store, cached.checkpoint, sequences)),
             "stages": [_stage_to_json(m) for m in cached.figures.stages.values()],
             "tasks": [_task_to_json(m) for m in cached.figures.tasks.values()],
             "declaring": sorted(cached.declaring, key=lambda w: (w is None, w or "")),
         }
         target = self.file_for(store)
-        with contextlib.suppress(OSError):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(prefix=".metrics-", dir=target.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump(entry, out, separators=(",", ":"))
-                os.replace(temporary, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=".metrics-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(entry, out, separators=(",", ":"))
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} in a cache file")
 
 
 def last_sequence(store: SqliteEventStore) -> int:
@@ -128,18 +148,23 @@ def _sample_sequences(store: SqliteEventStore, checkpoint: int) -> list[int]:
 
 
 def _prefix(store: SqliteEventStore, checkpoint: int, sequences: list[int]) -> _Prefix:
+    """The file's identity, the count of events up to ``checkpoint`` and a digest of each
+    sampled row, every column included."""
     stat = os.stat(store.path)
     with store.reading() as conn:
         (count,) = conn.execute(
             "SELECT count(*) FROM events WHERE sequence <= ?", (checkpoint,)
         ).fetchone()
         rows = conn.execute(
-            "SELECT sequence, event_id FROM events WHERE sequence IN "
-            "(SELECT value FROM json_each(?)) ORDER BY sequence",
+            f"{SELECT_EVENTS} WHERE sequence IN (SELECT value FROM json_each(?)) ORDER BY sequence",
             (json.dumps(sequences),),
         ).fetchall()
-    samples = tuple((int(s), str(e)) for s, e in rows)
+    samples = tuple((int(row[0]), _digest(row)) for row in rows)
     return _Prefix(stat.st_dev, stat.st_ino, int(count), samples)
+
+
+def _digest(row: tuple[Any, ...]) -> str:
+    return hashlib.sha256(repr(row).encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def _prefix_to_json(prefix: _Prefix) -> dict[str, Any]:
@@ -152,7 +177,7 @@ def _prefix_to_json(prefix: _Prefix) -> dict[str, Any]:
 
 
 def _prefix_from_json(raw: dict[str, Any]) -> _Prefix:
-    samples = tuple((int(s), str(e)) for s, e in raw["samples"])
+    samples = tuple((int(s), str(d)) for s, d in raw["samples"])
     return _Prefix(int(raw["device"]), int(raw["inode"]), int(raw["count"]), samples)
 
 
