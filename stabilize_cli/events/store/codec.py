@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from ..base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
@@ -14,12 +16,20 @@ EventRow = tuple[Any, ...]
 """Columns in :data:`schema.EVENT_COLUMNS` order."""
 
 
+_make_c_encoder: Callable[..., Callable[[Any, int], Iterable[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+"""CPython's accelerator: the encoder ``json.dumps`` runs, without its Python layers."""
 _ENCODE = json.JSONEncoder(default=str).encode
-"""``json.dumps(value, default=str)`` without building an encoder per call."""
 
 
 def encode_payload(value: dict[str, Any]) -> str:
-    return _ENCODE(value)
+    """``json.dumps(value, default=str)``; once per appended event, so the C encoder is
+    called directly (a fresh one per call: it keeps the circular-reference marks)."""
+    if _make_c_encoder is None:
+        return _ENCODE(value)
+    encode = _make_c_encoder({}, str, encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    return "".join(encode(value, 0))
 
 
 def event_to_params(event: Event) -> tuple[Any, ...]:
