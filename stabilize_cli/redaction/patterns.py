@@ -20,25 +20,39 @@ Replace = Callable[[Hide, re.Match[str]], str]
 
 MAYBE = re.compile(r"[:=_]|eyJ|AKIA|ASIA|xox|BEGIN|(?i:bearer|basic)")
 """Every rule needs one of these (``key=``, ``://``, ``gh?_``...): most strings have none."""
-_PEM = re.compile(
+
+
+class _Pattern:
+    """A rule's regular expression, compiled the first time a text could match it: a
+    command that meets no URL or token never pays for compiling their patterns."""
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self.source, self.flags = source, flags
+
+    @functools.cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.source, self.flags)
+
+
+_PEM = _Pattern(
     r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(.*?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
     re.DOTALL,
 )
-_JWT = re.compile(r"(?<![A-Za-z0-9_.\-])eyJ[A-Za-z0-9_.\-]+")
+_JWT = _Pattern(r"(?<![A-Za-z0-9_.\-])eyJ[A-Za-z0-9_.\-]+")
 """A whole run of base64url and dots, checked in :func:`_jwt` (no backtracking inside)."""
-_JWT_PARTS = re.compile(r"eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*")
-_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.\-]{0,30}://)([^\s/?#'\"<>\\]*)@")
-_QUERY = re.compile(r"([?&;#])([A-Za-z0-9_.\-\[\]%]+)=([^&#\s'\"<>]*)")
-_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/\-]+=*)", re.IGNORECASE)
-_IN_TEXT = re.compile(
+_JWT_PARTS = _Pattern(r"eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*")
+_USERINFO = _Pattern(r"\b([a-zA-Z][a-zA-Z0-9+.\-]{0,30}://)([^\s/?#'\"<>\\]*)@")
+_QUERY = _Pattern(r"([?&;#])([A-Za-z0-9_.\-\[\]%]+)=([^&#\s'\"<>]*)")
+_AUTH_SCHEME = _Pattern(r"\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/\-]+=*)", re.IGNORECASE)
+_IN_TEXT = _Pattern(
     r"""(?<![A-Za-z0-9_.\-])(["']?)"""  # at the start of a name only, and bounded: linear
     rf"""([A-Za-z0-9_.\-]{{0,40}}?(?:{LONG_IN_TEXT})[A-Za-z0-9_.\-]{{0,40}})\1"""
     r"""(\s*[:=]\s*)((?:Bearer|Basic|Token|Digest)\s+)?("[^"]*"|'[^']*'|[^\s"',;&)}\]]+)""",
     re.IGNORECASE,
 )
-_AWS = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
-_GITHUB = re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{16,}|\b(github_pat_)[A-Za-z0-9_]{16,}")
-_SLACK = re.compile(r"\b(xox[abprs]-)[A-Za-z0-9\-]{8,}")
+_AWS = _Pattern(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
+_GITHUB = _Pattern(r"\b(gh[pousr]_)[A-Za-z0-9]{16,}|\b(github_pat_)[A-Za-z0-9_]{16,}")
+_SLACK = _Pattern(r"\b(xox[abprs]-)[A-Za-z0-9\-]{8,}")
 
 
 def _pem(hide: Hide, m: re.Match[str]) -> str:
@@ -47,7 +61,7 @@ def _pem(hide: Hide, m: re.Match[str]) -> str:
 
 
 def _jwt(hide: Hide, m: re.Match[str]) -> str:
-    token = _JWT_PARTS.match(m.group(0))
+    token = _JWT_PARTS.compiled.match(m.group(0))
     if token is None:
         return m.group(0)
     return hide(token.group(0)) + m.group(0)[token.end() :]
@@ -98,25 +112,28 @@ def _prefixed(hide: Hide, m: re.Match[str]) -> str:
     return prefix + hide(m.group(0)[len(prefix) :])
 
 
-_RULES: tuple[tuple[re.Pattern[str], Replace], ...] = (
-    (_PEM, _pem),
-    (_JWT, _jwt),
-    (_USERINFO, _userinfo),
-    (_QUERY, _query),
-    (_IN_TEXT, _in_text),
-    (_AUTH_SCHEME, _auth_scheme),
-    (_AWS, _prefixed),
-    (_GITHUB, _prefixed),
-    (_SLACK, _prefixed),
+_RULES: tuple[tuple[tuple[str, ...], _Pattern, Replace], ...] = (
+    # (text of which every match holds one, case-sensitively; none: always run), rule
+    (("-----BEGIN ",), _PEM, _pem),
+    (("eyJ",), _JWT, _jwt),
+    (("://",), _USERINFO, _userinfo),
+    (("=",), _QUERY, _query),
+    ((":", "="), _IN_TEXT, _in_text),
+    ((), _AUTH_SCHEME, _auth_scheme),  # IGNORECASE also matches a long s: no substring test
+    (("AKIA", "ASIA"), _AWS, _prefixed),
+    (("gh", "github_pat_"), _GITHUB, _prefixed),
+    (("xox",), _SLACK, _prefixed),
 )
 
 
 def hide_patterns(text: str, hide: Hide) -> str:
-    """The text with every value pattern's secret part replaced through ``hide``."""
+    """The text with every value pattern's secret part replaced through ``hide``; a rule
+    runs only on a text holding what any match of it must hold."""
     if MAYBE.search(text) is None:
         return text
-    for rule, replace in _RULES:
-        text = rule.sub(functools.partial(replace, hide), text)
+    for needles, rule, replace in _RULES:
+        if not needles or any(needle in text for needle in needles):
+            text = rule.compiled.sub(functools.partial(replace, hide), text)
     return text
 
 
