@@ -6,8 +6,9 @@ parameters, defaults and return types. This package imports neither Typer nor Ri
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from .base import EntityType, Event, EventMetadata, EventType
@@ -118,14 +119,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import on first use: the CLI's startup (and every Tab) must not load the whole API."""
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _HOME, globals())
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from stabilize_cli.events import EntityType, EventType, SqliteEventStore
+from stabilize_cli.events import EntityType, Event, EventType, SqliteEventStore
 from stabilize_cli.events.store.metrics_cache import FORMAT
 from stabilize_cli.queries import metrics as queries_metrics
 
@@ -35,6 +35,25 @@ def cache_files(directory: Path) -> list[Path]:
 def checkpoint(directory: Path) -> int:
     (entry,) = cache_files(directory)
     return int(json.loads(entry.read_text())["checkpoint"])
+
+
+def stage_completed(
+    entity_id: str, at: float, workflow_id: str, stage_type: str, duration_ms: int
+) -> Event:
+    return make_event(
+        EventType.STAGE_COMPLETED,
+        EntityType.STAGE,
+        entity_id,
+        at,
+        workflow_id=workflow_id,
+        type=stage_type,
+        duration_ms=duration_ms,
+    )
+
+
+def append(db: Path, *events: Event) -> None:
+    with SqliteEventStore(str(db)) as store:
+        store.append_batch(list(events))
 
 
 def refuse(*args: object, **kwargs: object) -> None:
@@ -134,21 +153,13 @@ def test_figures_do_not_survive_the_database_being_rewritten_in_place(
     with sqlite3.connect(db) as conn:
         (count,) = conn.execute("SELECT count(*) FROM events").fetchone()
     other = tmp_path / "other.db"
-    with SqliteEventStore(str(other)) as store:
-        store.append_batch(
-            [
-                make_event(
-                    EventType.STAGE_COMPLETED,
-                    EntityType.STAGE,
-                    f"s{i}",
-                    i,
-                    workflow_id="wf-other",
-                    type="elsewhere",
-                    duration_ms=10 * i,
-                )
-                for i in range(1, count + 1)
-            ]
-        )
+    append(
+        other,
+        *(
+            stage_completed(f"s{i}", i, "wf-other", "elsewhere", 10 * i)
+            for i in range(1, count + 1)
+        ),
+    )
     inode = os.stat(db).st_ino
     with open(db, "r+b") as target:  # same path, same inode, other events
         target.truncate(0)
@@ -207,17 +218,7 @@ def test_without_redaction_new_events_are_folded_in_the_same(
 ) -> None:
     metrics(invoke, db)
     _, workflow_id, _, _ = a_retried_task(db)
-    late = make_event(
-        EventType.STAGE_COMPLETED,
-        EntityType.STAGE,
-        "s-late",
-        950,
-        workflow_id=workflow_id,
-        type="late-type",
-        duration_ms=77,
-    )
-    with SqliteEventStore(str(db)) as store:
-        store.append(late)
+    append(db, stage_completed("s-late", 950, workflow_id, "late-type", 77))
     result = invoke("--no-redact", "metrics", "--json", "--top", "5", "--db", str(db), db=None)
     assert result.exit_code == 0, result.stderr
     fresh = invoke(
@@ -231,18 +232,7 @@ def test_names_that_look_like_secrets_are_not_kept_on_disk(
     invoke: Invoke, tmp_path: Path, private_cache: Path
 ) -> None:
     db = tmp_path / "secretive.db"
-    with SqliteEventStore(str(db)) as store:
-        store.append(
-            make_event(
-                EventType.STAGE_COMPLETED,
-                EntityType.STAGE,
-                "s1",
-                1,
-                workflow_id="wf-1",
-                type="deploy ghp_" + "a" * 36,
-                duration_ms=5,
-            )
-        )
+    append(db, stage_completed("s1", 1, "wf-1", "deploy ghp_" + "a" * 36, 5))
     shown = metrics(invoke, db)
     assert "ghp_" + "a" * 36 not in json.dumps(shown)
     assert cache_files(private_cache) == []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from .base import Projection
@@ -21,14 +22,8 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import on first use: a timeline need not load the metrics projection."""
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _HOME, globals())
+"""A timeline need not load the metrics projection."""
 
 
 __all__ = [
