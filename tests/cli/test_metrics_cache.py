@@ -8,13 +8,14 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stabilize_cli.events import EntityType, Event, EventType, SqliteEventStore
-from stabilize_cli.events.store.metrics_cache import FORMAT
+from stabilize_cli.events.store.metrics_cache import FORMAT, STALE_DAYS
 from stabilize_cli.queries import metrics as queries_metrics
 
 from ..conftest import REAL_DB, sha256
@@ -236,3 +237,21 @@ def test_names_that_look_like_secrets_are_not_kept_on_disk(
     shown = metrics(invoke, db)
     assert "ghp_" + "a" * 36 not in json.dumps(shown)
     assert cache_files(private_cache) == []
+
+
+def test_entries_unused_for_a_month_are_removed_when_another_is_written(
+    invoke: Invoke, db: Path, tmp_path: Path, private_cache: Path
+) -> None:
+    stale = private_cache / "metrics-0123456789abcdef0123456789abcdef.json"
+    recent = private_cache / "metrics-fedcba9876543210fedcba9876543210.json"
+    for entry in (stale, recent):
+        entry.write_text("{}")
+    month_ago = time.time() - (STALE_DAYS + 1) * 86_400
+    os.utime(stale, (month_ago, month_ago))
+    metrics(invoke, db)
+    assert not stale.exists()
+    assert recent.exists()
+    (mine,) = [p for p in cache_files(private_cache) if p != recent]
+    os.utime(mine, (month_ago, month_ago))  # a hit marks the entry as in use
+    metrics(invoke, db)
+    assert mine.stat().st_mtime > month_ago + 86_400

@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from .sqlite import SELECT_EVENTS, SqliteEventStore
 
 FORMAT = f"1/{__version__}"
 """Entries written by another version of this tool are recomputed, not trusted."""
+STALE_DAYS = 30
+"""An entry not written for this long is removed when another is written."""
 SAMPLES = 32
 """Rows checked at sequences spread over the covered range (and the last one)."""
 
@@ -88,6 +91,8 @@ class MetricsCache:
             return None
         figures = _figures_from_json(entry["stages"], entry["tasks"])
         declaring = frozenset(w if w is None else str(w) for w in entry["declaring"])
+        with contextlib.suppress(OSError):
+            os.utime(path)  # in use: not stale
         return CachedFigures(checkpoint, figures, declaring)
 
     def save(self, store: SqliteEventStore, cached: CachedFigures) -> None:
@@ -118,6 +123,16 @@ class MetricsCache:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+        self._forget_stale(keep=target)
+
+    def _forget_stale(self, keep: Path) -> None:
+        """Entries unused for :data:`STALE_DAYS` (databases long gone, CI scratch copies)
+        are removed, so the directory does not grow without end."""
+        cutoff = time.time() - STALE_DAYS * 86_400
+        for entry in self.directory.glob("metrics-*.json"):
+            with contextlib.suppress(OSError):
+                if entry != keep and entry.stat().st_mtime < cutoff:
+                    entry.unlink()
 
 
 def _refuse(constant: str) -> None:
