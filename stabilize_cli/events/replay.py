@@ -17,6 +17,11 @@ if TYPE_CHECKING:  # a replay without snapshots (timeline, history) need not loa
 
 log = logging.getLogger(__name__)
 
+CONTINUE_WITHIN = 10_000
+"""``compare_states`` folds the later state on from the earlier one when they are at most
+this many sequences apart (a second replay would fold every earlier event again);
+further apart, a snapshot near the later one may be the shorter way."""
+
 
 @dataclass
 class ReplayResult:
@@ -92,7 +97,17 @@ class EventReplayer:
         from .diff import diff_values  # noqa: PLC0415 - only diffs need it
 
         before = self.rebuild_workflow_state(workflow_id, sequence1)
-        after = self.rebuild_workflow_state(workflow_id, sequence2)
+        if 0 <= sequence2 - sequence1 <= CONTINUE_WITHIN:
+            after = copy_state(before)
+            query = EventQuery(
+                workflow_id=workflow_id,
+                from_sequence=sequence1,
+                to_sequence=sequence2,
+                limit=UNLIMITED,
+            )
+            _fold(after, self.event_store.get_events(query))
+        else:
+            after = self.rebuild_workflow_state(workflow_id, sequence2)
         return {
             "before": before,
             "after": after,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -11,10 +12,14 @@ from typing import Any
 
 import pytest
 
+from stabilize_cli.events import replay
 from stabilize_cli.events.base import EntityType, Event, EventMetadata, EventType
 from stabilize_cli.events.diff import Change, diff_values
 from stabilize_cli.events.replay import EventReplayer
+from stabilize_cli.events.store import UNLIMITED, EventQuery
 from stabilize_cli.events.store.sqlite import SqliteEventStore
+
+from ..conftest import REAL_DB
 
 WF = "wf-1"
 OTHER_WF = "wf-2"
@@ -930,6 +935,24 @@ def test_compare_states_gives_both_states_and_the_sequence_range(
         replayer.rebuild_workflow_state(WF, last),
         {"from": first, "to": last},
     )
+
+
+@pytest.mark.parametrize("within", [replay.CONTINUE_WITHIN, 0], ids=["continued", "rebuilt"])
+def test_compare_states_on_the_engines_database_equals_two_rebuilds(
+    within: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folding the later state on from the earlier one gives what a second replay gives."""
+    monkeypatch.setattr(replay, "CONTINUE_WITHIN", within)
+    with SqliteEventStore(str(REAL_DB), create_tables=False, read_only=True) as engine_store:
+        replayer = EventReplayer(engine_store)
+        events = list(engine_store.get_events(EventQuery(limit=UNLIMITED)))
+        for workflow_id in sorted({e.workflow_id for e in events}):
+            mine = [e.sequence for e in events if e.workflow_id == workflow_id]
+            points = sorted({mine[0] - 1, mine[0], mine[len(mine) // 2], mine[-1], mine[-1] + 5})
+            for first, second in itertools.pairwise(points):
+                result = replayer.compare_states(workflow_id, first, second)
+                assert result["before"] == replayer.rebuild_workflow_state(workflow_id, first)
+                assert result["after"] == replayer.rebuild_workflow_state(workflow_id, second)
 
 
 def test_compare_states_returns_exactly_the_engines_keys_plus_changes(
