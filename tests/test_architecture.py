@@ -18,13 +18,23 @@ FORBIDDEN = {
     "events": (
         "typer",
         "rich",
+        "textual",
         "stabilize_cli.cli",
         "stabilize_cli.queries",
         "stabilize_cli.render",
     ),
-    "queries": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.render"),
-    "render": ("typer", "stabilize_cli.cli"),
-    "demo": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.queries", "stabilize_cli.render"),
+    "queries": ("typer", "rich", "textual", "stabilize_cli.cli", "stabilize_cli.render"),
+    "render": ("typer", "textual", "stabilize_cli.cli"),
+    "demo": (
+        "typer",
+        "rich",
+        "textual",
+        "stabilize_cli.cli",
+        "stabilize_cli.queries",
+        "stabilize_cli.render",
+    ),
+    # the interactive explorer sits beside the CLI: it takes a store the command opened
+    "explore": ("typer", "stabilize_cli.cli"),
 }
 
 
@@ -66,11 +76,23 @@ def test_the_architecture_check_sees_relative_imports() -> None:
     assert "stabilize_cli.cli.errors" in imported_modules(sample)
 
 
+def test_only_the_explorer_and_its_command_import_textual() -> None:
+    """Textual is an optional extra: anything else importing it breaks a plain install."""
+    allowed = {PACKAGE / "cli" / "commands" / "explore.py"}
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path not in allowed and path.parent.name != "explore"
+        if any(n == "textual" or n.startswith("textual.") for n in imported_modules(path))
+    ]
+    assert offenders == []
+
+
 def test_no_sql_outside_the_store_package() -> None:
     keywords = ("SELECT ", "INSERT INTO", "DELETE FROM", "UPDATE events", "PRAGMA ")
     offenders = [
         str(path.relative_to(PACKAGE))
-        for layer in ("cli", "queries", "render")
+        for layer in ("cli", "queries", "render", "explore")
         for path in layer_files(layer)
         if any(k in path.read_text() for k in keywords)
     ]

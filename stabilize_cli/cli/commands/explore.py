@@ -1,0 +1,78 @@
+"""`stabilize explore [WF]`: runs, a run's timeline, its events and state, failures and
+metrics in one interactive terminal app (the optional ``tui`` extra, Textual)."""
+
+import importlib.util
+import sys
+from typing import Annotated
+
+import typer
+
+from ..errors import fail, guarded
+from ..exit_codes import ExitCode
+from ..options import DbOption, SinceOption
+from ..redact import current_redactor
+from ..timeopts import as_utc
+
+INSTALL_HINT = (
+    "stabilize explore needs the optional 'tui' extra (Textual): pip install 'stabilize-cli[tui]'"
+)
+
+
+@guarded
+def explore(
+    workflow: Annotated[
+        str | None,
+        typer.Argument(
+            help="Open this run first: an id, a unique prefix, 'latest' or 'latest-failed'.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = "stabilize.db",
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", help="Runs screen: only these statuses (repeatable)."),
+    ] = None,
+    app: Annotated[str | None, typer.Option("--app", help="Runs screen: only this app.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Runs screen: only names containing this.")
+    ] = None,
+    since: SinceOption = None,
+) -> None:
+    """Explore the store interactively: runs, timelines, events with the state at each,
+    diffs between two marked points, failures and metrics (keys: ? for help)."""
+    if importlib.util.find_spec("textual") is None:
+        raise fail(INSTALL_HINT, ExitCode.USAGE)
+    from ...events.store.metrics_cache import MetricsCache
+    from ...explore.source import RunFilter
+    from ...queries.source import open_for_audit
+    from ...queries.workflows import resolve_workflow
+    from ..reading import conclude, new_notes
+    from ..settings import cache_directory
+
+    def metrics_cache() -> MetricsCache | None:
+        directory = cache_directory()
+        return None if directory is None else MetricsCache(directory)
+
+    runs = RunFilter(
+        statuses=frozenset(s.upper() for s in status or ()),
+        application=app,
+        name=name,
+        since=as_utc(since),
+    )
+    notes = new_notes()
+    with open_for_audit(db, current_redactor(), notes=notes) as store:
+        chosen = resolve_workflow(store, workflow) if workflow is not None else None
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise fail(
+                "stabilize explore needs a terminal (for scripts, the command line it "
+                "shows under each view prints the same JSON)",
+                ExitCode.USAGE,
+            )
+        from ...explore.app import run_explorer
+        from ...explore.source import ExploreSource
+
+        source = ExploreSource(
+            store, current_redactor(), db, notes=notes, runs=runs, metrics_cache=metrics_cache
+        )
+        run_explorer(source, chosen)
+    conclude(notes)

@@ -1,0 +1,262 @@
+"""The Events screen: every event of a run with a cursor, and beside it the state as of
+the cursor's sequence; ``m`` marks two sequences and the pane shows their diff.
+
+The list draws only the lines on screen (a run may have 100,000 events) and the state
+comes from a :class:`~stabilize_cli.queries.cursor.StateCursor`, which folds on from
+the state it last gave.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Static
+
+from ..events.base import Event
+from ..queries.cursor import RunEvents, StateCursor
+from ..queries.events import event_record
+from ..queries.state import StateDiff, StateResult
+from ..render.incomplete import mark_incomplete
+from ..render.state import diff_report, diff_view, state_report, state_view
+from ..render.timeline import plain
+from .base import View, cell
+
+MARKS_KEPT = 2
+
+
+class EventList(ScrollView, can_focus=True):
+    """One line per event, drawn on demand; the cursor line is reversed (no colour needed)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+    ]
+    cursor = reactive(0, always_update=True, repaint=True)
+
+    class Moved(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, events: RunEvents, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.events = events
+        self.marks: list[int] = []
+        self.virtual_size = Size(0, len(events))
+
+    def grown(self) -> None:
+        self.virtual_size = Size(0, len(self.events))
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_offset.y) + y
+        width = self.size.width
+        if not 0 <= index < len(self.events):
+            return Strip.blank(width, self.rich_style)
+        text = self.line(index)
+        text.truncate(width, overflow="ellipsis", pad=True)
+        if index == self.cursor:
+            text.stylize("reverse")
+        segments = list(text.render(self.app.console))
+        return Strip(segments).crop_extend(0, width, self.rich_style)
+
+    def line(self, index: int) -> Text:
+        record = event_record(self.events[index])
+        sequence = self.events.sequences[index]
+        mark = "*" if sequence in self.marks else " "
+        digits = len(str(self.events.sequences[-1]))
+        text = Text(f"{mark}{sequence:>{digits}} ", style="bold" if mark == "*" else "")
+        text.append_text(cell(record["event_type"]))
+        text.append(" ")
+        text.append_text(cell(record["summary"], "dim"))
+        return text
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.scroll_to_cursor()
+        self.post_message(self.Moved(new))
+
+    def scroll_to_cursor(self) -> None:
+        height = max(1, self.size.height)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def move_to(self, index: int) -> None:
+        if len(self.events):
+            self.cursor = max(0, min(len(self.events) - 1, index))
+
+    def action_move(self, step: int) -> None:
+        self.move_to(self.cursor + step)
+
+    def action_page(self, pages: int) -> None:
+        self.move_to(self.cursor + pages * max(1, self.size.height - 1))
+
+    def action_jump(self, where: int) -> None:
+        self.move_to(where if where >= 0 else len(self.events) - 1)
+
+    def on_click(self, event: Any) -> None:
+        self.move_to(int(self.scroll_offset.y) + int(event.y))
+
+
+class EventsScreen(View):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "mark", "Mark"),
+        Binding("c", "clear_marks", "Clear marks"),
+        *View.BINDINGS,
+    ]
+
+    def __init__(self, source: Any, workflow_id: str, start: int | None = None) -> None:
+        super().__init__(source)
+        self.workflow_id = workflow_id
+        self.events = RunEvents(source.store, workflow_id)
+        self.cursor = StateCursor(source.store, workflow_id)
+        self.start = start
+        self.view_diff: StateDiff | None = None
+        self.view_state: StateResult | None = None
+
+    def body(self) -> ComposeResult:
+        with Horizontal(id="events-body"):
+            yield EventList(self.events, id="event-list")
+            with VerticalScroll(id="state-pane"):
+                yield Static(Text(""), id="state-text")
+
+    def on_mount(self) -> None:
+        listing = self.query_one(EventList)
+        listing.focus()
+        self.set_interval(self.source.refresh_seconds, self.follow)
+        start = 0 if self.start is None else self.events.index_of(self.start)
+        listing.move_to(start)
+        self.update_pane(listing.cursor)
+
+    def follow(self) -> None:
+        """A running workflow's new events join the list as they are committed."""
+        self.source.store.refresh()
+        if self.events.grow():
+            self.query_one(EventList).grown()
+            self.describe()
+
+    def on_event_list_moved(self, message: EventList.Moved) -> None:
+        self.update_pane(message.index)
+
+    def sequence_at(self, index: int) -> int | None:
+        if not len(self.events):
+            return None
+        return self.events.sequences[index]
+
+    def update_pane(self, index: int) -> None:
+        """The pane for the cursor: the diff when two sequences are marked, else the state."""
+        listing = self.query_one(EventList)
+        sequence = self.sequence_at(index)
+        pane: RenderableType
+        if len(listing.marks) == MARKS_KEPT:
+            first, second = listing.marks
+            self.view_diff = self.cursor.diff(first, second)
+            self.view_state = None
+            pane = diff_view(self.view_diff)
+        elif sequence is None:
+            self.view_state = self.view_diff = None
+            pane = Text("no events", style="dim")
+        else:
+            state = self.cursor.state_at(sequence)
+            self.view_state = StateResult(self.workflow_id, state, sequence)
+            self.view_diff = None
+            pane = Text.assemble(self.event_detail(index), "\n")
+            pane = self.with_state(pane, state_view(self.view_state))
+        self.query_one("#state-text", Static).update(pane)
+        self.describe()
+
+    @staticmethod
+    def with_state(head: Text, tree: RenderableType) -> RenderableType:
+        from rich.console import Group  # noqa: PLC0415 - rich is loaded already
+
+        return Group(head, tree)
+
+    def event_detail(self, index: int) -> Text:
+        row = self.events[index]
+        record = event_record(row)
+        text = Text.assemble((f"event {record['sequence']}  ", "bold"), cell(record["event_type"]))
+        text.append("  ").append_text(cell(record["entity_type"], "dim")).append(" ")
+        text.append_text(cell(record["entity_id"], "dim"))
+        text.append("\n").append_text(cell(record["timestamp"], "dim"))
+        if isinstance(row, Event):
+            text.append("\n").append_text(Text(plain(row.data, multiline=False)))
+        else:
+            text.append("\n").append_text(cell(record["summary"], "red"))
+        left_out = self.source.left_out(self.workflow_id, record["sequence"])
+        if left_out:
+            text.append(
+                f"\nINCOMPLETE: {len(left_out)} unreadable event(s) left out of this state",
+                style="bold red",
+            )
+        return text
+
+    def describe(self) -> None:
+        listing = self.query_one(EventList)
+        title = Text("Events", style="bold")
+        title.append("  ").append_text(cell(self.workflow_id))
+        title.append(f"  {len(self.events)} events")
+        sequence = self.sequence_at(listing.cursor)
+        if sequence is not None:
+            title.append(f"  at {sequence}")
+        if listing.marks:
+            title.append("  marked " + " ".join(str(m) for m in listing.marks), style="bold")
+        self.set_title(title)
+        self.show_command()
+
+    def action_mark(self) -> None:
+        listing = self.query_one(EventList)
+        sequence = self.sequence_at(listing.cursor)
+        if sequence is None:
+            return
+        if sequence in listing.marks:
+            listing.marks.remove(sequence)
+        else:
+            listing.marks = sorted([*listing.marks, sequence][-MARKS_KEPT:])
+        listing.refresh()
+        self.update_pane(listing.cursor)
+
+    def action_clear_marks(self) -> None:
+        listing = self.query_one(EventList)
+        listing.marks = []
+        listing.refresh()
+        self.update_pane(listing.cursor)
+
+    def command_line(self) -> str:
+        if self.view_diff is not None:
+            diff = self.view_diff
+            args = ["diff", self.workflow_id, str(diff.from_sequence), str(diff.to_sequence)]
+            return self.source.command(*args)
+        if self.view_state is not None:
+            at = str(self.view_state.as_of_sequence)
+            return self.source.command("state", self.workflow_id, "--at", at)
+        return self.source.command("history", self.workflow_id, "--all")
+
+    def document(self) -> tuple[str, Any] | None:
+        wf = self.workflow_id
+        if self.view_diff is not None:
+            diff = self.view_diff
+            left_out = self.source.left_out(wf, diff.to_sequence)
+            stem = f"stabilize-diff-{wf}-{diff.from_sequence}-{diff.to_sequence}"
+            return stem, mark_incomplete(diff_report(diff), left_out).document()
+        if self.view_state is not None:
+            at = self.view_state.as_of_sequence
+            left_out = self.source.left_out(wf, at)
+            stem = f"stabilize-state-{wf}-{at}"
+            return stem, mark_incomplete(state_report(self.view_state), left_out).document()
+        return None
