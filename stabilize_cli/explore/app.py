@@ -15,11 +15,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .events import EventsScreen
-from .run import RunScreen
+from .legible import make_legible
 from .runs import RunsScreen
 from .source import ExploreSource
-from .tables import FailuresScreen, MetricsScreen
 
 KEYS = (
     ("Everywhere", ""),
@@ -100,16 +98,24 @@ class ExploreApp(App[None]):
         super().__init__()
         self.source = source
         self.first_run = workflow_id
+        if self.no_color:  # Textual exposes its filters only as this list
+            make_legible(self._filters)
 
     def on_mount(self) -> None:
         self.push_screen(RunsScreen(self.source))
         if self.first_run is not None:
             self.open_run(self.first_run)
 
+    # Screens past the first load when first opened: the runs are drawn sooner.
+
     def open_run(self, workflow_id: str) -> None:
+        from .run import RunScreen  # noqa: PLC0415
+
         self.push_screen(RunScreen(self.source, workflow_id))
 
     def open_events(self, workflow_id: str, start: int | None = None) -> None:
+        from .events import EventsScreen  # noqa: PLC0415
+
         self.push_screen(EventsScreen(self.source, workflow_id, start))
 
     def to_runs(self) -> None:
@@ -120,10 +126,14 @@ class ExploreApp(App[None]):
         self.to_runs()
 
     def action_failures(self) -> None:
+        from .tables import FailuresScreen  # noqa: PLC0415
+
         self.to_runs()
         self.push_screen(FailuresScreen(self.source))
 
     def action_metrics(self) -> None:
+        from .tables import MetricsScreen  # noqa: PLC0415
+
         self.to_runs()
         self.push_screen(MetricsScreen(self.source))
 

@@ -10,28 +10,72 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.console import RenderableType
 from rich.text import Text
+from rich.tree import Tree
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Static
+from textual.timer import Timer
 
 from ..events.base import Event
 from ..queries.cursor import RunEvents, StateCursor
 from ..queries.events import event_record
 from ..queries.state import StateDiff, StateResult
 from ..render.incomplete import mark_incomplete
-from ..render.state import diff_report, diff_view, state_report, state_view
-from ..render.timeline import plain
+from ..render.state import (
+    ENTITY_KEYS,
+    WORKFLOW_FIELDS,
+    add_value,
+    diff_report,
+    diff_view,
+    entity_label,
+    key_text,
+    state_header,
+    state_report,
+)
+from ..render.timeline import plain, status_style
 from .base import View, cell
+from .pane import LinePane, text_rows, tree_rows
 
 MARKS_KEPT = 2
+SPREAD_UP_TO = 12
+"""Stages (or tasks) a state shows in full; beyond, one line each but the cursor's."""
+WARM_FROM = 2_000
+"""Runs longer than this are folded once in the background when their events open."""
+WARM_EVERY = 0.02
+"""Seconds between two warming steps (each folds ``cursor.WARM_STEP`` events)."""
+
+
+def state_tree(result: StateResult, focus: frozenset[str]) -> Tree:
+    """``state``'s tree; in a run of many stages or tasks, each is one line but those in
+    ``focus`` (what the cursor's event is about): a long run's state stays readable, and
+    quick to draw at every step. The export has it all."""
+    state = result.state
+    tree = Tree(state_header(result), guide_style="dim")
+    for key in WORKFLOW_FIELDS:
+        add_value(tree, key_text(key), state.get(key))
+    add_value(tree, key_text("context"), state.get("context"))
+    for kind in ENTITY_KEYS:
+        entities = state.get(kind) or {}
+        branch = tree.add(Text.assemble(key_text(kind), f" ({len(entities)})"))
+        spread = len(entities) <= SPREAD_UP_TO
+        for entity_id, entity in entities.items():
+            label = entity_label(kind, entity_id, state)
+            fields = {k: v for k, v in entity.items() if k not in ("id", "name")}
+            if spread or entity_id in focus:
+                add_value(branch, label, fields) if fields else branch.add(label)
+            else:
+                status = entity.get("status")
+                branch.add(label.append("  ").append_text(cell(status, status_style(status))))
+    for key, value in state.items():
+        if key not in (*WORKFLOW_FIELDS, "workflow_id", "context", *ENTITY_KEYS):
+            add_value(tree, key_text(key), value)
+    return tree
 
 
 class EventList(ScrollView, can_focus=True):
@@ -72,7 +116,7 @@ class EventList(ScrollView, can_focus=True):
         if index == self.cursor:
             text.stylize("reverse")
         segments = list(text.render(self.app.console))
-        return Strip(segments).crop_extend(0, width, self.rich_style)
+        return Strip(segments).apply_style(self.rich_style).crop_extend(0, width, self.rich_style)
 
     def line(self, index: int) -> Text:
         record = event_record(self.events[index])
@@ -129,12 +173,12 @@ class EventsScreen(View):
         self.start = start
         self.view_diff: StateDiff | None = None
         self.view_state: StateResult | None = None
+        self.warming: Timer | None = None
 
     def body(self) -> ComposeResult:
         with Horizontal(id="events-body"):
             yield EventList(self.events, id="event-list")
-            with VerticalScroll(id="state-pane"):
-                yield Static(Text(""), id="state-text")
+            yield LinePane(id="state-pane")
 
     def on_mount(self) -> None:
         listing = self.query_one(EventList)
@@ -143,6 +187,14 @@ class EventsScreen(View):
         start = 0 if self.start is None else self.events.index_of(self.start)
         listing.move_to(start)
         self.update_pane(listing.cursor)
+        if len(self.events) > WARM_FROM:
+            self.warming = self.set_interval(WARM_EVERY, self.warm)
+
+    def warm(self) -> None:
+        """Fold the run once, a step at a time between key presses: afterwards a jump
+        anywhere folds at most a few hundred events."""
+        if self.cursor.warm() and self.warming is not None:
+            self.warming.stop()
 
     def follow(self) -> None:
         """A running workflow's new events join the list as they are committed."""
@@ -162,30 +214,34 @@ class EventsScreen(View):
     def update_pane(self, index: int) -> None:
         """The pane for the cursor: the diff when two sequences are marked, else the state."""
         listing = self.query_one(EventList)
+        pane = self.query_one(LinePane)
         sequence = self.sequence_at(index)
-        pane: RenderableType
         if len(listing.marks) == MARKS_KEPT:
             first, second = listing.marks
-            self.view_diff = self.cursor.diff(first, second)
+            diff = self.view_diff
+            if diff is None or (diff.from_sequence, diff.to_sequence) != (first, second):
+                self.view_diff = diff = self.cursor.diff(first, second)
+                pane.show(tree_rows(diff_view(diff)))
             self.view_state = None
-            pane = diff_view(self.view_diff)
         elif sequence is None:
             self.view_state = self.view_diff = None
-            pane = Text("no events", style="dim")
+            pane.show(text_rows([Text("no events", style="dim")]))
         else:
             state = self.cursor.state_at(sequence)
             self.view_state = StateResult(self.workflow_id, state, sequence)
             self.view_diff = None
-            pane = Text.assemble(self.event_detail(index), "\n")
-            pane = self.with_state(pane, state_view(self.view_state))
-        self.query_one("#state-text", Static).update(pane)
+            head = text_rows([*pane.wrapped(self.event_detail(index)), Text("")])
+            focus = self.focus_of(index)
+            pane.show(head + tree_rows(state_tree(self.view_state, focus)))
         self.describe()
 
-    @staticmethod
-    def with_state(head: Text, tree: RenderableType) -> RenderableType:
-        from rich.console import Group  # noqa: PLC0415 - rich is loaded already
-
-        return Group(head, tree)
+    def focus_of(self, index: int) -> frozenset[str]:
+        """The stage or task the cursor's event is about (and a task's stage)."""
+        row = self.events[index]
+        if not isinstance(row, Event):
+            return frozenset()
+        stage = row.data.get("stage_id")
+        return frozenset({row.entity_id, *([stage] if isinstance(stage, str) else [])})
 
     def event_detail(self, index: int) -> Text:
         row = self.events[index]

@@ -31,7 +31,7 @@ class RunFilter:
     application: str | None = None
     name: str | None = None
     since: datetime | None = None
-    limit: int = 500
+    limit: int = 200
 
 
 @dataclass

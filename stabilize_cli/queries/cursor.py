@@ -30,6 +30,8 @@ PAGES_KEPT = 64
 CHECKPOINT_EVERY = 250
 """Folded events between two kept copies of the state: a step back folds at most this many."""
 CHECKPOINTS_KEPT = 1024
+WARM_STEP = 500
+"""Events :meth:`StateCursor.warm` folds per call (a few milliseconds)."""
 FORWARD_LIMIT = 2 * CHECKPOINT_EVERY
 """Further ahead than this, a kept copy or snapshot nearer the target may be shorter."""
 
@@ -108,6 +110,7 @@ class StateCursor:
         self._current: _Held | None = None
         self._kept: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._kept_order: list[int] = []
+        self._warming: _Held | None = None
         self.folded = 0
         """Events folded since the cursor was made (for tests and benchmarks)."""
 
@@ -119,6 +122,25 @@ class StateCursor:
         if current.sequence < sequence:
             self._fold(current, sequence)
         return current.state
+
+    def warm(self, count: int = WARM_STEP) -> bool:
+        """Fold the next ``count`` events of a pass over the whole run, keeping a copy
+        every ``CHECKPOINT_EVERY`` events; True once the pass is done. Called a step at a
+        time while the user looks, it makes any later jump fold at most that many."""
+        held = self._warming
+        if held is None:
+            held = self._warming = _Held(0, empty_state(self.workflow_id))
+        query = EventQuery(workflow_id=self.workflow_id, from_sequence=held.sequence, limit=count)
+        folded = 0
+        for event in self.store.get_events(query):
+            apply_event(held.state, event)
+            held.sequence = event.sequence
+            held.since_kept += 1
+            folded += 1
+            if held.since_kept >= CHECKPOINT_EVERY:
+                self._keep(held)
+                held.since_kept = 0
+        return folded < count
 
     def diff(self, first: int, second: int) -> StateDiff:
         """What ``diff WF first second`` shows, from the cursor's states."""
@@ -132,6 +154,7 @@ class StateCursor:
         """A copy of the nearest kept state, snapshot or empty state at or before it."""
         position = bisect.bisect_right(self._kept_order, sequence)
         kept_at = self._kept_order[position - 1] if position else None
+        kept = None if kept_at is None else self._kept[kept_at]
         snapshot = None
         if self._snapshots is not None:
             snapshot = self._snapshots.get_snapshot_at(
@@ -141,9 +164,8 @@ class StateCursor:
                 snapshot = None
         if snapshot is not None and (kept_at is None or snapshot.sequence > kept_at):
             return _Held(snapshot.sequence, copy_state(snapshot.state))
-        if kept_at is not None:
-            self._kept.move_to_end(kept_at)
-            return _Held(kept_at, copy_state(self._kept[kept_at]))
+        if kept_at is not None and kept is not None:
+            return _Held(kept_at, copy_state(kept))
         return _Held(0, empty_state(self.workflow_id))
 
     def _fold(self, held: _Held, sequence: int) -> None:
@@ -164,6 +186,7 @@ class StateCursor:
         held.sequence = sequence
 
     def _keep(self, held: _Held) -> None:
+        """A copy of ``held`` (kept copies are never changed: a start copies one)."""
         if held.sequence in self._kept:
             return
         self._kept[held.sequence] = copy_state(held.state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,7 +57,12 @@ def drive(
                 await pilot.pause()
                 return await script(app, pilot)
 
-    return asyncio.run(main())
+    no_color = os.environ.get("NO_COLOR")
+    try:
+        return asyncio.run(main())
+    finally:  # Textual takes NO_COLOR out of the environment; later tests rely on it
+        if no_color is not None:
+            os.environ["NO_COLOR"] = no_color
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from stabilize_cli.events.base import EntityType, EventType
 from stabilize_cli.events.store.sqlite import SqliteEventStore
 from stabilize_cli.explore.app import ExploreApp, HelpScreen
 from stabilize_cli.explore.events import EventList, EventsScreen
+from stabilize_cli.explore.pane import LinePane
 from stabilize_cli.explore.run import RunScreen
 from stabilize_cli.explore.runs import RunsScreen
 from stabilize_cli.explore.tables import FailuresScreen, MetricsScreen
@@ -38,7 +39,12 @@ def plain(renderable: RenderableType, width: int = 120) -> str:
 
 
 def pane(app: ExploreApp, selector: str) -> str:
-    return plain(app.screen.query_one(selector, Static).content)  # type: ignore[arg-type]
+    """A pane's text as it reads (a line pane: every line, also those scrolled away)."""
+    widget = app.screen.query_one(selector)
+    if isinstance(widget, LinePane):
+        return "\n".join(line.plain.rstrip() for line in widget.lines)
+    assert isinstance(widget, Static)
+    return plain(widget.content)  # type: ignore[arg-type]
 
 
 def command_json(*args: str, db: Path | str = REAL_DB) -> Any:
@@ -71,14 +77,14 @@ def test_open_a_run_move_the_cursor_mark_two_points_and_read_the_diff(
         await press(pilot, "v")
         screen = app.screen
         assert isinstance(screen, EventsScreen)
-        assert "event 1  workflow.created" in pane(app, "#state-text")
+        assert "event 1  workflow.created" in pane(app, "#state-pane")
         await press(pilot, "down", "down", "down", "down", "down")
         assert screen.query_one(EventList).cursor == 5
-        shown = pane(app, "#state-text")
+        shown = pane(app, "#state-pane")
         assert "event 6  stage.completed" in shown
         assert "Fetch (01M8HAZSBBC9YVRF09H4BCF2ZH)" in shown
         await press(pilot, "m", "down", "down", "down", "m")
-        shown = pane(app, "#state-text")
+        shown = pane(app, "#state-pane")
         assert "sequence 6 → 9  2 changes" in shown
         assert "+ Build (01M8HAZSBBC9YVRF09H4BCF2ZK)" in shown
         assert "+ Run Build (01M8HAZSBBC9YVRF09H4BCF2ZJ)" in shown
@@ -90,7 +96,7 @@ def test_open_a_run_move_the_cursor_mark_two_points_and_read_the_diff(
         assert document == command
         assert path.name == "stabilize-diff-01M8HAZSBBC9YVRF09H4BCF2ZP-6-9.json"
         await press(pilot, "c")
-        assert "event 9  task.failed" in pane(app, "#state-text")
+        assert "event 9  task.failed" in pane(app, "#state-pane")
         _, state = exported(app, tmp_path)
         assert state == command_json("state", FAILED, "--at", "9", "--json")
 
@@ -192,10 +198,10 @@ def test_enter_on_a_run_opens_it(explore: Explore) -> None:
 
 def test_the_runs_export_is_the_workflows_commands_json(explore: Explore, tmp_path: Path) -> None:
     async def script(app: ExploreApp, pilot: Pilot[None]) -> Any:
-        assert "stabilize workflows --limit 500 --db" in pane(app, "#command")
+        assert "stabilize workflows --limit 200 --db" in pane(app, "#command")
         return exported(app, tmp_path)[1]
 
-    assert explore(script) == command_json("workflows", "--limit", "500", "--json")
+    assert explore(script) == command_json("workflows", "--limit", "200", "--json")
 
 
 def test_new_runs_appear_without_a_key_press(explore: Explore, tmp_path: Path) -> None:

@@ -37,6 +37,9 @@ def explore(
         str | None, typer.Option("--name", help="Runs screen: only names containing this.")
     ] = None,
     since: SinceOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Runs screen: at most this many runs.")
+    ] = 200,
 ) -> None:
     """Explore the store interactively: runs, timelines, events with the state at each,
     diffs between two marked points, failures and metrics (keys: ? for help)."""
@@ -58,6 +61,7 @@ def explore(
         application=app,
         name=name,
         since=as_utc(since),
+        limit=limit,
     )
     notes = new_notes()
     with open_for_audit(db, current_redactor(), notes=notes) as store:
