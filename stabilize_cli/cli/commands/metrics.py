@@ -47,7 +47,7 @@ def metrics(
     json_flag: JsonFlag = False,
 ) -> None:
     """Stage and task metrics: runs, outcomes, success rates, average/median/p95 durations."""
-    from ...events.store.metrics_cache import MetricsCache
+    from ...audit.metrics_cache import MetricsCache
     from ...queries.metrics import MetricsFilter, stage_metrics
     from ...queries.source import open_for_audit
     from ...render.incomplete import mark_incomplete
