@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from ..base import EntityType, EventType
-from ..errors import SnapshotIntegrityError
-from .interface import UNLIMITED
+from ...base import EntityType, EventType
+from ...errors import SnapshotIntegrityError
+from ..hashing import state_hash
+from ..interface import UNLIMITED
+
+__all__ = ["SNAPSHOT_COLUMNS", "SUBSCRIPTION_COLUMNS", "SideTablesMixin", "state_hash"]
 
 SNAPSHOT_COLUMNS = (
     "id",
@@ -37,6 +40,7 @@ ENGINE_SNAPSHOT_KEYS = (
     "state_hash",
 )
 """What the engine's ``get_latest_snapshot`` returns: the row without ``id``/``created_at``."""
+HAS_SNAPSHOTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'"
 SELECT_SNAPSHOTS = f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots"
 UPSERT_SNAPSHOT = """
 INSERT INTO snapshots (entity_type, entity_id, workflow_id, version, sequence, state, state_hash)
@@ -66,13 +70,6 @@ ON CONFLICT(id) DO UPDATE SET
 """
 
 
-def state_hash(state: dict[str, Any]) -> str:
-    """The engine's snapshot checksum: SHA-256 of the sorted-key JSON of the state."""
-    import hashlib  # noqa: PLC0415 - 3 ms at import, needed only by snapshot commands
-
-    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
-
-
 class SideTablesMixin:
     """Snapshot and subscription rows; the store provides the two connection scopes."""
 
@@ -86,6 +83,12 @@ class SideTablesMixin:
         raise NotImplementedError
 
     # -- snapshots (the engine keeps them beside the events) ----------------------------
+
+    def has_snapshot_table(self) -> bool:
+        """Whether the file has a ``snapshots`` table: a read-only audit never creates it,
+        and a store written by an engine that predates snapshots simply has none."""
+        with self.reading() as conn:
+            return conn.execute(HAS_SNAPSHOTS).fetchone() is not None
 
     def save_snapshot(
         self,
