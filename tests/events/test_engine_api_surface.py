@@ -29,9 +29,6 @@ OURS = "stabilize_cli.events"
 PENDING_ELSEWHERE = {
     "PostgresEventStore": "the PostgreSQL store (issue #9, branch pg-lib)",
     "DurableSubscription.last_commit_cursor": "commit-ordered subscriptions (issue #9)",
-    "SqliteEventStore.get_events_since_committed": "commit-ordered subscriptions (issue #9)",
-    "SqliteEventStore.supports_commit_cursor": "commit-ordered subscriptions (issue #9)",
-    "SqliteEventStore.update_subscription_cursor": "commit-ordered subscriptions (issue #9)",
 }
 
 

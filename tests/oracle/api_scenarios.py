@@ -329,6 +329,26 @@ def store_reads() -> Any:
 
 
 @scenario
+def store_commit_cursor() -> Any:
+    store = new_store("cursor.db")
+    first = store.get_events_since_committed("0")
+    store.append_batch(story()[:5])
+    pages, cursor = [], "0"
+    for _ in range(4):
+        events, cursor = store.get_events_since_committed(cursor, limit=2)
+        pages.append([[e.event_id for e in events], cursor])
+    store.save_subscription("s", None, None, 1)
+    store.update_subscription_cursor("s", 4, "4")
+    row = store.get_subscription("s")
+    return {
+        "first": [[e.event_id for e in first[0]], first[1]],
+        "pages": pages,
+        "supports": store.supports_commit_cursor(),
+        "row": [row["last_sequence"], row["last_commit_cursor"]],
+    }
+
+
+@scenario
 def store_snapshots() -> Any:
     store = new_store("snaps.db")
     empty = store.get_latest_snapshot(ev.EntityType.WORKFLOW, "wf-1")

@@ -204,6 +204,17 @@ class SideTablesMixin:
                 (last_sequence, subscription_id),
             )
 
+    def update_subscription_cursor(
+        self, subscription_id: str, last_sequence: int, last_commit_cursor: str
+    ) -> None:
+        """Both delivery positions of a subscription at once, as the engine stores them."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE event_subscriptions SET last_sequence = ?, last_commit_cursor = ?, "
+                "updated_at = datetime('now', 'utc') WHERE id = ?",
+                (last_sequence, last_commit_cursor, subscription_id),
+            )
+
     def delete_subscription(self, subscription_id: str) -> bool:
         with self.transaction() as conn:
             cursor = conn.execute(
