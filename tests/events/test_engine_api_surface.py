@@ -29,6 +29,9 @@ OURS = "stabilize_cli.events"
 PENDING_ELSEWHERE = {
     "PostgresEventStore": "the PostgreSQL store (issue #9, branch pg-lib)",
     "DurableSubscription.last_commit_cursor": "commit-ordered subscriptions (issue #9)",
+    # Not in branch pg-lib when this was written: the engine's PostgreSQL schema option.
+    "PostgresEventStore.schema": "the engine's schema= parameter (issue #9)",
+    "PostgresEventStore.resolved_schema": "the engine's schema= parameter (issue #9)",
 }
 
 
