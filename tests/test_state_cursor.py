@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stabilize_cli.cli.run import open_for_audit
 from stabilize_cli.events.base import EntityType, Event, EventType
 from stabilize_cli.events.replay import EventReplayer
 from stabilize_cli.events.snapshots import SnapshotStore
 from stabilize_cli.events.store.sqlite import SqliteEventStore
 from stabilize_cli.queries import cursor as cursor_module
 from stabilize_cli.queries.cursor import RunEvents, StateCursor
-from stabilize_cli.queries.source import open_for_audit
 from stabilize_cli.queries.state import diff_states
 
 from .cli.conftest import make_event

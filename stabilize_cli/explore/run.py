@@ -13,9 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static, Tree
 
+from ..audit import read_models_for
 from ..events.base import EntityType
 from ..events.store import EventQuery
-from ..events.store.positions import workflow_sequences
 from ..queries.events import event_record
 from ..queries.state import Outcome, outcome
 from ..queries.timeline import StageLine, TaskLine, TimelineResult, workflow_timeline
@@ -148,7 +148,8 @@ class RunScreen(View):
             return
         store = self.source.store
         store.refresh()
-        if workflow_sequences(store, self.workflow_id, after=self.last_sequence):
+        catalog = read_models_for(store).catalog
+        if catalog.sequences_of(self.workflow_id, after=self.last_sequence):
             self.load()
 
     def draw(self) -> None:

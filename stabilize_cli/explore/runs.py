@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input
 
-from ..events.store.catalog import WorkflowSummary
+from ..audit.contracts import WorkflowSummary
 from ..queries.workflows import WorkflowFilter, WorkflowList, duration_ms, list_workflows
 from ..render.output import table_time
 from ..render.timeline import seconds, status_style

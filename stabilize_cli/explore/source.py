@@ -13,12 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..events.store import SqliteEventStore
+from ..events.store import AuditableStore
 from ..events.store.raw import ReadNotes
 from ..redaction import Redactor
 
 if TYPE_CHECKING:
-    from ..events.store.metrics_cache import MetricsCache
+    from ..audit.metrics_cache import MetricsCache
 
 PROGRAM = "stabilize"
 
@@ -36,7 +36,7 @@ class RunFilter:
 
 @dataclass
 class ExploreSource:
-    store: SqliteEventStore
+    store: AuditableStore
     redactor: Redactor
     db: str
     """The database as the user gave it (shown in the equivalent command lines)."""

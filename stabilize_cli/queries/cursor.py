@@ -15,12 +15,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from ..audit import read_models_for
 from ..events.base import EntityType
 from ..events.diff import diff_values
+from ..events.snapshots import SnapshotStore
 from ..events.state import apply_event, copy_state, empty_state, resumable
-from ..events.store import UNLIMITED, EventQuery, SqliteEventStore
-from ..events.store.positions import workflow_sequences
-from ..events.store.snapshot_source import snapshots_of
+from ..events.store import UNLIMITED, AuditableStore, EventQuery
 from .events import StoredEvent
 from .state import StateDiff
 
@@ -39,9 +39,10 @@ FORWARD_LIMIT = 2 * CHECKPOINT_EVERY
 class RunEvents:
     """The workflow's events by position (0 = its first), decoded a page at a time."""
 
-    def __init__(self, store: SqliteEventStore, workflow_id: str) -> None:
+    def __init__(self, store: AuditableStore, workflow_id: str) -> None:
         self.store, self.workflow_id = store, workflow_id
-        self.sequences: array[int] = workflow_sequences(store, workflow_id)
+        self._catalog = read_models_for(store).catalog
+        self.sequences: array[int] = array("q", self._catalog.sequences_of(workflow_id))
         self._pages: OrderedDict[int, list[StoredEvent]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -82,7 +83,7 @@ class RunEvents:
     def grow(self) -> int:
         """Take in events appended since; how many there were (a running workflow)."""
         last = self.sequences[-1] if self.sequences else 0
-        new = workflow_sequences(self.store, self.workflow_id, after=last)
+        new = self._catalog.sequences_of(self.workflow_id, after=last)
         if new:
             if self.sequences:  # the last page may have been read short
                 self._pages.pop((len(self.sequences) - 1) // PAGE, None)
@@ -104,9 +105,9 @@ class StateCursor:
     Each answer equals ``EventReplayer.rebuild_workflow_state(workflow_id, sequence)``.
     """
 
-    def __init__(self, store: SqliteEventStore, workflow_id: str) -> None:
+    def __init__(self, store: AuditableStore, workflow_id: str) -> None:
         self.store, self.workflow_id = store, workflow_id
-        self._snapshots = snapshots_of(store)
+        self._snapshots = SnapshotStore(store) if store.has_snapshot_table() else None
         self._current: _Held | None = None
         self._kept: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._kept_order: list[int] = []

@@ -119,10 +119,10 @@ Walks = dict[str, tuple[list[float], list[float]]]
 def pane_walks(db: Path, workflow_id: str, steps: int) -> tuple[Walks, list[float]]:
     from textual.pilot import Pilot  # noqa: PLC0415
 
+    from stabilize_cli.cli.run import open_for_audit  # noqa: PLC0415
     from stabilize_cli.explore.app import ExploreApp  # noqa: PLC0415
     from stabilize_cli.explore.events import EventsScreen  # noqa: PLC0415
     from stabilize_cli.explore.source import ExploreSource  # noqa: PLC0415
-    from stabilize_cli.queries.source import open_for_audit  # noqa: PLC0415
     from stabilize_cli.redaction import Redactor  # noqa: PLC0415
 
     walks: Walks = {}

@@ -15,10 +15,10 @@ pytest.importorskip("textual", reason="the explorer needs the 'tui' extra (textu
 
 from textual.pilot import Pilot
 
+from stabilize_cli.cli.run import open_for_audit
 from stabilize_cli.events.store.raw import ReadNotes
 from stabilize_cli.explore.app import ExploreApp
 from stabilize_cli.explore.source import ExploreSource
-from stabilize_cli.queries.source import open_for_audit
 from stabilize_cli.redaction import Redactor
 
 from ..conftest import REAL_DB

@@ -10,16 +10,21 @@ import typer
 from ..errors import fail, guarded
 from ..exit_codes import ExitCode
 from ..options import DbOption, SinceOption
-from ..redact import current_redactor
+from ..run import CommandRun
 from ..timeopts import as_utc
 
 INSTALL_HINT = (
     "stabilize explore needs the optional 'tui' extra (Textual): pip install 'stabilize-cli[tui]'"
 )
+NO_TERMINAL = (
+    "stabilize explore needs a terminal (for scripts, the command line it shows under "
+    "each view prints the same JSON)"
+)
 
 
 @guarded
 def explore(
+    run: CommandRun,
     workflow: Annotated[
         str | None,
         typer.Argument(
@@ -44,12 +49,10 @@ def explore(
     """Explore the store interactively: runs, timelines, events with the state at each,
     diffs between two marked points, failures and metrics (keys: ? for help)."""
     if importlib.util.find_spec("textual") is None:
-        raise fail(INSTALL_HINT, ExitCode.USAGE)
-    from ...events.store.metrics_cache import MetricsCache
+        raise fail(INSTALL_HINT, ExitCode.USAGE, run)
+    from ...audit.metrics_cache import MetricsCache
     from ...explore.source import RunFilter
-    from ...queries.source import open_for_audit
     from ...queries.workflows import resolve_workflow
-    from ..reading import conclude, new_notes
     from ..settings import cache_directory
 
     def metrics_cache() -> MetricsCache | None:
@@ -63,20 +66,16 @@ def explore(
         since=as_utc(since),
         limit=limit,
     )
-    notes = new_notes()
-    with open_for_audit(db, current_redactor(), notes=notes) as store:
+    notes = run.read_notes()
+    with run.open(db, notes=True) as store:
         chosen = resolve_workflow(store, workflow) if workflow is not None else None
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise fail(
-                "stabilize explore needs a terminal (for scripts, the command line it "
-                "shows under each view prints the same JSON)",
-                ExitCode.USAGE,
-            )
+            raise fail(NO_TERMINAL, ExitCode.USAGE, run)
         from ...explore.app import run_explorer
         from ...explore.source import ExploreSource
 
         source = ExploreSource(
-            store, current_redactor(), db, notes=notes, runs=runs, metrics_cache=metrics_cache
+            store, run.redactor, db, notes=notes, runs=runs, metrics_cache=metrics_cache
         )
         run_explorer(source, chosen)
-    conclude(notes)
+    run.conclude()

@@ -5,10 +5,10 @@ exist, how each ended. Answered in SQL so that listing needs no replay of every 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from .sqlite import SqliteEventStore
+from ...events.store.sqlite.store import SqliteEventStore
+from ..contracts import WorkflowSummary
 
 _LIFECYCLE = (
     "workflow.started",
@@ -21,6 +21,10 @@ _LIFECYCLE = (
 _TERMINAL = ("workflow.completed", "workflow.failed", "workflow.canceled")
 _IN_LIFECYCLE = ", ".join(f"'{t}'" for t in _LIFECYCLE)
 _IN_TERMINAL = ", ".join(f"'{t}'" for t in _TERMINAL)
+
+WORKFLOW_SEQUENCES = (
+    "SELECT sequence FROM events WHERE workflow_id = ? AND sequence > ? ORDER BY sequence"
+)
 
 WORKFLOW_SUMMARIES = f"""
 WITH per_workflow AS (
@@ -65,22 +69,6 @@ SELECT DISTINCT workflow_id FROM events
 WHERE workflow_id >= ? AND workflow_id < ? ORDER BY workflow_id LIMIT ?
 """
 ENTITY_TYPES = "SELECT DISTINCT entity_type FROM events WHERE entity_id = ?"
-
-
-@dataclass(frozen=True)
-class WorkflowSummary:
-    """One workflow as the listing shows it; status follows the replay's rules."""
-
-    workflow_id: str
-    application: str | None
-    name: str | None
-    status: str | None
-    start_time: str | None
-    end_time: str | None
-    event_count: int
-    failed_stages: int
-    first_sequence: int
-    last_sequence: int
 
 
 def _payload(raw: object) -> dict[str, Any]:
@@ -177,3 +165,7 @@ class WorkflowCatalog:
 
     def entity_types(self, entity_id: str) -> list[str]:
         return sorted((r[0] for r in self._rows(ENTITY_TYPES, (entity_id,))), key=str)
+
+    def sequences_of(self, workflow_id: str, after: int = 0) -> list[int]:
+        """From the ``(workflow_id, sequence)`` index alone: no event is decoded."""
+        return [r[0] for r in self._rows(WORKFLOW_SEQUENCES, (workflow_id, after))]
