@@ -45,6 +45,7 @@ KEYS = (
 CSS = """
 #title { height: auto; max-height: 3; padding: 0 1; }
 #command { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
+#keys { height: 1; }
 #filter { height: 3; }
 #runs { height: 1fr; }
 #timeline { height: 1fr; min-height: 5; }

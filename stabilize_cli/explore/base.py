@@ -13,11 +13,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..render.safe import safe_text
 from ..render.sanitize import clean
 from .export import export_json
+
+KEY_NAMES = {"escape": "esc", "question_mark": "?", "slash": "/"}
 
 if TYPE_CHECKING:
     from .app import ExploreApp
@@ -57,7 +59,19 @@ class View(Screen[None]):
         yield Static(Text(""), id="title")
         yield from self.body()
         yield Static(Text(""), id="command")
-        yield Footer()
+        yield Static(self.keys_text(), id="keys")
+
+    def keys_text(self) -> Text:
+        """The screen's and the app's shown keys on one line (a plain Static: Textual's
+        Footer is a widget per key, a tenth of the first screen's time)."""
+        from .app import ExploreApp  # noqa: PLC0415 - the app imports every screen
+
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for binding in [*self.BINDINGS, *ExploreApp.BINDINGS]:
+            if isinstance(binding, Binding) and binding.show:
+                key = binding.key_display or KEY_NAMES.get(binding.key, binding.key)
+                text.append(f" {key}", style="bold reverse").append(f" {binding.description} ")
+        return text
 
     def body(self) -> ComposeResult:
         yield from ()

@@ -12,14 +12,10 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from rich.tree import Tree
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.geometry import Size
-from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 from textual.timer import Timer
 
 from ..events.base import Event
@@ -40,6 +36,7 @@ from ..render.state import (
 )
 from ..render.timeline import plain, status_style
 from .base import View, cell
+from .lists import CursorList
 from .pane import LinePane, text_rows, tree_rows
 
 MARKS_KEPT = 2
@@ -78,45 +75,19 @@ def state_tree(result: StateResult, focus: frozenset[str]) -> Tree:
     return tree
 
 
-class EventList(ScrollView, can_focus=True):
-    """One line per event, drawn on demand; the cursor line is reversed (no colour needed)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-    ]
-    cursor = reactive(0, always_update=True, repaint=True)
-
-    class Moved(Message):
-        def __init__(self, index: int) -> None:
-            super().__init__()
-            self.index = index
+class EventList(CursorList):
+    """One line per event, decoded a page at a time as they scroll into view."""
 
     def __init__(self, events: RunEvents, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.events = events
         self.marks: list[int] = []
-        self.virtual_size = Size(0, len(events))
 
-    def grown(self) -> None:
-        self.virtual_size = Size(0, len(self.events))
-        self.refresh()
+    def on_mount(self) -> None:
+        self.resized()
 
-    def render_line(self, y: int) -> Strip:
-        index = int(self.scroll_offset.y) + y
-        width = self.size.width
-        if not 0 <= index < len(self.events):
-            return Strip.blank(width, self.rich_style)
-        text = self.line(index)
-        text.truncate(width, overflow="ellipsis", pad=True)
-        if index == self.cursor:
-            text.stylize("reverse")
-        segments = list(text.render(self.app.console))
-        return Strip(segments).apply_style(self.rich_style).crop_extend(0, width, self.rich_style)
+    def count(self) -> int:
+        return len(self.events)
 
     def line(self, index: int) -> Text:
         record = event_record(self.events[index])
@@ -127,35 +98,8 @@ class EventList(ScrollView, can_focus=True):
         text.append_text(cell(record["event_type"]))
         text.append(" ")
         text.append_text(cell(record["summary"], "dim"))
+        text.truncate(max(1, self.scrollable_content_region.width), overflow="ellipsis")
         return text
-
-    def watch_cursor(self, old: int, new: int) -> None:
-        self.scroll_to_cursor()
-        self.post_message(self.Moved(new))
-
-    def scroll_to_cursor(self) -> None:
-        height = max(1, self.size.height)
-        top = int(self.scroll_offset.y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
-
-    def move_to(self, index: int) -> None:
-        if len(self.events):
-            self.cursor = max(0, min(len(self.events) - 1, index))
-
-    def action_move(self, step: int) -> None:
-        self.move_to(self.cursor + step)
-
-    def action_page(self, pages: int) -> None:
-        self.move_to(self.cursor + pages * max(1, self.size.height - 1))
-
-    def action_jump(self, where: int) -> None:
-        self.move_to(where if where >= 0 else len(self.events) - 1)
-
-    def on_click(self, event: Any) -> None:
-        self.move_to(int(self.scroll_offset.y) + int(event.y))
 
 
 class EventsScreen(View):
@@ -200,10 +144,11 @@ class EventsScreen(View):
         """A running workflow's new events join the list as they are committed."""
         self.source.store.refresh()
         if self.events.grow():
-            self.query_one(EventList).grown()
+            self.query_one(EventList).resized()
             self.describe()
 
-    def on_event_list_moved(self, message: EventList.Moved) -> None:
+    @on(CursorList.Moved, "#event-list")
+    def moved(self, message: CursorList.Moved) -> None:
         self.update_pane(message.index)
 
     def sequence_at(self, index: int) -> int | None:

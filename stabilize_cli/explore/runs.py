@@ -8,15 +8,25 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from ..audit.contracts import WorkflowSummary
 from ..queries.workflows import WorkflowFilter, WorkflowList, duration_ms, list_workflows
 from ..render.output import table_time
 from ..render.timeline import seconds, status_style
 from .base import View, cell
+from .lists import Column, CursorList, TableList
 
-COLUMNS = ("WORKFLOW", "STATUS", "NAME", "STARTED (UTC)", "TOOK", "APP", "EVENTS", "FAILED")
+COLUMNS = (
+    Column("WORKFLOW"),
+    Column("STATUS"),
+    Column("NAME", cap=30),
+    Column("STARTED (UTC)"),
+    Column("TOOK", right=True),
+    Column("APP", cap=20),
+    Column("EVENTS", right=True),
+    Column("FAILED", right=True),
+)
 
 
 def short_time(value: str | None) -> str | None:
@@ -38,7 +48,6 @@ def matches(summary: WorkflowSummary, needle: str) -> bool:
 class RunsScreen(View):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
-        Binding("enter", "open", "Open run", show=False),
         Binding("r", "reload", "Reload"),
         *View.BINDINGS,
     ]
@@ -52,12 +61,10 @@ class RunsScreen(View):
 
     def body(self) -> ComposeResult:
         yield Input(placeholder="filter: part of an id, name, app or status", id="filter")
-        table: DataTable[Text] = DataTable(id="runs", cursor_type="row", zebra_stripes=False)
-        yield table
+        yield TableList(COLUMNS, id="runs")
 
     def on_mount(self) -> None:
-        table = self.query_one("#runs", DataTable)
-        table.add_columns(*COLUMNS)
+        table = self.query_one("#runs", TableList)
         self.query_one("#filter", Input).display = False
         self.reload()
         table.focus()
@@ -86,7 +93,7 @@ class RunsScreen(View):
         self.fill()
 
     def fill(self) -> None:
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", TableList)
         chosen = self.current_id()
         name = (self.source.runs.name or "").lower()
         self.shown = [
@@ -94,24 +101,26 @@ class RunsScreen(View):
             for w in self.listed.workflows
             if matches(w, self.needle) and name in str(w.name or "").lower()
         ]
-        table.clear()
+        rows = []
         for w in self.shown:
             took = duration_ms(w)
-            table.add_row(
-                cell(w.workflow_id),
-                cell(w.status, status_style(w.status)),
-                cell(w.name),
-                cell(short_time(w.start_time)),
-                Text("" if took is None else seconds(took), justify="right"),
-                cell(w.application, "dim"),
-                Text(str(w.event_count), justify="right"),
-                Text(str(w.failed_stages or ""), justify="right", style="red"),
-                key=w.workflow_id,
+            rows.append(
+                [
+                    cell(w.workflow_id),
+                    cell(w.status, status_style(w.status)),
+                    cell(w.name),
+                    cell(short_time(w.start_time)),
+                    Text("" if took is None else seconds(took), justify="right"),
+                    cell(w.application, "dim"),
+                    Text(str(w.event_count), justify="right"),
+                    Text(str(w.failed_stages or ""), justify="right", style="red"),
+                ]
             )
+        table.set_rows(rows, [w.workflow_id for w in self.shown])
         if chosen is not None:
             for row, w in enumerate(self.shown):
                 if w.workflow_id == chosen:
-                    table.move_cursor(row=row)
+                    table.move_to(row)
         self.describe()
 
     def describe(self) -> None:
@@ -123,10 +132,10 @@ class RunsScreen(View):
         self.show_command()
 
     def current_id(self) -> str | None:
-        table = self.query_one("#runs", DataTable)
-        if not self.shown or not 0 <= table.cursor_row < len(self.shown):
+        table = self.query_one("#runs", TableList)
+        if not self.shown or not 0 <= table.cursor < len(self.shown):
             return None
-        return self.shown[table.cursor_row].workflow_id
+        return self.shown[table.cursor].workflow_id
 
     def command_line(self) -> str:
         wanted = self.source.runs
@@ -160,9 +169,9 @@ class RunsScreen(View):
     def done_filtering(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = bool(self.needle)
-        self.query_one("#runs", DataTable).focus()
+        self.query_one("#runs", TableList).focus()
 
-    @on(DataTable.RowSelected, "#runs")
+    @on(CursorList.Chosen, "#runs")
     def chosen(self) -> None:
         self.action_open()
 
@@ -180,4 +189,4 @@ class RunsScreen(View):
         if box.has_focus or self.needle:
             box.value = ""
             box.display = False
-            self.query_one("#runs", DataTable).focus()
+            self.query_one("#runs", TableList).focus()

@@ -3,14 +3,13 @@ store takes seconds) so the screen stays responsive; from a failure group, its r
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from ..queries.failures import FailureFilter, FailureReport, failures
 from ..queries.metrics import MetricsFilter, MetricsResult, stage_metrics
@@ -19,9 +18,24 @@ from ..render.incomplete import mark_incomplete
 from ..render.metrics import human_ms, metrics_report
 from ..render.output import table_time
 from .base import View, block, cell
+from .lists import Column, CursorList, TableList
 
-STAGE_COLUMNS = ("STAGE TYPE", "RUNS", "OK", "FAILED", "SUCCESS", "AVG", "P95", "MAX")
-TASK_COLUMNS = ("TASK", "RUNS", "OK", "FAILED", "RETRIES", "SUCCESS", "AVG")
+NUMBERS = ("RUNS", "OK", "FAILED")
+STAGE_COLUMNS = (
+    Column("STAGE TYPE", cap=30),
+    *(Column(t, right=True) for t in (*NUMBERS, "SUCCESS", "AVG", "P95", "MAX")),
+)
+TASK_COLUMNS = (
+    Column("TASK", cap=30),
+    *(Column(t, right=True) for t in (*NUMBERS, "RETRIES", "SUCCESS", "AVG")),
+)
+GROUP_COLUMNS = (
+    Column("ID"),
+    Column("COUNT", right=True),
+    Column("RUNS", right=True),
+    Column("LAST SEEN"),
+    Column("SIGNATURE"),
+)
 
 
 def right(value: Any) -> Text:
@@ -64,38 +78,34 @@ class Loading(View):
 
 class FailuresScreen(Loading):
     heading = "Failures"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "runs", "Example runs", show=False),
-        *View.BINDINGS,
-    ]
 
     def __init__(self, source: Any) -> None:
         super().__init__(source)
         self.report: FailureReport | None = None
 
     def body(self) -> ComposeResult:
-        yield DataTable(id="groups", cursor_type="row")
+        yield TableList(GROUP_COLUMNS, id="groups")
         with VerticalScroll(id="group-detail"):
             yield Static(Text(""), id="group-text")
-        yield DataTable(id="examples", cursor_type="row")
+        yield TableList([Column("EXAMPLE RUNS OF THE SELECTED GROUP (enter opens)")], id="examples")
 
     def read(self) -> FailureReport:
         return failures(self.source.store, FailureFilter())
 
     def show(self, found: FailureReport) -> None:
         self.report = found
-        table = self.query_one("#groups", DataTable)
-        table.add_columns("ID", "COUNT", "RUNS", "LAST SEEN", "SIGNATURE")
-        for group in found.groups:
-            table.add_row(
+        table = self.query_one("#groups", TableList)
+        rows = [
+            [
                 Text(group.fingerprint),
                 right(group.count),
                 right(group.workflows),
                 Text(table_time(group.last_seen.isoformat())),
                 cell(group.signature),
-            )
-        examples = self.query_one("#examples", DataTable)
-        examples.add_columns("EXAMPLE RUNS OF THE SELECTED GROUP (enter opens)")
+            ]
+            for group in found.groups
+        ]
+        table.set_rows(rows, [group.fingerprint for group in found.groups])
         title = Text("Failures", style="bold")
         title.append(
             f"  {found.total_failures} failures in {found.total_workflows} runs, "
@@ -105,9 +115,9 @@ class FailuresScreen(Loading):
         table.focus()
         self.pick(0)
 
-    @on(DataTable.RowHighlighted, "#groups")
-    def highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.pick(event.cursor_row)
+    @on(CursorList.Moved, "#groups")
+    def highlighted(self, event: CursorList.Moved) -> None:
+        self.pick(event.index)
 
     def pick(self, row: int) -> None:
         report = self.report
@@ -121,25 +131,21 @@ class FailuresScreen(Loading):
         text.append("\nin ").append_text(cell(where))
         text.append("\nlast error:\n", style="bold red").append_text(block(group.example_error))
         self.query_one("#group-text", Static).update(text)
-        examples = self.query_one("#examples", DataTable)
-        examples.clear()
-        for workflow_id in group.example_workflow_ids:
-            examples.add_row(cell(workflow_id), key=workflow_id)
+        examples = self.query_one("#examples", TableList)
+        ids = list(group.example_workflow_ids)
+        examples.set_rows([[cell(i)] for i in ids], ids)
+        examples.move_to(0)
 
-    @on(DataTable.RowSelected, "#groups")
+    @on(CursorList.Chosen, "#groups")
     def group_chosen(self) -> None:
-        self.action_runs()
-
-    def action_runs(self) -> None:
-        examples = self.query_one("#examples", DataTable)
+        examples = self.query_one("#examples", TableList)
         if examples.row_count:
             examples.focus()
 
-    @on(DataTable.RowSelected, "#examples")
-    def example_chosen(self, event: DataTable.RowSelected) -> None:
-        key = event.row_key.value
-        if key is not None:
-            self.explorer.open_run(key)
+    @on(CursorList.Chosen, "#examples")
+    def example_chosen(self, event: CursorList.Chosen) -> None:
+        examples = self.query_one("#examples", TableList)
+        self.explorer.open_run(examples.keys[event.index])
 
     def command_line(self) -> str:
         return self.source.command("failures")
@@ -158,39 +164,45 @@ class MetricsScreen(Loading):
         self.result: MetricsResult | None = None
 
     def body(self) -> ComposeResult:
-        yield DataTable(id="stages", cursor_type="row")
-        yield DataTable(id="tasks", cursor_type="row")
+        yield TableList(STAGE_COLUMNS, id="stages")
+        yield TableList(TASK_COLUMNS, id="tasks")
 
     def read(self) -> MetricsResult:
         return stage_metrics(self.source.store, MetricsFilter(), cache=self.source.metrics_cache())
 
     def show(self, found: MetricsResult) -> None:
         self.result = found
-        stages = self.query_one("#stages", DataTable)
-        stages.add_columns(*STAGE_COLUMNS)
+        stages = self.query_one("#stages", TableList)
+        stage_rows = []
         for row in found.records():
-            stages.add_row(
-                cell(row["stage_type"]),
-                right(row["execution_count"]),
-                right(row["success_count"]),
-                right(row["failure_count"]),
-                right(f"{row['success_rate']:.1f}%"),
-                duration(row["avg_duration_ms"]),
-                duration(row["p95_duration_ms"]),
-                duration(row["max_duration_ms"]),
+            stage_rows.append(
+                [
+                    cell(row["stage_type"]),
+                    right(row["execution_count"]),
+                    right(row["success_count"]),
+                    right(row["failure_count"]),
+                    right(f"{row['success_rate']:.1f}%"),
+                    duration(row["avg_duration_ms"]),
+                    duration(row["p95_duration_ms"]),
+                    duration(row["max_duration_ms"]),
+                ]
             )
-        tasks = self.query_one("#tasks", DataTable)
-        tasks.add_columns(*TASK_COLUMNS)
+        stages.set_rows(stage_rows, [str(r[0]) for r in stage_rows])
+        tasks = self.query_one("#tasks", TableList)
+        task_rows = []
         for row in found.task_records():
-            tasks.add_row(
-                cell(row["task_name"]),
-                right(row["execution_count"]),
-                right(row["success_count"]),
-                right(row["failure_count"]),
-                right(row["retry_count"]),
-                right(f"{row['success_rate']:.1f}%"),
-                duration(row["avg_duration_ms"]),
+            task_rows.append(
+                [
+                    cell(row["task_name"]),
+                    right(row["execution_count"]),
+                    right(row["success_count"]),
+                    right(row["failure_count"]),
+                    right(row["retry_count"]),
+                    right(f"{row['success_rate']:.1f}%"),
+                    duration(row["avg_duration_ms"]),
+                ]
             )
+        tasks.set_rows(task_rows, [str(r[0]) for r in task_rows])
         title = Text("Metrics", style="bold")
         title.append(f"  {len(found.stages)} stage types, {len(found.tasks)} tasks; slowest first")
         self.set_title(title)

@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console, RenderableType
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, Tree
+from textual.widgets import Static, Tree
 from typer.testing import CliRunner
 
 from stabilize_cli.cli.app import app as cli
@@ -19,6 +19,7 @@ from stabilize_cli.events.base import EntityType, EventType
 from stabilize_cli.events.store.sqlite import SqliteEventStore
 from stabilize_cli.explore.app import ExploreApp, HelpScreen
 from stabilize_cli.explore.events import EventList, EventsScreen
+from stabilize_cli.explore.lists import TableList
 from stabilize_cli.explore.pane import LinePane
 from stabilize_cli.explore.run import RunScreen
 from stabilize_cli.explore.runs import RunsScreen
@@ -170,7 +171,7 @@ def test_slash_filters_the_runs_as_you_type_and_escape_clears(
     explore: Explore, tmp_path: Path
 ) -> None:
     async def script(app: ExploreApp, pilot: Pilot[None]) -> list[int]:
-        table = app.screen.query_one("#runs", DataTable)
+        table = app.screen.query_one("#runs", TableList)
         counts = [table.row_count]
         await press(pilot, "slash", "f", "l", "a")
         counts.append(table.row_count)
@@ -210,7 +211,7 @@ def test_new_runs_appear_without_a_key_press(explore: Explore, tmp_path: Path) -
     wf = "01M9ZZZZZZZZZZZZZZZZZZZZZZ"
 
     async def script(app: ExploreApp, pilot: Pilot[None]) -> list[str]:
-        table = app.screen.query_one("#runs", DataTable)
+        table = app.screen.query_one("#runs", TableList)
         before = table.row_count
         with SqliteEventStore(str(db), create_tables=False) as writer:
             writer.append_batch(
@@ -218,7 +219,7 @@ def test_new_runs_appear_without_a_key_press(explore: Explore, tmp_path: Path) -
             )
         await pilot.pause(0.5)
         assert table.row_count == before + 1
-        return [str(table.get_row_at(0)[0])]
+        return [table.rows[0][0].plain]
 
     assert explore(script, db=db, refresh_seconds=0.1) == [wf]
 
@@ -276,11 +277,11 @@ def test_from_a_failure_group_to_one_of_its_runs(explore: Explore, tmp_path: Pat
         assert isinstance(screen, FailuresScreen)
         _, document = exported(app, tmp_path)
         assert document == command_json("failures", "--json")
-        groups = screen.query_one("#groups", DataTable)
+        groups = screen.query_one("#groups", TableList)
         assert groups.row_count == len(document)
         assert "last error:" in pane(app, "#group-text")
         await press(pilot, "enter")
-        examples = screen.query_one("#examples", DataTable)
+        examples = screen.query_one("#examples", TableList)
         assert examples.has_focus
         assert examples.row_count == len(document[0]["example_workflow_ids"])
         await press(pilot, "enter")
@@ -299,8 +300,8 @@ def test_the_metrics_screen_is_the_metrics_command(explore: Explore, tmp_path: P
         assert isinstance(screen, MetricsScreen)
         _, document = exported(app, tmp_path)
         assert document == command_json("metrics", "--json")
-        stages = screen.query_one("#stages", DataTable)
-        assert [str(stages.get_row_at(i)[0]) for i in range(stages.row_count)] == list(
+        stages = screen.query_one("#stages", TableList)
+        assert [row[0].plain for row in stages.rows] == list(
             document["stages"]
         )
 
