@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,9 @@ def pane(app: ExploreApp, selector: str) -> str:
     return plain(widget.content)  # type: ignore[arg-type]
 
 
-def command_json(*args: str, db: Path | str = REAL_DB) -> Any:
+def command_json(*args: str, db: Path | str = REAL_DB, code: int = 0) -> Any:
     result = CliRunner().invoke(cli, [*args, "--db", str(db)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return json.loads(result.stdout)
 
 
@@ -301,9 +302,7 @@ def test_the_metrics_screen_is_the_metrics_command(explore: Explore, tmp_path: P
         _, document = exported(app, tmp_path)
         assert document == command_json("metrics", "--json")
         stages = screen.query_one("#stages", TableList)
-        assert [row[0].plain for row in stages.rows] == list(
-            document["stages"]
-        )
+        assert [row[0].plain for row in stages.rows] == list(document["stages"])
 
     explore(script)
 
@@ -352,3 +351,27 @@ def test_an_export_never_replaces_a_file(explore: Explore, tmp_path: Path) -> No
 
     assert explore(script, workflow=FAILED) == f"stabilize-timeline-{FAILED}-2.json"
     assert taken.read_text() == "mine"
+
+
+def test_an_unreadable_event_is_listed_as_stored_and_the_state_says_incomplete(
+    explore: Explore, tmp_path: Path
+) -> None:
+    db = tmp_path / "unreadable.db"
+    shutil.copyfile(REAL_DB, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE events SET data = '{\"status\": ' WHERE sequence = 65")
+    conn.close()
+
+    async def script(app: ExploreApp, pilot: Pilot[None]) -> None:
+        await press(pilot, "v", "down", "down", "down", "down")  # 61 .. 65
+        screen = app.screen
+        assert isinstance(screen, EventsScreen)
+        line = screen.query_one(EventList).line(4).plain
+        assert line.startswith(" 65 task.completed unreadable")
+        shown = " ".join(pane(app, "#state-pane").split())  # the head wraps at the pane's width
+        assert "INCOMPLETE: 1 unreadable event(s) left out of this state" in shown
+        _, document = exported(app, tmp_path)
+        assert document["unreadable_sequences"] == [65]
+        assert document == command_json("state", FLAKY, "--at", "65", "--json", db=db, code=4)
+
+    explore(script, db=db, workflow=FLAKY)
