@@ -10,6 +10,7 @@ verified snapshot, or the first event) instead of from the beginning.
 from __future__ import annotations
 
 import bisect
+import pickle
 from array import array
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -109,7 +110,9 @@ class StateCursor:
         self.store, self.workflow_id = store, workflow_id
         self._snapshots = SnapshotStore(store) if store.has_snapshot_table() else None
         self._current: _Held | None = None
-        self._kept: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._kept: OrderedDict[int, bytes] = OrderedDict()
+        """Copies of the state by sequence, pickled: hundreds of deep copies as live
+        objects made each full garbage collection take half a second."""
         self._kept_order: list[int] = []
         self._warming: _Held | None = None
         self.folded = 0
@@ -166,7 +169,7 @@ class StateCursor:
         if snapshot is not None and (kept_at is None or snapshot.sequence > kept_at):
             return _Held(snapshot.sequence, copy_state(snapshot.state))
         if kept_at is not None and kept is not None:
-            return _Held(kept_at, copy_state(kept))
+            return _Held(kept_at, pickle.loads(kept))  # bytes this cursor pickled itself
         return _Held(0, empty_state(self.workflow_id))
 
     def _fold(self, held: _Held, sequence: int) -> None:
@@ -190,7 +193,7 @@ class StateCursor:
         """A copy of ``held`` (kept copies are never changed: a start copies one)."""
         if held.sequence in self._kept:
             return
-        self._kept[held.sequence] = copy_state(held.state)
+        self._kept[held.sequence] = pickle.dumps(held.state, pickle.HIGHEST_PROTOCOL)
         bisect.insort(self._kept_order, held.sequence)
         while len(self._kept) > CHECKPOINTS_KEPT:
             dropped, _ = self._kept.popitem(last=False)
