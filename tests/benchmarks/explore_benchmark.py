@@ -112,8 +112,10 @@ def first_screen_and_open(db: Path, runs: int) -> tuple[list[float], list[float]
     return drawn, opened
 
 
-Walks = dict[str, tuple[list[float], list[float]]]
-"""Per walk: the pane update's own time (state + rows) and the key-to-drawn round trip."""
+Walks = dict[str, tuple[list[float], list[float], list[float]]]
+"""Per walk: the pane update's own wall time (state + rows), its CPU time (the same work
+without the time this process waited for a core: the machine may be shared), and the
+key-to-drawn round trip."""
 
 
 def pane_walks(db: Path, workflow_id: str, steps: int) -> tuple[Walks, list[float]]:
@@ -129,13 +131,14 @@ def pane_walks(db: Path, workflow_id: str, steps: int) -> tuple[Walks, list[floa
     idle: list[float] = []
 
     async def timed(pilot: Pilot[None], screen: EventsScreen, name: str, keys: list[str]) -> None:
-        updates, trips = walks.setdefault(name, ([], []))
+        updates, cpu, trips = walks.setdefault(name, ([], [], []))
         original = screen.update_pane
 
         def update(index: int) -> None:
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             original(index)
             updates.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - used)
 
         screen.update_pane = update  # type: ignore[method-assign]
         for key in keys:
@@ -154,7 +157,7 @@ def pane_walks(db: Path, workflow_id: str, steps: int) -> tuple[Walks, list[floa
                 started = time.perf_counter()
                 await pilot.press("v")
                 await pilot.pause()
-                walks["open the events screen"] = ([], [time.perf_counter() - started])
+                walks["open the events screen"] = ([], [], [time.perf_counter() - started])
                 screen = app.screen
                 assert isinstance(screen, EventsScreen)
                 for _ in range(50):  # the pilot's own share: a key bound to nothing
@@ -202,15 +205,20 @@ def main(argv: list[str]) -> int:
     print(f"state pane, {stores.long_workflow} (100,000 events, a snapshot near the end):")
     walks, idle = pane_walks(stores.long_snap, stores.long_workflow, args.steps)
     every: list[float] = []
-    for name, (updates, trips) in walks.items():
+    every_cpu: list[float] = []
+    for name, (updates, cpu, trips) in walks.items():
         if updates:
-            print(f"  {name:<32} update {summary(updates)}")
+            print(f"  {name:<32} update       {summary(updates)}")
+            print(f"  {'':<32} update (CPU) {summary(cpu)}")
             every += updates
+            every_cpu += cpu
         print(f"  {'':<32} key to drawn {summary(trips)}")
     print(f"  {'a key bound to nothing':<32} key to drawn {summary(idle)}")
-    verdict = "PASS" if max(every) < GOAL_PANE else "FAIL"
     goal = f"goal every update < {GOAL_PANE * 1000:.0f} ms"
-    print(f"  {'every pane update':<32} update {summary(every)}  {goal}  {verdict}")
+    for label, times in (("", every), (" (CPU)", every_cpu)):
+        over = sum(t >= GOAL_PANE for t in times)
+        verdict = "PASS" if not over else f"FAIL ({over} over)"
+        print(f"  {'every pane update' + label:<32} {summary(times)}  {goal}  {verdict}")
     return 0
 
 
