@@ -1,4 +1,4 @@
-"""The event-sourcing API of ``stabilize.events``, on the engine's SQLite format.
+"""The event-sourcing API of ``stabilize.events``, on the engine's SQLite and PostgreSQL formats.
 
 Every public name of the engine's module is importable from here with the same
 parameters, defaults and return types. This package imports neither Typer nor Rich.
@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from .snapshots import Snapshot, SnapshotPolicy, SnapshotStore
     from .state import WorkflowState
     from .store import AppendResult, EventQuery, EventStore, SqliteEventStore
+    from .store.postgres import PostgresEventStore
     from .subscriptions import DurableSubscription, SubscriptionManager
 
 _HOME = {
@@ -79,6 +80,7 @@ _HOME = {
     "EventSourcingError": ".errors",
     "EventStore": ".store",
     "EventType": ".base",
+    "PostgresEventStore": ".store.postgres",
     "Projection": ".projections",
     "ReplayResult": ".replay",
     "SchemaError": ".errors",
@@ -139,6 +141,7 @@ __all__ = [
     "EventSourcingError",
     "EventStore",
     "EventType",
+    "PostgresEventStore",
     "Projection",
     "ReplayResult",
     "SchemaError",
