@@ -26,6 +26,7 @@ from stabilize_cli.events import (
     WorkflowTimelineProjection,
 )
 from stabilize_cli.events.errors import (
+    DuplicateEventError,
     SchemaError,
     StoreBusyError,
     StoreConnectionLostError,
@@ -420,3 +421,44 @@ def test_a_dump_whose_xids_are_ahead_is_flagged(pg_url: str) -> None:
     with PostgresEventStore(pg_url, read_only=True) as store:
         assert store.commit_order_problem() is not None
         assert len(drain(store, FeedPosition(), 50)) == 173
+
+
+def test_a_sequence_not_owned_by_the_column_still_appends_in_order(pg_url: str) -> None:
+    with PostgresEventStore(pg_url, create_tables=True) as first:
+        first.append_batch(events(3))
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("ALTER SEQUENCE events_sequence_seq OWNED BY NONE")
+    with PostgresEventStore(pg_url) as store:
+        written = store.append_batch(events(5, 10))
+        assert [e.sequence for e in written] == [4, 5, 6, 7, 8]
+        assert [e.to_dict() for e in store.get_events(EventQuery(from_sequence=3))] == [
+            e.to_dict() for e in written
+        ]
+
+
+def test_a_batch_in_the_callers_transaction_goes_with_it(
+    store: PostgresEventStore, pg_url: str
+) -> None:
+    with psycopg.connect(pg_url) as conn:
+        store.append_batch(events(4), connection=conn)
+        conn.rollback()
+    assert store.count_events() == 0
+    with psycopg.connect(pg_url) as conn:
+        written = store.append_batch(events(4), connection=conn)
+        conn.commit()
+    assert [e.sequence for e in store.get_events(EventQuery())] == [e.sequence for e in written]
+
+
+def test_a_refused_batch_leaves_the_callers_transaction_usable(
+    store: PostgresEventStore, pg_url: str
+) -> None:
+    existing = store.append(make_event(1))
+    with psycopg.connect(pg_url) as conn:
+        kept = store.append_batch(events(2, 10), connection=conn)
+        with pytest.raises(DuplicateEventError):
+            store.append_batch([make_event(20), existing], connection=conn)
+        conn.commit()
+    assert [e.sequence for e in store.get_events(EventQuery())] == [
+        existing.sequence,
+        *(e.sequence for e in kept),
+    ]
