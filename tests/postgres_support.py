@@ -13,6 +13,7 @@ import functools
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,34 @@ def pg_url() -> Iterator[str]:
     """A fresh empty database on the test server."""
     with fresh_database() as url:
         yield url
+
+
+SETTLE_SECONDS = 30.0
+
+
+def settle(store: object) -> None:
+    """Wait until commit order can deliver everything committed so far.
+
+    The frontier (``pg_snapshot_xmin``) is the whole cluster's: another session's open
+    transaction, on any database of a shared test server, holds it back. Readers then
+    rightly wait; a test asserting what they deliver waits too. Rows ahead of the server's
+    counter (a restored dump) are read in sequence order: nothing to wait for. No-op for
+    SQLite.
+    """
+    from stabilize_cli.events import PostgresEventStore  # noqa: PLC0415
+
+    if not isinstance(store, PostgresEventStore):
+        return
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        with store.reading() as conn:
+            row = conn.execute(
+                "WITH top AS (SELECT max(commit_xid) AS xid FROM events) "
+                "SELECT coalesce(xid < pg_snapshot_xmin(pg_current_snapshot()) "
+                "OR xid >= pg_snapshot_xmax(pg_current_snapshot()), true) FROM top"
+            ).fetchone()
+        if row is not None and row[0]:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"commit frontier held back {SETTLE_SECONDS:g} s by a transaction")
+        time.sleep(0.02)

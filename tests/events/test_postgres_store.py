@@ -37,7 +37,7 @@ from stabilize_cli.events.store import UNLIMITED, EventQuery
 from stabilize_cli.events.store.postgres import FeedPosition, is_postgres_dsn, redact_dsn
 from stabilize_cli.events.store.postgres.dsn import scrub
 
-from ..postgres_support import REAL_PG_SQL, admin_execute, database_url, load_sql
+from ..postgres_support import REAL_PG_SQL, admin_execute, database_url, load_sql, settle
 
 T0 = datetime(2026, 11, 28, 14, 40, 58, 128463, tzinfo=UTC)
 
@@ -66,6 +66,8 @@ def store(pg_url: str) -> Iterator[PostgresEventStore]:
 
 
 def drain(store: PostgresEventStore, position: FeedPosition, limit: int) -> list[Event]:
+    """Every event after ``position``, page by page, once the frontier passed them all."""
+    settle(store)
     seen: list[Event] = []
     while True:
         page = store.read_feed(position, limit)
@@ -143,6 +145,7 @@ def test_a_lower_sequence_committed_later_is_delivered_once(
     store.append_batch(events(2))
     delivered = drain(store, FeedPosition(), 10)
     position = store.read_feed(FeedPosition(), 10).end
+    assert position.commit_cursor != "0"
     with psycopg.connect(pg_url) as slow, slow.transaction():
         (held,) = store.append_batch([make_event(100)], connection=slow)
         later = store.append_batch([make_event(101)])
@@ -161,6 +164,7 @@ def test_a_lower_sequence_committed_later_is_delivered_once(
 
 def test_a_window_larger_than_the_page_is_read_to_its_end(store: PostgresEventStore) -> None:
     written = store.append_batch(events(1_500))  # one transaction: one commit window
+    settle(store)
     first = store.read_feed(FeedPosition(), 1_000)
     assert len(first.events) == 1_000
     second = store.read_feed(first.end, 1_000)
@@ -171,6 +175,7 @@ def test_a_window_larger_than_the_page_is_read_to_its_end(store: PostgresEventSt
 
 def test_the_engines_cursor_api_does_not_skip_a_cut_window(store: PostgresEventStore) -> None:
     written = store.append_batch(events(1_500))
+    settle(store)
     got, cursor = store.get_events_since_committed("0", limit=1_000)
     more, cursor = store.get_events_since_committed(cursor, limit=1_000)
     assert [e.sequence for e in got + more] == [e.sequence for e in written]
@@ -182,6 +187,7 @@ def test_a_subscription_over_a_cut_window_delivers_each_event_once(
     store: PostgresEventStore,
 ) -> None:
     written = store.append_batch(events(150))
+    settle(store)
     seen: list[int] = []
     manager = SubscriptionManager(store, batch_size=100)
     manager.create_subscription("s", lambda e: seen.append(e.sequence), start_from="beginning")
@@ -199,6 +205,7 @@ def test_a_subscription_over_a_cut_window_delivers_each_event_once(
 
 def test_a_failing_handler_resumes_inside_the_transaction(store: PostgresEventStore) -> None:
     written = store.append_batch(events(10))
+    settle(store)
     seen: list[int] = []
 
     def flaky(event: Event) -> None:
@@ -230,8 +237,10 @@ def test_latest_persists_the_head_so_a_restart_does_not_replay(
     seen: list[int] = []
     restarted = SubscriptionManager(store)
     restarted.load_subscription("s", lambda e: seen.append(e.sequence))
+    settle(store)
     assert restarted.process_once() == 0
     new = store.append(make_event(77))
+    settle(store)
     restarted.process_once()
     assert seen == [new.sequence]
 

@@ -30,7 +30,7 @@ from stabilize_cli.events.base import RAW_EVENT_TYPE_KEY
 from stabilize_cli.events.errors import DuplicateEventError, StoreError
 from stabilize_cli.events.store import UNLIMITED, EventQuery
 
-from ..postgres_support import fresh_database
+from ..postgres_support import fresh_database, settle
 
 T0 = datetime(2026, 11, 28, 14, 40, 58, 128463, tzinfo=UTC)
 TYPES = (
@@ -300,11 +300,13 @@ def test_a_subscription_delivers_every_event_once_across_restarts(store: Store) 
     seen: list[int] = []
     manager = SubscriptionManager(store, batch_size=5)
     manager.create_subscription("s", lambda e: seen.append(e.sequence), start_from="beginning")
+    settle(store)
     manager.process_once()
     manager.process_once()
     later = store.append_batch([make_event(i) for i in range(100, 104)])
     restarted = SubscriptionManager(store, batch_size=5)
     assert restarted.load_subscription("s", lambda e: seen.append(e.sequence))
+    settle(store)
     while restarted.process_once():
         pass
     assert seen == [e.sequence for e in [*written, *later]]
@@ -315,10 +317,12 @@ def test_latest_starts_at_the_head(store: Store) -> None:
     seen: list[int] = []
     manager = SubscriptionManager(store, batch_size=100)
     manager.create_subscription("s", lambda e: seen.append(e.sequence), start_from="latest")
+    settle(store)
     assert manager.process_once() == 0
     new = store.append_batch([make_event(i) for i in range(50, 53)])
     reloaded = SubscriptionManager(store, batch_size=100)
     assert reloaded.load_subscription("s", lambda e: seen.append(e.sequence))
+    settle(store)
     reloaded.process_once()
     assert seen == [e.sequence for e in new]
 

@@ -28,6 +28,7 @@ from stabilize_cli.events.store.postgres import FeedPosition
 
 from ..events.test_recorder import Clock, record_every_type
 from ..events.test_store_contract import make_event
+from ..postgres_support import settle
 
 ENGINE_PYTHON = os.environ.get("STABILIZE_ENGINE_PYTHON")
 pytestmark = pytest.mark.skipif(not ENGINE_PYTHON, reason="STABILIZE_ENGINE_PYTHON is not set")
@@ -136,12 +137,14 @@ def test_we_read_what_the_engine_writes(pg_url: str) -> None:
 def test_the_engines_two_commit_order_bugs_and_ours_exactly_once(pg_url: str) -> None:
     with PostgresEventStore(pg_url, create_tables=True) as store:
         written = store.append_batch([make_event(i) for i in range(1_500)])
+        settle(store)
     engine = run_engine(BUGS_SCRIPT, pg_url)
     # The engine: the cut window's rest is skipped, and "latest" replays history.
     assert engine["pages"] == [1_000, 0]
     assert engine["latest"] == 100
     assert engine["beginning"] < 1_500
     with PostgresEventStore(pg_url) as store:
+        settle(store)
         first = store.read_feed(FeedPosition(), 1_000)
         second = store.read_feed(first.end, 1_000)
         assert [len(first.events), len(second.events)] == [1_000, 500]

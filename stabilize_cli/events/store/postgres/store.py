@@ -486,13 +486,19 @@ class PostgresEventStore(PostgresSideTablesMixin, EventStore):
         return None
 
     def head_position(self) -> FeedPosition:
-        """The position of a reader that has seen everything committed so far
-        (``start_from="latest"``): the current frontier, and the highest sequence."""
+        """Where a reader starts that takes everything written so far as history
+        (``start_from="latest"``): the highest sequence, and the snapshot's xmax.
+
+        Not xmin: a transaction open elsewhere on the server holds xmin below rows that
+        are already visible, and a reader starting there would replay them. Everything
+        below xmax is committed or in flight, and in-flight rows took their sequences
+        before now: history too, as on SQLite, where ``latest`` is the highest sequence.
+        """
         sequence = self.get_current_sequence()
         if not self._commit_xid:
             return FeedPosition(sequence, "0")
-        frontier = self._fetch("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", ())
-        return FeedPosition(sequence, str(frontier[0][0]))
+        xmax = self._fetch("SELECT pg_snapshot_xmax(pg_current_snapshot())::text", ())
+        return FeedPosition(sequence, str(xmax[0][0]))
 
     def read_feed(self, position: FeedPosition, limit: int = 1000) -> FeedPage:
         """Up to ``limit`` events after ``position``, in commit order where it can be
