@@ -7,7 +7,7 @@ and older rows keep NULL, then its index). ``commit_xid`` needs PostgreSQL 13 (x
 
 from __future__ import annotations
 
-from ..schema import EVENT_COLUMNS
+from ..columns import EVENT_COLUMNS
 
 CREATE_EVENTS = """
 CREATE TABLE IF NOT EXISTS events (

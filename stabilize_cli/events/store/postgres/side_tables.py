@@ -14,8 +14,30 @@ from datetime import datetime
 from typing import Any
 
 from ...base import EntityType, EventType
+from ..hashing import state_hash
 from ..interface import UNLIMITED
-from ..side_tables import SNAPSHOT_COLUMNS, SUBSCRIPTION_COLUMNS, state_hash
+
+SNAPSHOT_COLUMNS = (
+    "id",
+    "entity_type",
+    "entity_id",
+    "workflow_id",
+    "version",
+    "sequence",
+    "state",
+    "state_hash",
+    "created_at",
+)
+SUBSCRIPTION_COLUMNS = (
+    "id",
+    "event_types",
+    "entity_filter",
+    "last_sequence",
+    "webhook_url",
+    "created_at",
+    "updated_at",
+    "last_commit_cursor",
+)
 
 SELECT_SNAPSHOTS = (
     "SELECT id, entity_type, entity_id, workflow_id, version, sequence, state::text, "
@@ -56,6 +78,12 @@ class PostgresSideTablesMixin:
         raise NotImplementedError
 
     # -- snapshots -----------------------------------------------------------------------
+
+    def has_snapshot_table(self) -> bool:
+        """The engine creates all three tables together; a store may still lack one."""
+        with self.reading() as conn:
+            row = conn.execute("SELECT to_regclass('snapshots') IS NOT NULL").fetchone()
+        return bool(row[0])
 
     def save_snapshot(
         self,

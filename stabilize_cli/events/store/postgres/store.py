@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from ...base import EntityType, Event, EventType
 from ...errors import EventDecodeError, SchemaError, StoreError
-from ..interface import UNLIMITED, EventQuery, EventStore
+from ..columns import EVENT_COLUMNS
+from ..interface import UNLIMITED, AuditableStore, EventQuery
 from ..raw import ReadNotes, UnreadableRow
-from ..schema import EVENT_COLUMNS
 from .codec import event_columns, event_from_pg_row
 from .commit_order import MIN_SEQUENCE, CommitCursor, FeedPage, FeedPosition
 from .connection import Server, resolve_busy_timeout
@@ -70,9 +70,11 @@ _ORDER_SQL = {
 """Text sorts by code point, as on SQLite, whatever the database's collation."""
 
 
-class PostgresEventStore(PostgresSideTablesMixin, EventStore):
+class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
     """Events in PostgreSQL; sequences from the ``BIGSERIAL``, commit order from
     ``commit_xid`` where the server has it (13 and later)."""
+
+    backend = "postgres"
 
     def __init__(
         self,
@@ -128,8 +130,22 @@ class PostgresEventStore(PostgresSideTablesMixin, EventStore):
         return self._server.shown
 
     @property
+    def path(self) -> str:
+        """The connection string with its password masked (what messages show)."""
+        return self._server.shown
+
+    @property
+    def is_memory(self) -> bool:
+        return False
+
+    @property
     def read_only(self) -> bool:
         return self._server.read_only
+
+    def refresh(self) -> bool:
+        """Nothing to reopen: every statement outside :meth:`consistent_reads` sees the
+        latest commits."""
+        return False
 
     def _conn(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
