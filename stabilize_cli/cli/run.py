@@ -174,10 +174,17 @@ def open_for_writing(db: str, *, busy_timeout: float | None = None) -> Auditable
 def _open(
     db: str, *, read_only: bool, busy_timeout: float | None, notes: ReadNotes | None
 ) -> AuditableStore:
-    """Dispatch on the ``--db`` string: the only place that knows which backend it names."""
-    # PostgreSQL (issue 9): ``postgresql://``, ``postgres://`` and libpq ``key=value``
-    # strings will open ``events.store.postgres`` here. Until that backend exists they go
-    # on to SQLite, which answers as before ("unsupported connection string" for a URL).
+    """Dispatch on the ``--db`` string: the only place that knows which backend it names.
+
+    ``postgresql://``, ``postgres://`` and libpq ``key=value`` strings open the
+    PostgreSQL store (psycopg is imported then, and only then); anything else is SQLite.
+    """
+    from ..events.store.postgres.dsn import is_postgres_dsn  # noqa: PLC0415 - no driver
+
+    if is_postgres_dsn(db):
+        from ..events.store.postgres import PostgresEventStore  # noqa: PLC0415 - on use
+
+        return PostgresEventStore(db, read_only=read_only, busy_timeout=busy_timeout, notes=notes)
     from ..events.store.sqlite import SqliteEventStore  # noqa: PLC0415 - sqlite3 on use
 
     if read_only:

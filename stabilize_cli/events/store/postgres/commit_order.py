@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...base import Event
+from ..raw import UnreadableRow
 
 MIN_SEQUENCE = -(2**63)
 
@@ -63,6 +64,9 @@ class FeedPage:
 
     events: list[Event] = field(default_factory=list)
     positions: list[FeedPosition] = field(default_factory=list)
+    rows: list[Event | UnreadableRow] = field(default_factory=list)
+    """Every row read, in order: the events, and (when read notes are kept) the rows the
+    codec refused, which a follower shows as stored."""
     end: FeedPosition = field(default_factory=FeedPosition)
     commit_ordered: bool = True
     fallback_reason: str | None = None

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 BUSY_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10
+LOST = ": output incomplete"
+"""Said when the server goes away mid-command: anything already shown is partial."""
 INSTALL_HINT = "PostgreSQL support needs psycopg: pip install 'stabilize-cli[postgres]'"
 
 
@@ -56,10 +58,15 @@ class Server:
     def connect(self) -> psycopg.Connection[Any]:
         """An autocommit session in UTC; read-only sessions refuse every write."""
         driver = load_psycopg()
-        with self.translate():
+        try:
             conn: psycopg.Connection[Any] = driver.connect(
                 self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
             )
+        except driver.OperationalError as exc:  # refused, auth, no database, no such host
+            raise StoreOpenError(self._say(f"cannot connect: {_connect_reason(str(exc))}")) from exc
+        except driver.ProgrammingError as exc:  # a malformed connection string
+            raise StoreOpenError(self._say(f"bad connection string: {_first_line(exc)}")) from exc
+        with self.translate():
             try:
                 millis = round(self.busy_timeout * 1000)
                 conn.execute("SET TIME ZONE 'UTC'")
@@ -98,13 +105,13 @@ class Server:
             raise StoreError(self._say(f"refused a write: {_first_line(exc)}")) from exc
         except (errors.AdminShutdown, errors.CrashShutdown, errors.CannotConnectNow) as exc:
             raise StoreConnectionLostError(
-                self._say(f"server went away ({_first_line(exc)})")
+                self._say(f"server went away ({_first_line(exc)}){LOST}")
             ) from exc
         except driver.OperationalError as exc:
             raise self._operational(exc) from exc
         except driver.InterfaceError as exc:
             raise StoreConnectionLostError(
-                self._say(f"connection lost ({_first_line(exc)})")
+                self._say(f"connection lost ({_first_line(exc)}){LOST}")
             ) from exc
         except driver.Error as exc:
             raise StoreError(self._say(_first_line(exc))) from exc
@@ -115,7 +122,7 @@ class Server:
         if text.startswith(("connection failed", "connection is bad")) or "failed:" in text:
             return StoreOpenError(self._say(f"cannot connect: {_connect_reason(str(exc))}"))
         if "closed" in text or "terminat" in text or "lost" in text or "EOF" in text:
-            return StoreConnectionLostError(self._say(f"server went away ({text})"))
+            return StoreConnectionLostError(self._say(f"server went away ({text}){LOST}"))
         return StoreError(self._say(text))
 
     def _say(self, text: str) -> str:

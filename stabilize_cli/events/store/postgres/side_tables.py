@@ -119,7 +119,7 @@ class PostgresSideTablesMixin:
             rows = conn.execute(sql, (EntityType(entity_type).value, entity_id, upper)).fetchall()
         filt = self.snapshot_filter
         for raw in rows:
-            row = _snapshot_row(raw)
+            row = snapshot_row(raw)
             yield row if filt is None else filt(row)
 
     def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
@@ -132,7 +132,7 @@ class PostgresSideTablesMixin:
             sql, params = f"{sql} WHERE workflow_id = %s", (workflow_id,)
         with self.reading() as conn:
             rows = conn.execute(f"{sql} ORDER BY id", params).fetchall()
-        return [_snapshot_row(r) for r in rows]
+        return [snapshot_row(r) for r in rows]
 
     # -- durable subscription positions -------------------------------------------------
 
@@ -195,7 +195,7 @@ class PostgresSideTablesMixin:
         return bool(cursor.rowcount > 0)
 
 
-def _snapshot_row(raw: tuple[Any, ...]) -> dict[str, Any]:
+def snapshot_row(raw: tuple[Any, ...]) -> dict[str, Any]:
     row = dict(zip(SNAPSHOT_COLUMNS, raw, strict=True))
     row["created_at"] = _text_time(row["created_at"])
     return row

@@ -516,6 +516,21 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
         xmax = self._fetch("SELECT pg_snapshot_xmax(pg_current_snapshot())::text", ())
         return FeedPosition(sequence, str(xmax[0][0]))
 
+    def follow_start(self) -> tuple[FeedPosition, int, frozenset[int]]:
+        """Where a follower starts: the frontier (xmin), the highest sequence visible, and
+        the visible rows at or above the frontier (committed while an older transaction
+        was still open). A follower shows its backlog up to that sequence, then reads the
+        feed from the frontier, passing over those rows: nothing twice, and a transaction
+        still open now is shown when it commits, even with a lower sequence."""
+        row = self._fetch(
+            "WITH s AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) "
+            "SELECT s.xmin::text, (SELECT max(sequence) FROM events), "
+            "(SELECT array_agg(sequence) FROM events WHERE commit_xid >= s.xmin) FROM s",
+            (),
+        )[0]
+        head = int(row[1] or 0)
+        return FeedPosition(MIN_SEQUENCE, str(row[0])), head, frozenset(row[2] or ())
+
     def read_feed(self, position: FeedPosition, limit: int = 1000) -> FeedPage:
         """Up to ``limit`` events after ``position``, in commit order where it can be
         trusted (else in sequence order, saying why), with the position after each."""
@@ -581,12 +596,20 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
                 page.positions.append(position)
             elif self._notes is None:
                 raise decoded.error
+            page.rows.append(decoded)
 
     def _read_by_sequence(self, position: FeedPosition, limit: int, reason: str) -> FeedPage:
         events = self.get_events_since(position.last_sequence, limit)
         positions = [FeedPosition(e.sequence, position.commit_cursor) for e in events]
         end = positions[-1] if positions else position
-        return FeedPage(events, positions, end, commit_ordered=False, fallback_reason=reason)
+        return FeedPage(
+            events=events,
+            positions=positions,
+            rows=list(events),
+            end=end,
+            commit_ordered=False,
+            fallback_reason=reason,
+        )
 
     def get_events_since_committed(self, cursor: str, limit: int = 1000) -> tuple[list[Event], str]:
         """The engine's commit-ordered read, without its skip: a page cut by ``limit``
