@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -67,17 +67,21 @@ class CommandRun:
     # -- open -------------------------------------------------------------------------------
 
     @contextmanager
-    def open(self, db: str, *, notes: bool = False) -> Iterator[AuditableStore]:
+    def open(
+        self, db: str, *, notes: bool = False, consistent: bool = True
+    ) -> Iterator[AuditableStore]:
         """The audited store, read-only: auditing never changes the evidence. Every event
         read from it is redacted by the run's redactor; with ``notes``, an unreadable row is
-        left out of event reads and noted in :attr:`notes`."""
+        left out of event reads and noted in :attr:`notes`. With ``consistent`` (all but a
+        follower, which must see what comes later), the run's reads share one snapshot
+        where the backend offers it, so a report's numbers agree while writers go on."""
         store = open_for_audit(
             db,
             self.redactor,
             notes=self.read_notes() if notes else None,
             busy_timeout=self.busy_timeout,
         )
-        with _closing(store):
+        with _closing(store), store.consistent_reads() if consistent else nullcontext():
             yield store
 
     @contextmanager

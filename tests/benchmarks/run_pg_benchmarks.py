@@ -8,9 +8,18 @@ benchmark's 1.4-million-event store (``stabilize_bench_large``) and its 10,000-e
 one (``stabilize_bench_small``), from the same generator and seeds. Then measures:
 
 - ``append_batch`` of 1,000 events: ours against the engine's PostgreSQL store (one
-  INSERT per event), in-process, median of N, each batch in its own fresh database
-  table state; the engine's own store when ``$STABILIZE_ENGINE_PYTHON`` has it, and the
-  same one-INSERT-per-event method run here otherwise.
+  INSERT per event), in-process, median of N; the engine's own store when
+  ``$STABILIZE_ENGINE_PYTHON`` has it, and the same one-INSERT-per-event method run
+  here otherwise;
+- ``timeline WF`` (a workflow from the middle of the store) against a script that
+  imports typer and rich, connects with psycopg and fetches that workflow's rows, and
+  against the same command on the 10,000-event database;
+- ``metrics --top 10 --no-cache`` against one plain SQL aggregate run from psycopg, and
+  its peak RSS;
+- ``workflows`` (its first page).
+
+Commands run as fresh processes, median of N after one untimed run, with the SQLite
+benchmark's wrapper (``run_benchmarks.measure``: wall time and the child's peak RSS).
 
 Not collected by pytest (no ``test_`` prefix).
 """
@@ -45,6 +54,7 @@ from tests.benchmarks.generate_store import (  # noqa: E402
     SMALL_WORKFLOWS,
     ordinary_rows,
 )
+from tests.benchmarks.run_benchmarks import STABILIZE, measure  # noqa: E402
 
 ENGINE = os.environ.get("STABILIZE_ENGINE_PYTHON", "/tmp/engine-venv/bin/python")
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -220,6 +230,97 @@ def measure_append(server: str, runs: int) -> list[Row]:
     ]
 
 
+FLOOR_TIMELINE = textwrap.dedent("""
+    import sys
+    import psycopg, typer, rich.console, rich.tree
+    with psycopg.connect(sys.argv[1]) as conn:
+        rows = conn.execute(
+            "SELECT * FROM events WHERE workflow_id = %s ORDER BY sequence", (sys.argv[2],)
+        ).fetchall()
+    print(len(rows))
+""")
+REF_METRICS = textwrap.dedent("""
+    import sys
+    import psycopg
+    QUERY = (
+        "SELECT entity_type, "
+        "CASE entity_type WHEN 'stage' THEN data->>'type' ELSE data->>'name' END, "
+        "count(*) FILTER (WHERE event_type IN ('stage.started', 'task.started')), "
+        "count(*) FILTER (WHERE event_type IN ('stage.completed', 'task.completed')), "
+        "count(*) FILTER (WHERE event_type IN ('stage.failed', 'task.failed')), "
+        "count(*) FILTER (WHERE event_type = 'stage.skipped'), "
+        "count(*) FILTER (WHERE event_type = 'task.retried'), "
+        "avg((data->>'duration_ms')::numeric) "
+        "FROM events WHERE entity_type IN ('stage', 'task') GROUP BY 1, 2"
+    )
+    with psycopg.connect(sys.argv[1]) as conn:
+        print(len(conn.execute(QUERY).fetchall()))
+""")
+
+
+def middle_workflow(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT workflow_id FROM events WHERE sequence >= (SELECT max(sequence) / 2 "
+            "FROM events) AND event_type = 'workflow.created' ORDER BY sequence LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def script(python_text: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", python_text, *args]
+
+
+def ratio_row(what: str, ours: float, ref: float, goal: float) -> Row:
+    ratio = ours / ref
+    return Row(
+        what,
+        f"{ours:.3f} s",
+        f"{ref:.3f} s",
+        f"{ratio:.2f}x",
+        f"<= {goal}x",
+        "met" if ratio <= goal else "NOT met",
+    )
+
+
+def measure_commands(large: str, small: str, runs: int) -> list[Row]:
+    rows = []
+    wf, wf_small = middle_workflow(large), middle_workflow(small)
+    ours = measure([*STABILIZE, "timeline", wf, "--db", large], runs)
+    floor = measure(script(FLOOR_TIMELINE, large, wf), runs)
+    on_small = measure([*STABILIZE, "timeline", wf_small, "--db", small], runs)
+    rows.append(ratio_row("timeline WF vs typer+rich+psycopg fetch", ours.wall, floor.wall, 1.5))
+    rows.append(
+        ratio_row("timeline: 1.4M-event vs 10k-event database", ours.wall, on_small.wall, 1.2)
+    )
+    cold = measure([*STABILIZE, "metrics", "--top", "10", "--no-cache", "--db", large], runs)
+    ref = measure(script(REF_METRICS, large), runs)
+    rows.append(ratio_row("metrics --top 10 (cold) vs one SQL aggregate", cold.wall, ref.wall, 1.5))
+    rows.append(
+        Row(
+            "metrics peak RSS",
+            f"{cold.rss_mib:.0f} MiB",
+            f"{ref.rss_mib:.0f} MiB (the query)",
+            "",
+            "<= 100 MiB",
+            "met" if cold.rss_mib <= 100 else "NOT met",
+        )
+    )
+    listing = measure([*STABILIZE, "workflows", "--db", large], runs)
+    rows.append(
+        Row(
+            "workflows first page (70,000 workflows)",
+            f"{listing.wall:.3f} s",
+            "",
+            "",
+            "<= 0.5 s",
+            "met" if listing.wall <= 0.5 else "NOT met",
+        )
+    )
+    return rows
+
+
 def table(rows: list[Row]) -> str:
     header = Row("what", "ours", "reference", "ratio", "goal", "verdict")
     cells = [header, *rows]
@@ -239,14 +340,17 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--only", choices=["append", "all"], default="all")
+    parser.add_argument("--only", choices=["append", "commands", "all"], default="all")
     args = parser.parse_args(argv[1:])
-    rows = measure_append(args.server, args.runs)
-    if args.only == "all":
-        ensure_database(
+    rows = [] if args.only == "commands" else measure_append(args.server, args.runs)
+    if args.only != "append":
+        small = ensure_database(
             args.server, "stabilize_bench_small", SMALL_WORKFLOWS, SEED + 7, args.rebuild
         )
-        ensure_database(args.server, "stabilize_bench_large", LARGE_WORKFLOWS, SEED, args.rebuild)
+        large = ensure_database(
+            args.server, "stabilize_bench_large", LARGE_WORKFLOWS, SEED, args.rebuild
+        )
+        rows += measure_commands(large, small, args.runs)
     print(table(rows))
     return 0
 

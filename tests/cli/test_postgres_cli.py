@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from stabilize_cli.cli.run import CommandRun
 from stabilize_cli.events import EventQuery, PostgresEventStore, SqliteEventStore
 from stabilize_cli.events.store import UNLIMITED
 
@@ -353,3 +354,47 @@ def test_demo_writes_into_an_empty_database_what_it_writes_to_a_file(
         assert again.exit_code == 2
         assert "needs an empty database" in again.stderr
     assert not list(Path.cwd().glob("user=*"))
+
+
+def test_a_runs_reads_share_one_snapshot_unless_following(pg_real: str) -> None:
+    with fresh_database() as url, PostgresEventStore(url, create_tables=True) as writer:
+        source = SqliteEventStore(str(REAL_DB), create_tables=False, read_only=True)
+        events = list(source.get_events(EventQuery(limit=20)))
+        writer.append_batch(events[:10])
+        run = CommandRun()
+        with run.open(url) as store:
+            before = store.count_events()
+            writer.append_batch(events[10:15])
+            assert store.count_events() == before == 10
+        with run.open(url, consistent=False) as store:
+            before = store.count_events()
+            writer.append_batch(events[15:20])
+            assert store.count_events() == before + 5
+
+
+def test_snapshots_create_and_prune_say_what_they_changed_on_both(
+    invoke: Invoke, real_db_copy: Path
+) -> None:
+    with fresh_database() as url:
+        with SqliteEventStore(str(REAL_DB), create_tables=False, read_only=True) as source:
+            events = list(source.get_events(EventQuery(limit=UNLIMITED)))
+        with PostgresEventStore(url, create_tables=True) as target:
+            target.append_batch(events)
+        for db in (real_db_copy, url):
+            for workflow in WORKFLOWS[:3]:
+                for at in ("20", ""):
+                    args = ("snapshots", "create", workflow, *(("--at", at) if at else ()))
+                    assert invoke(*args, "--format", "json", db=db).exit_code in (0, 2)
+        outputs = []
+        for db in (real_db_copy, url):
+            listed = invoke("snapshots", "list", "--format", "json", db=db)
+            pruned = invoke("snapshots", "prune", "--keep", "1", "--format", "json", db=db)
+            after = invoke("snapshots", "list", "--format", "json", db=db)
+            assert pruned.exit_code == 0, pruned.stderr
+            strip = [
+                {k: v for k, v in row.items() if k != "created_at"}
+                for row in json.loads(after.stdout)
+            ]
+            outputs.append((len(json.loads(listed.stdout)), json.loads(pruned.stdout), strip))
+        assert outputs[0] == outputs[1]
+        assert outputs[1][1]  # something was pruned, and said so

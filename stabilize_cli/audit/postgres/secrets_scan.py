@@ -15,10 +15,9 @@ _MENTIONING = (
     "SELECT sequence, data FROM events WHERE workflow_id IS NOT DISTINCT FROM %s "
     "AND sequence > %s AND ({}) ORDER BY sequence LIMIT %s"
 )
-_DECLARING = (
-    "SELECT sequence, workflow_id FROM events WHERE sequence > %s AND data::text ILIKE %s "
-    "ORDER BY sequence LIMIT %s"
-)
+_DECLARING = "SELECT DISTINCT workflow_id FROM events WHERE sequence > %s AND data::text ILIKE %s"
+"""One statement, no order: matches are rare, so a keyset page would read the whole
+table anyway, and this way PostgreSQL reads it with parallel workers."""
 
 
 def as_jsonb_text(needle: str) -> str:
@@ -56,10 +55,4 @@ class PostgresSecretScan:
 
     def workflows_declaring(self, key: str, *, after: int = -(2**63)) -> set[str | None]:
         pattern = like_pattern(json.dumps(key, ensure_ascii=False))
-        found: set[str | None] = set()
-        while True:
-            page = rows(self.store, _DECLARING, (after, pattern, PAGE_SIZE))
-            found.update(workflow_id for _, workflow_id in page)
-            if len(page) < PAGE_SIZE:
-                return found
-            after = page[-1][0]
+        return {workflow_id for (workflow_id,) in rows(self.store, _DECLARING, (after, pattern))}

@@ -48,7 +48,8 @@ class Server:
     dsn: str
     read_only: bool = False
     busy_timeout: float = BUSY_TIMEOUT_SECONDS
-    """Seconds a statement may run, and wait for a lock, before StoreBusyError."""
+    """Seconds a statement may wait for a lock before StoreBusyError (``lock_timeout``);
+    a ``statement_timeout`` the server or role sets is reported as busy too."""
 
     @property
     def shown(self) -> str:
@@ -68,10 +69,11 @@ class Server:
             raise StoreOpenError(self._say(f"bad connection string: {_first_line(exc)}")) from exc
         with self.translate():
             try:
-                millis = round(self.busy_timeout * 1000)
+                millis = max(1, round(self.busy_timeout * 1000))
                 conn.execute("SET TIME ZONE 'UTC'")
-                conn.execute(f"SET statement_timeout = {millis}")  # 0: none
-                conn.execute(f"SET lock_timeout = {max(1, millis)}")
+                # Busy is waiting for a lock; a long aggregate over a big store is work,
+                # not busy: statement_timeout stays as the server or role sets it.
+                conn.execute(f"SET lock_timeout = {millis}")
                 conn.execute("SET application_name = 'stabilize-cli'")
                 if self.read_only:
                     conn.execute("SET default_transaction_read_only = on")
