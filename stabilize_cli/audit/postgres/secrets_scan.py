@@ -12,9 +12,11 @@ from .catalog import rows
 
 PAGE_SIZE = 500
 _MENTIONING = (
-    "SELECT sequence, data FROM events WHERE workflow_id IS NOT DISTINCT FROM %s "
+    "SELECT sequence, data FROM events WHERE workflow_id = %s "
     "AND sequence > %s AND ({}) ORDER BY sequence LIMIT %s"
 )
+"""``=``, so ``idx_events_workflow`` finds the workflow's rows (``IS NOT DISTINCT FROM``
+would read the whole table); the column is NOT NULL, so no workflow is NULL."""
 _DECLARING = "SELECT DISTINCT workflow_id FROM events WHERE sequence > %s AND data::text ILIKE %s"
 """One statement, no order: matches are rare, so a keyset page would read the whole
 table anyway, and this way PostgreSQL reads it with parallel workers."""
@@ -41,7 +43,7 @@ class PostgresSecretScan:
 
     def payloads_mentioning(self, workflow_id: str | None, needles: Iterable[str]) -> Iterator[Any]:
         patterns = [like_pattern(as_jsonb_text(n)) for n in needles]
-        if not patterns:
+        if not patterns or workflow_id is None:
             return
         sql = _MENTIONING.format(" OR ".join("data::text ILIKE %s" for _ in patterns))
         after = -(2**63)

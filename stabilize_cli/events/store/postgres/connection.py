@@ -70,13 +70,16 @@ class Server:
         with self.translate():
             try:
                 millis = max(1, round(self.busy_timeout * 1000))
-                conn.execute("SET TIME ZONE 'UTC'")
                 # Busy is waiting for a lock; a long aggregate over a big store is work,
                 # not busy: statement_timeout stays as the server or role sets it.
-                conn.execute(f"SET lock_timeout = {millis}")
-                conn.execute("SET application_name = 'stabilize-cli'")
+                settings = [
+                    "SET TIME ZONE 'UTC'",
+                    f"SET lock_timeout = {millis}",
+                    "SET application_name = 'stabilize-cli'",
+                ]
                 if self.read_only:
-                    conn.execute("SET default_transaction_read_only = on")
+                    settings.append("SET default_transaction_read_only = on")
+                conn.execute("; ".join(settings))  # one round trip
             except BaseException:
                 conn.close()
                 raise
