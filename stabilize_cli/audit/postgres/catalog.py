@@ -76,7 +76,11 @@ ENTITY_TYPES = "SELECT DISTINCT entity_type FROM events WHERE entity_id = %s"
 WALK = (
     "SELECT sequence, workflow_id FROM events WHERE sequence < %s ORDER BY sequence DESC LIMIT %s"
 )
-FIRST_OF = "SELECT MIN(sequence) FROM events WHERE workflow_id = %s"
+FIRSTS_OF = (
+    "SELECT workflow_id, MIN(sequence) FROM events WHERE workflow_id = ANY(%s) "
+    "GROUP BY workflow_id"
+)
+"""Each new workflow's first sequence, a page of them in one statement (index seeks)."""
 CREATED = (
     "SELECT workflow_id, data->'application' FROM events "
     "WHERE event_type = 'workflow.created' ORDER BY sequence"
@@ -189,10 +193,10 @@ class PostgresNewest:
         cursor = 2**63 - 1
         while True:
             page = rows(self.store, WALK, (cursor, WALK_PAGE))
-            for _seq, workflow_id in page:
-                if workflow_id not in seen:
-                    seen.add(workflow_id)
-                    first = rows(self.store, FIRST_OF, (workflow_id,))[0][0]
+            new = list(dict.fromkeys(wf for _seq, wf in page if wf not in seen))
+            seen.update(new)
+            if new:
+                for workflow_id, first in rows(self.store, FIRSTS_OF, (new,)):
                     heapq.heappush(heap, (-int(first), workflow_id))
             cursor = int(page[-1][0]) if page else -(2**63)
             ready: list[str] = []
