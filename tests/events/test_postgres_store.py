@@ -471,3 +471,25 @@ def test_a_refused_batch_leaves_the_callers_transaction_usable(
         existing.sequence,
         *(e.sequence for e in kept),
     ]
+
+
+def test_the_engines_schema_option_places_and_checks_the_tables(pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA audit_events")
+    with PostgresEventStore(pg_url, True, "audit_events") as store:
+        written = store.append_batch(events(3))
+        assert store.resolved_schema() == "audit_events"
+    with PostgresEventStore(pg_url, schema="audit_events", read_only=True) as reader:
+        assert [e.sequence for e in reader.get_events(EventQuery())] == [
+            e.sequence for e in written
+        ]
+    with pytest.raises(SchemaError, match="missing tables"):
+        PostgresEventStore(pg_url)  # not on the default search_path
+    with PostgresEventStore(pg_url, create_tables=True) as public:  # a second set, in public
+        assert public.resolved_schema() == "public"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA shadow")
+        conn.execute("CREATE TABLE shadow.events (LIKE audit_events.events)")
+    shadowed = pg_url + " options='-c search_path=shadow,audit_events'"
+    with pytest.raises(SchemaError, match="more than one schema"):
+        PostgresEventStore(shadowed)

@@ -265,8 +265,8 @@ def test_snapshots_are_kept_newest_first_and_replaced_per_version(store: Store) 
     latest = store.get_latest_snapshot(EntityType.WORKFLOW, "W1")
     assert latest is not None
     assert (latest["version"], latest["sequence"]) == (2, 11)
-    assert latest["state"] is not None
-    assert '"SUCCEEDED"' in latest["state"]
+    assert latest["state"] == {"status": "SUCCEEDED"}
+    assert "id" not in latest
     before = list(store.get_snapshots(EntityType.WORKFLOW, "W1", max_sequence=10))
     assert [(r["version"], r["sequence"]) for r in before] == [(1, 5)]
     assert [r["entity_id"] for r in store.list_snapshots()] == ["W1", "W1", "W2"]

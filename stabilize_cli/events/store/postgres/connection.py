@@ -50,6 +50,8 @@ class Server:
     busy_timeout: float = BUSY_TIMEOUT_SECONDS
     """Seconds a statement may wait for a lock before StoreBusyError (``lock_timeout``);
     a ``statement_timeout`` the server or role sets is reported as busy too."""
+    schema: str | None = None
+    """Put first on each session's search_path (the engine's ``schema=``)."""
 
     @property
     def shown(self) -> str:
@@ -79,6 +81,9 @@ class Server:
                 ]
                 if self.read_only:
                     settings.append("SET default_transaction_read_only = on")
+                if self.schema is not None:
+                    quoted = '"' + self.schema.replace('"', '""') + '"'
+                    settings.append(f"SET search_path TO {quoted}, public")
                 conn.execute("; ".join(settings))  # one round trip
             except BaseException:
                 conn.close()

@@ -28,6 +28,16 @@ SNAPSHOT_COLUMNS = (
     "state_hash",
     "created_at",
 )
+ENGINE_SNAPSHOT_KEYS = (
+    "entity_type",
+    "entity_id",
+    "workflow_id",
+    "version",
+    "sequence",
+    "state",
+    "state_hash",
+)
+"""What the engine's ``get_latest_snapshot`` returns."""
 SUBSCRIPTION_COLUMNS = (
     "id",
     "event_types",
@@ -123,7 +133,22 @@ class PostgresSideTablesMixin:
             yield row if filt is None else filt(row)
 
     def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
-        return next(self.get_snapshots(entity_type, entity_id), None)
+        """The engine's shape, as the SQLite store gives it: the highest-version snapshot
+        without ``id``/``created_at``, ``state`` decoded, unchecked."""
+        sql = (
+            f"{SELECT_SNAPSHOTS} WHERE entity_type = %s AND entity_id = %s "
+            "ORDER BY version DESC, id DESC LIMIT 1"
+        )
+        with self.reading() as conn:
+            raw = conn.execute(sql, (EntityType(entity_type).value, entity_id)).fetchone()
+        if raw is None:
+            return None
+        row = snapshot_row(raw)
+        if self.snapshot_filter is not None:
+            row = self.snapshot_filter(row)
+        shaped = {key: row[key] for key in ENGINE_SNAPSHOT_KEYS}
+        shaped["state"] = json.loads(row["state"])  # JSONB text: always JSON
+        return shaped
 
     def list_snapshots(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
         sql: str = SELECT_SNAPSHOTS

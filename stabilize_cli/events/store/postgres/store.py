@@ -80,6 +80,7 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
         self,
         connection_string: str,
         create_tables: bool = False,
+        schema: str | None = None,
         *,
         read_only: bool = False,
         busy_timeout: float | None = None,
@@ -87,6 +88,10 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
         notes: ReadNotes | None = None,
     ) -> None:
         """``create_tables`` (the engine's default: off) runs the engine's DDL.
+
+        ``schema`` (the engine's): the schema holding the event tables; every session
+        puts it first on its ``search_path``, and a table that resolves elsewhere is
+        refused (:meth:`resolved_schema` says where they resolved).
 
         ``read_only=True`` (ours): every session refuses writes
         (``default_transaction_read_only``); the real guard is a SELECT-only role,
@@ -101,8 +106,9 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
         self.unreadable_filter: Callable[[UnreadableRow], UnreadableRow] | None = None
         self.snapshot_filter: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._server = Server(
-            connection_string.strip(), read_only, resolve_busy_timeout(busy_timeout)
+            connection_string.strip(), read_only, resolve_busy_timeout(busy_timeout), schema
         )
+        self._resolved_schema: str | None = None
         self._local = threading.local()
         self._all: list[psycopg.Connection[Any]] = []
         self._all_lock = threading.Lock()
@@ -221,8 +227,32 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
                 for statement in COMMIT_XID_MIGRATION:
                     conn.execute(statement)
 
+    def resolved_schema(self) -> str | None:
+        """The schema the event tables resolved to when the store was opened."""
+        return self._resolved_schema
+
     def _check_tables(self, conn: psycopg.Connection[Any]) -> None:
         """Name what is missing: the engine's tables, or columns of ``events``."""
+        spaces = {
+            str(row[0])
+            for row in conn.execute(
+                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.oid = ANY(ARRAY[to_regclass('events'), to_regclass('snapshots'), "
+                "to_regclass('event_subscriptions')])"
+            ).fetchall()
+        }
+        wanted = self._server.schema
+        if wanted is not None and spaces - {wanted}:
+            raise SchemaError(
+                f"{self.location}: the event tables resolve to schema "
+                f"{', '.join(sorted(spaces))}, not {wanted}"
+            )
+        if len(spaces) > 1:
+            raise SchemaError(
+                f"{self.location}: the event tables resolve to more than one schema "
+                f"({', '.join(sorted(spaces))}): a shadow copy on the search_path?"
+            )
+        self._resolved_schema = next(iter(spaces), None)
         present = {
             name
             for name in REQUIRED_TABLES
