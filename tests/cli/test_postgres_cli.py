@@ -208,48 +208,47 @@ def test_a_server_gone_mid_command_is_exit_4_with_partial_output(pg_real: str) -
 # -- following in commit order ----------------------------------------------------------------
 
 
-def test_follow_prints_a_late_committing_lower_sequence_once(pg_real: str) -> None:
+def test_follow_prints_a_late_committing_lower_sequence_once(tmp_path: Path) -> None:
+    """The follower prints its one-event backlog once it has started; then a transaction
+    takes a lower sequence and commits after a later one: both printed, each once."""
+    out = tmp_path / "followed.ndjson"
+
+    def printed() -> list[int]:
+        return [json.loads(line)["sequence"] for line in out.read_text().splitlines() if line]
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 60
+        while len(printed()) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     with fresh_database() as url, PostgresEventStore(url, create_tables=True) as store:
         source = SqliteEventStore(str(REAL_DB), create_tables=False, read_only=True)
         events = list(source.get_events(EventQuery(limit=30)))
-        store.append_batch(events[:10])
+        first = store.append_batch(events[:10])
         settle(store)
-        out: list[int] = []
+        argv = ["events", "--follow", "--format", "ndjson", "--interval", "0.05"]
         follower = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "stabilize_cli",
-                "events",
-                "--follow",
-                "--format",
-                "ndjson",
-                "--interval",
-                "0.05",
-                "--limit",
-                "0",
-                "--db",
-                url,
-            ],
-            stdout=subprocess.PIPE,
+            [sys.executable, "-m", "stabilize_cli", *argv, "--limit", "1", "--db", url],
+            stdout=out.open("w"),
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            time.sleep(1.5)
+            wait_for(1)  # the backlog is out: the follower has taken its start
             with psycopg.connect(url) as slow:
                 held = store.append_batch(events[10:11], connection=slow)
                 later = store.append_batch(events[11:13])
-                time.sleep(0.5)
+                time.sleep(0.3)
                 slow.commit()
             settle(store)
-            time.sleep(1.0)
+            wait_for(4)
+            time.sleep(0.3)  # anything printed twice would come now
         finally:
             follower.terminate()
-            stdout, stderr = follower.communicate(timeout=20)
-        out = [json.loads(line)["sequence"] for line in stdout.splitlines() if line.strip()]
-    assert sorted(out) == sorted([held[0].sequence, *(e.sequence for e in later)]), stderr
-    assert len(out) == len(set(out))
+            _, stderr = follower.communicate(timeout=20)
+    expected = [first[-1].sequence, held[0].sequence, *(e.sequence for e in later)]
+    assert sorted(printed()) == sorted(expected), stderr
+    assert held[0].sequence < later[0].sequence
 
 
 # -- the real engine's PostgreSQL dump --------------------------------------------------------
@@ -398,3 +397,49 @@ def test_snapshots_create_and_prune_say_what_they_changed_on_both(
             outputs.append((len(json.loads(listed.stdout)), json.loads(pruned.stdout), strip))
         assert outputs[0] == outputs[1]
         assert outputs[1][1]  # something was pruned, and said so
+
+
+def test_follow_on_a_dump_with_xids_ahead_warns_and_shows_every_event(tmp_path: Path) -> None:
+    """A restored dump's commit_xids can be ahead of this server's counter: a frontier
+    reader would hide them all; the follower says so and reads in sequence order."""
+    out = tmp_path / "followed.ndjson"
+    with fresh_database() as url:
+        load_sql(url, REAL_PG_SQL)
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()
+            assert row is not None
+            conn.execute(
+                "UPDATE events SET commit_xid = (commit_xid::text::bigint + %s)::text::xid8",
+                (int(row[0]) + 1_000_000,),
+            )
+        follower = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "stabilize_cli",
+                "events",
+                "--follow",
+                "--format",
+                "ndjson",
+                "--interval",
+                "0.1",
+                "--limit",
+                "1000",
+                "--db",
+                url,
+            ],
+            stdout=out.open("w"),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while out.read_text().count("\n") < 173 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            follower.terminate()
+            _, stderr = follower.communicate(timeout=20)
+    shown = [json.loads(line)["sequence"] for line in out.read_text().splitlines() if line]
+    assert shown == list(range(1, 174))
+    assert stderr.startswith("warning: ")
+    assert "ahead of this server" in stderr
