@@ -1,4 +1,5 @@
-"""psycopg is paid for only by PostgreSQL runs: SQLite commands and Tab never import it."""
+"""psycopg is paid for only by PostgreSQL runs: SQLite commands and Tab never import it
+(nor the PostgreSQL store, only the few lines that tell a server's URL from a file)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ try:
     main()
 except SystemExit:
     pass
-print("PSYCOPG:" + str(any(m.split(".")[0] == "psycopg" for m in sys.modules)), file=sys.stderr)
+backend = "stabilize_cli.events.store.postgres.store"
+loaded = any(m.split(".")[0] == "psycopg" for m in sys.modules) or backend in sys.modules
+print("PSYCOPG:" + str(loaded), file=sys.stderr)
 """
 
 
