@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..events.base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventType
-from ..events.errors import StoreBusyError
+from ..events.errors import StoreBusyError, StoreOpenError
 from ..events.store import SqliteEventStore
 from ..events.store.catalog import WorkflowCatalog
 from ..events.store.interface import UNLIMITED, EventQuery
@@ -273,9 +274,18 @@ def query_events(store: SqliteEventStore, wanted: EventFilter) -> EventStream:
 # -- following ----------------------------------------------------------------------------
 
 
+MAX_INTERVAL = 86_400.0
+"""A day between polls: beyond it ``--follow`` would look dead (and ``time.sleep`` fails
+past the platform's time_t)."""
+
+
 def check_interval(seconds: float) -> None:
     if not math.isfinite(seconds) or seconds <= 0:
         raise InvalidInputError(f"--interval must be a positive number of seconds (got {seconds})")
+    if seconds > MAX_INTERVAL:
+        raise InvalidInputError(
+            f"--interval must be at most {MAX_INTERVAL:g} seconds (got {seconds:g})"
+        )
 
 
 def follow_events(
@@ -310,14 +320,17 @@ def _poll(
     warn: Callable[[str], object],
 ) -> Iterator[StoredEvent]:
     last = _backlog_start(store, query)
+    same = SameDatabase(store)
     busy_in_a_row = 0
     while True:
         done = False
         try:
+            same.check_file()
             store.refresh()
-            head = store.get_current_sequence() if query.to_sequence is not None else None
+            head = same.check_contents()
             for event in store.get_rows(_after(query, last)):
                 last = event.sequence
+                same.shown(event)
                 yield event
             done = head is not None and query.to_sequence is not None and head >= query.to_sequence
             busy_in_a_row = 0
@@ -330,6 +343,65 @@ def _poll(
         if done or stop():
             return
         sleep(interval)
+
+
+class SameDatabase:
+    """Whether a followed database is still the one the stream started on.
+
+    Renamed or copied over, or deleted, it must not splice another database's events into
+    the stream, nor be followed forever once unlinked: the file's identity (device and
+    inode), its head sequence (never going back) and the last event shown (still there,
+    with the same id) are checked before each poll's read.
+    """
+
+    def __init__(self, store: SqliteEventStore) -> None:
+        self.store = store
+        self.identity = self._identity()
+        self.head = store.get_current_sequence()
+        self.anchor: tuple[int, object] | None = None
+
+    def _identity(self) -> tuple[int, int]:
+        try:
+            info = os.stat(self.store.path)
+        except FileNotFoundError:
+            raise StoreOpenError(
+                f"{self.store.path}: the database was deleted while being followed"
+            ) from None
+        return info.st_dev, info.st_ino
+
+    def check_file(self) -> None:
+        if self._identity() != self.identity:
+            raise StoreOpenError(
+                f"{self.store.path}: another file was put in the database's place "
+                "while it was followed; stopping (its events would be another database's)"
+            )
+
+    def check_contents(self) -> int:
+        """The head sequence, after checking nothing the stream showed has gone."""
+        head = self.store.get_current_sequence()
+        if head < self.head:
+            self._replaced(f"its last sequence went back from {self.head} to {head}")
+        self.head = head
+        if self.anchor is not None:
+            sequence, event_id = self.anchor
+            probe = EventQuery(from_sequence=sequence - 1, to_sequence=sequence, limit=1)
+            found = [_event_id(row) for row in self.store.get_rows(probe)]
+            if found != [event_id]:
+                self._replaced(f"event {sequence}, already shown, is gone or has another id")
+        return head
+
+    def shown(self, event: StoredEvent) -> None:
+        self.anchor = (event.sequence, _event_id(event))
+
+    def _replaced(self, why: str) -> None:
+        raise StoreOpenError(
+            f"{self.store.path}: the database changed into another while it was followed "
+            f"({why}); stopping"
+        )
+
+
+def _event_id(row: StoredEvent) -> object:
+    return row.event_id if isinstance(row, Event) else row.columns.get("event_id")
 
 
 def _backlog_start(store: SqliteEventStore, query: EventQuery) -> int:

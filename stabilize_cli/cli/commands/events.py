@@ -79,8 +79,8 @@ def events(
         entity_type=None if entity_type is None else entity_type.value,
         from_sequence=from_seq,
         to_sequence=to_seq,
-        since=as_utc(since),
-        until=as_utc(until),
+        since=as_utc(since, "--since"),
+        until=as_utc(until, "--until"),
         limit=limit,
         reverse=reverse,
     )

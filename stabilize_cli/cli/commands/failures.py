@@ -40,7 +40,12 @@ def failures(
     from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
-    wanted = FailureFilter(application=app, since=as_utc(since), until=as_utc(until), limit=limit)
+    wanted = FailureFilter(
+        application=app,
+        since=as_utc(since, "--since"),
+        until=as_utc(until, "--until"),
+        limit=limit,
+    )
     wanted.validate()
     notes = new_notes()
     with (

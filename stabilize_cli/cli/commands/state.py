@@ -38,8 +38,10 @@ def state(
     from ...render.output import write
     from ...render.state import state_report
     from ..reading import conclude, new_notes
+    from ..timeopts import as_utc
 
     chosen = pick_format(fmt, json_flag)
+    at_time = as_utc(at_time, "--at-time")
     notes = new_notes()
     with open_for_audit(db, current_redactor(), notes=notes) as store:
         result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=at_time)

@@ -36,8 +36,8 @@ def workflows(
     wanted = WorkflowFilter(
         statuses=frozenset(s.upper() for s in status or ()),
         application=app,
-        since=as_utc(since),
-        until=as_utc(until),
+        since=as_utc(since, "--since"),
+        until=as_utc(until, "--until"),
         limit=limit,
     )
     with open_for_audit(db, current_redactor()) as store:

@@ -92,7 +92,7 @@ class SqliteEventStore(SideTablesMixin, EventStore):
         self._create = create_tables
         self._read_only: ReadOnlyTarget | None = None
         if read_only:
-            self._read_only = prepare_read_only(self._location.path)
+            self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._all: list[sqlite3.Connection] = []
@@ -185,7 +185,7 @@ class SqliteEventStore(SideTablesMixin, EventStore):
             return False
         self._drop_connections()
         self._read_only.cleanup()
-        self._read_only = prepare_read_only(self._location.path)
+        self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
         return True
 
     def _drop_connections(self) -> None:
