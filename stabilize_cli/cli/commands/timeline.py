@@ -45,7 +45,12 @@ def timeline(
         from ...render.export import export_kind, export_view
     with open_for_audit(db, current_redactor(), notes=notes) as store:
         kind = export_kind(export, store.path) if export else None
-        result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
+        result = workflow_timeline(
+            store,
+            resolve_workflow(store, workflow),
+            failures_only=failures,
+            keep_entries=chosen is not Format.TABLE,  # the table shows no per-event entries
+        )
     write(mark_incomplete(timeline_report(result), notes.unreadable), chosen)
     if export and kind:
         export_view(result, export, kind)
