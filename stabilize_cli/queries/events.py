@@ -118,17 +118,29 @@ def unreadable_record(row: UnreadableRow) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class EntityHistory:
+    """One entity's events, read lazily from the open store each time they are asked for:
+    a workflow of a million events is streamed, never held (issue 13, section 5)."""
+
     entity_type: EntityType
     entity_id: str
-    events: tuple[StoredEvent, ...]
+    store: SqliteEventStore
+    query: EventQuery
+    count: int
+    """Rows that match, unreadable ones included (they are shown in place)."""
+    owner: str | None
+    """The workflow the entity's events belong to, when that is another id (a stage's or
+    a task's), judged by its first and last event."""
     whole_workflow: bool = False
     """True with ``--all``: every event of the workflow, its stages' and tasks' too."""
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        return (event_record(e) for e in self.events)
+    def events(self) -> Iterator[StoredEvent]:
+        return self.store.get_rows(self.query)
 
-    def to_json(self) -> list[dict[str, Any]]:
-        return [e.to_dict() for e in self.events]
+    def records(self) -> Iterator[dict[str, Any]]:
+        return (event_record(e) for e in self.events())
+
+    def to_json(self) -> Iterator[dict[str, Any]]:
+        return (e.to_dict() for e in self.events())
 
 
 def entity_history(
@@ -146,7 +158,14 @@ def entity_history(
         query = EventQuery(workflow_id=entity_id, limit=UNLIMITED)
     else:
         query = EventQuery(entity_type=kind, entity_id=entity_id, limit=UNLIMITED)
-    return EntityHistory(kind, entity_id, tuple(store.get_rows(query)), whole_workflow)
+    ends = [
+        *store.get_rows(dataclasses.replace(query, limit=1)),
+        *store.get_rows(dataclasses.replace(query, limit=1, ascending=False)),
+    ]
+    owners = {e.workflow_id for e in ends} - {entity_id}
+    owner = owners.pop() if len(owners) == 1 else None
+    count = store.count_events(query)
+    return EntityHistory(kind, entity_id, store, query, count, owner, whole_workflow)
 
 
 def _workflow_reference(store: SqliteEventStore, entity_id: str, wanted: str | None) -> str:

@@ -66,7 +66,7 @@ def events(
     from ...queries.errors import InvalidInputError
     from ...queries.events import EventFilter, follow_events, query_events
     from ...queries.source import open_for_audit
-    from ...render.events import events_report, write_events, write_followed
+    from ...render.events import events_report, events_table, write_events, write_followed
     from ...render.sanitize import clean
     from ..reading import conclude, new_notes
 
@@ -88,7 +88,7 @@ def events(
     with open_for_audit(db, current_redactor(), notes=notes) as store:
         stream = query_events(store, wanted)
         if not follow:
-            write_events(events_report(stream), stream.events, chosen)
+            write_events(events_report(stream), stream.events, chosen, events_table(stream))
             conclude(notes, shown_raw=True)
             return
         followed = follow_events(

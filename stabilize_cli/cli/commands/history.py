@@ -52,7 +52,7 @@ def history(
     """
     from ...queries.events import entity_history
     from ...queries.source import open_for_audit
-    from ...render.events import history_report, write_events
+    from ...render.events import history_report, history_table, write_events
     from ..reading import conclude, new_notes
 
     chosen = pick_format(fmt, json_flag)
@@ -60,5 +60,6 @@ def history(
     notes = new_notes()
     with open_for_audit(db, current_redactor(), notes=notes) as store:
         found = entity_history(store, entity_id, kind, whole_workflow=whole_workflow)
-    write_events(history_report(found), lambda: found.events, chosen)
+        # Written while the store is open: the events stream from it, never held.
+        write_events(history_report(found), found.events, chosen, history_table(found))
     conclude(notes, shown_raw=True)
