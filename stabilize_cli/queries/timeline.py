@@ -19,7 +19,7 @@ from ..events.projections.timeline import (
     whole_ms,
 )
 from ..events.state import apply_event, empty_state
-from ..events.store import SqliteEventStore
+from ..events.store import AuditableStore
 from ..events.timeutil import format_timestamp, parse_timestamp
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
@@ -183,7 +183,7 @@ class TimelineResult:
 
 
 def workflow_timeline(
-    store: SqliteEventStore,
+    store: AuditableStore,
     workflow_id: str,
     *,
     failures_only: bool = False,

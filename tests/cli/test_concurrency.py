@@ -293,6 +293,8 @@ class FlakyStore:
     """A store whose polls find the database locked ``busy`` times, then see one event."""
 
     path = str(REAL_DB)  # the follower checks the file is still the one it started on
+    backend = "sqlite"
+    is_memory = False
 
     def __init__(self, busy: int) -> None:
         self.busy = busy

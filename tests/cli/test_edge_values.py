@@ -24,7 +24,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stabilize_cli.cli.settings import MAX_BUSY_TIMEOUT, busy_timeout
-from stabilize_cli.events.store.connection import MAX_BUSY_TIMEOUT_SECONDS, resolve_busy_timeout
+from stabilize_cli.events.store.sqlite.connection import (
+    MAX_BUSY_TIMEOUT_SECONDS,
+    resolve_busy_timeout,
+)
 from stabilize_cli.events.timeutil import TimeRangeError, parse_timestamp
 
 from ..conftest import REAL_DB

@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stabilize_cli.events import SqliteEventStore
-from stabilize_cli.events.store import private_copies
-from stabilize_cli.events.store.readonly import prepare_read_only
+from stabilize_cli.events.store.sqlite import private_copies
+from stabilize_cli.events.store.sqlite.readonly import prepare_read_only
 
 from ..conftest import REAL_DB
 from .conftest import Invoke, run_process

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SchemaError, StoreBusyError, StoreOpenError
+from ...errors import SchemaError, StoreBusyError, StoreOpenError
 from . import private_copies
 from .connection import event_instant, resolve_busy_timeout, translate_errors
 
