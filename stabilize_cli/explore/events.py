@@ -143,9 +143,14 @@ class EventsScreen(View):
     def follow(self) -> None:
         """A running workflow's new events join the list as they are committed."""
         self.source.store.refresh()
-        if self.events.grow():
-            self.query_one(EventList).resized()
-            self.describe()
+        grown = self.events.grow()
+        if grown is None:
+            self.cursor.forget()
+        if grown != 0:
+            listing = self.query_one(EventList)
+            listing.resized()
+            self.view_diff = None
+            self.update_pane(listing.cursor)
 
     @on(CursorList.Moved, "#event-list")
     def moved(self, message: CursorList.Moved) -> None:

@@ -13,7 +13,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static, Tree
 
-from ..audit import read_models_for
 from ..events.base import EntityType
 from ..events.store import EventQuery
 from ..queries.events import event_record
@@ -117,7 +116,7 @@ class RunScreen(View):
         self.failures_only = False
         self.result: TimelineResult | None = None
         self.selected: Selected | None = None
-        self.last_sequence = 0
+        self.event_count = 0
         self.following = False
 
     def body(self) -> ComposeResult:
@@ -134,11 +133,10 @@ class RunScreen(View):
 
     def load(self) -> None:
         source = self.source
+        self.event_count = source.store.count_events(EventQuery(workflow_id=self.workflow_id))
         self.result = workflow_timeline(
             source.store, self.workflow_id, failures_only=self.failures_only
         )
-        sequences = self.result.sequences
-        self.last_sequence = sequences[1] if sequences else 0
         self.following = outcome(self.result.state) is Outcome.RUNNING
         self.draw()
 
@@ -148,9 +146,9 @@ class RunScreen(View):
             return
         store = self.source.store
         store.refresh()
-        catalog = read_models_for(store).catalog
-        if catalog.sequences_of(self.workflow_id, after=self.last_sequence):
-            self.load()
+        count = store.count_events(EventQuery(workflow_id=self.workflow_id))
+        if count != self.event_count:  # a count, not "after the last sequence":
+            self.load()  # PostgreSQL may commit a lower sequence later
 
     def draw(self) -> None:
         result = self.result

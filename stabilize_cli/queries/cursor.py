@@ -81,14 +81,22 @@ class RunEvents:
         """The position of the last event at or before ``sequence`` (0 if none is)."""
         return max(0, bisect.bisect_right(self.sequences, sequence) - 1)
 
-    def grow(self) -> int:
-        """Take in events appended since; how many there were (a running workflow)."""
+    def grow(self) -> int | None:
+        """Take in events committed since (a running workflow): how many were appended
+        after the last one seen, or None when one took a lower sequence (PostgreSQL may
+        commit a lower sequence later) and every position was read again."""
+        count = self.store.count_events(EventQuery(workflow_id=self.workflow_id))
+        if count == len(self.sequences):
+            return 0
         last = self.sequences[-1] if self.sequences else 0
         new = self._catalog.sequences_of(self.workflow_id, after=last)
-        if new:
-            if self.sequences:  # the last page may have been read short
-                self._pages.pop((len(self.sequences) - 1) // PAGE, None)
-            self.sequences.extend(new)
+        if len(self.sequences) + len(new) != count:
+            self.sequences = array("q", self._catalog.sequences_of(self.workflow_id))
+            self._pages.clear()
+            return None
+        if self.sequences:  # the last page may have been read short
+            self._pages.pop((len(self.sequences) - 1) // PAGE, None)
+        self.sequences.extend(new)
         return len(new)
 
 
@@ -126,6 +134,12 @@ class StateCursor:
         if current.sequence < sequence:
             self._fold(current, sequence)
         return current.state
+
+    def forget(self) -> None:
+        """Drop every state kept: an event committed below states already folded."""
+        self._current = self._warming = None
+        self._kept.clear()
+        self._kept_order.clear()
 
     def warm(self, count: int = WARM_STEP) -> bool:
         """Fold the next ``count`` events of a pass over the whole run, keeping a copy

@@ -63,7 +63,7 @@ def explore(
         statuses=frozenset(s.upper() for s in status or ()),
         application=app,
         name=name,
-        since=as_utc(since),
+        since=as_utc(since, "--since"),
         limit=limit,
     )
     notes = run.read_notes()
