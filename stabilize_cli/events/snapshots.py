@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .base import EntityType
-from .store.side_tables import state_hash
+from .store.hashing import state_hash
 from .timeutil import format_timestamp, parse_timestamp, utc_now
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,21 @@ class Snapshot:
             "version": self.version,
             "sequence": self.sequence,
             "state": self.state,
+            "state_hash": self.state_hash,
             "created_at": format_timestamp(self.created_at),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        """As the engine: a ``state_hash`` given must be the state's, else ``ValueError``."""
+        expected = data.get("state_hash")
+        if expected is not None:
+            actual = state_hash(data.get("state") or {})
+            if expected != actual:
+                raise ValueError(
+                    "Snapshot state integrity check failed:"
+                    f" expected {str(expected)[:16]}..., got {actual[:16]}..."
+                )
         created = data.get("created_at")
         return cls(
             entity_type=EntityType(data["entity_type"]),

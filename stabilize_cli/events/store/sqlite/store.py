@@ -9,9 +9,12 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
-from ..base import EntityType, Event
-from ..errors import EventDecodeError
-from .codec import EventRow, event_from_row, event_to_params
+from ...base import EntityType, Event
+from ...errors import EventDecodeError
+from ..codec import EventRow, event_from_row, event_to_params
+from ..interface import UNLIMITED, AuditableStore, EventQuery
+from ..raw import ReadNotes, UnreadableRow
+from ..sequenced import with_sequences
 from .connection import (
     Location,
     open_connection,
@@ -20,17 +23,14 @@ from .connection import (
     resolve_busy_timeout,
     translate_errors,
 )
-from .interface import UNLIMITED, EventQuery, EventStore
 from .query_sql import CompiledQuery, compile_query
-from .raw import ReadNotes, UnreadableRow, unknown_columns
 from .readonly import (
     ReadOnlyTarget,
     open_read_only_connection,
     prepare_read_only,
     require_real_events_table,
 )
-from .schema import DDL, EVENT_COLUMNS
-from .sequenced import with_sequences
+from .schema import DDL, EVENT_COLUMNS, unknown_columns
 from .side_tables import SideTablesMixin
 
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
@@ -45,12 +45,14 @@ INSERT_EVENTS = _INTO + ", ".join([_ROW] * ROWS_PER_INSERT)
 PAGE_SIZE = 1000
 
 
-class SqliteEventStore(SideTablesMixin, EventStore):
+class SqliteEventStore(SideTablesMixin, AuditableStore):
     """Events in SQLite; thread-local connections, appends serialised per store.
 
     Sequences come from the ``AUTOINCREMENT`` key inside an immediate transaction, so
     a batch gets consecutive numbers and concurrent writers never collide.
     """
+
+    backend = "sqlite"
 
     def __init__(
         self,
@@ -410,6 +412,23 @@ class SqliteEventStore(SideTablesMixin, EventStore):
 
     def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
         return list(self.get_events(EventQuery(from_sequence=sequence, limit=limit)))
+
+    def supports_commit_cursor(self) -> bool:
+        """True, as in the engine: SQLite commits one writer at a time, in sequence order."""
+        return True
+
+    def get_events_since_committed(self, cursor: str, limit: int = 1000) -> tuple[list[Event], str]:
+        """The engine's backend-neutral catch-up read: events after ``cursor`` (here a
+        sequence number as text) and the cursor to pass next (unchanged when none).
+
+        A cursor that is not a whole number raises ``ValueError`` (the engine reads it
+        as 0 and silently delivers everything again)."""
+        try:
+            after = int(cursor)
+        except ValueError:
+            raise ValueError(f"commit cursor must be a sequence number, got {cursor!r}") from None
+        events = self.get_events_since(after, limit)
+        return events, (str(events[-1].sequence) if events else cursor)
 
     def get_event_by_id(self, event_id: str) -> Event | None:
         rows = self._fetch(f"{SELECT_EVENTS} WHERE event_id = ?", (event_id,))
