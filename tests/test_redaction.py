@@ -191,6 +191,7 @@ def test_an_ordinary_key_name_is_not_a_secret(key: str) -> None:
         ("The passphrase was 'open sesame'", "The passphrase was '***'"),
         ("rsync deploy:S3CRET@backup:/srv", "rsync deploy:***@backup:/srv"),
         ("postgres://app:S3/CR#ET@db/x", "postgres://app:***@db/x"),
+        ("postgres://app:1234567/x@db/x", "postgres://app:***@db/x"),  # too long for a port
         ("failed: db_pass: S3CRET", "failed: db_pass: ***"),
         ('{"mfa_code": "123456", "ok": null}', '{"mfa_code": "***", "ok": null}'),
         (

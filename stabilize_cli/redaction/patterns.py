@@ -56,7 +56,8 @@ _USERINFO = _Pattern(
     r"\b([a-zA-Z][a-zA-Z0-9+.\-]{0,30}://)([^\s/?#'\"<>\\:@]*)(?::([^\s'\"<>\\]{0,256}))?@"
 )
 """``scheme://user:password@``; an unencoded ``/``, ``#``, ``?`` or ``@`` in the password
-too (``host:8080/path?to=a@b`` is a port and a path: :func:`_userinfo` leaves it)."""
+too, except where it reads as a port and a path (``host:8080/path?to=a@b``: left as it is,
+so an unencoded password that starts with up to five digits and a ``/`` is not found)."""
 _BARE_USERINFO = _Pattern(
     r"(?<![A-Za-z0-9_.%+\-:/@\\])([A-Za-z0-9_.%+\-]{1,64})"
     r":([^\s@/:'\"<>\\][^\s@:'\"<>\\]{0,255})@(?=[\w\[])"
@@ -122,11 +123,15 @@ def _jwt(hide: Hide, m: re.Match[str]) -> str:
 
 def _userinfo(hide: Hide, m: re.Match[str]) -> str:
     scheme, user, password = m.groups()
-    if password is not None and "/" in password and password.split("/")[0].isdigit():
+    if password is not None and "/" in password and _a_port(password.split("/")[0]):
         return m.group(0)
     if password is not None:
         return f"{scheme}{user}:{hide(password)}@"
     return f"{scheme}{hide(user)}@"
+
+
+def _a_port(text: str) -> bool:
+    return text.isdigit() and len(text) <= 5 and int(text) <= 65535
 
 
 def _bare_userinfo(hide: Hide, m: re.Match[str]) -> str:

@@ -284,6 +284,29 @@ def test_any_text_in_a_markdown_cell_renders_as_itself(texts: list[str]) -> None
         assert shown.rows[-1] == [inert(t).strip() if t else "∅" for t in texts]
 
 
+def test_events_follow_guards_csv_and_escapes_markdown_too(
+    injected: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The followed stream writes its own rows: the same guards apply."""
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("time.sleep", interrupt)
+    for fmt in ("csv", "markdown"):
+        argv = ["events", "--follow", "--limit", "1000", "--db", str(injected), "--format", fmt]
+        result = CliRunner().invoke(app, argv, prog_name="stabilize", catch_exceptions=False)
+        assert result.exit_code == 130, result.stderr
+        if fmt == "csv":
+            for row in csv_rows(result.stdout)[1:]:
+                for cell in row:
+                    assert cell.lstrip(" ")[:1] not in TRIGGERS or is_number(cell), cell
+        else:
+            shown = render(result.stdout, RENDERERS["markdown-it"])
+            assert shown.tags <= TABLE_TAGS
+            assert "<script>alert(1)</script>" in shown.text
+
+
 # -- invisible characters -----------------------------------------------------------------
 
 HIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
@@ -304,9 +327,16 @@ independently of the tool's own list)."""
 def invisible(char: str, before: str) -> bool:
     if char in "\n":
         return False
-    if ord(char) in (0xFE0E, 0xFE0F) and before and unicodedata.category(before) == "So":
-        return False  # an emoji presentation sequence
+    if ord(char) in (0xFE0E, 0xFE0F) and before and _emoji_base(before):
+        return False  # an emoji (or text) presentation sequence
     return unicodedata.category(char) in HIDDEN_CATEGORIES or ord(char) in IGNORABLE
+
+
+def _emoji_base(char: str) -> bool:
+    """Symbols (emoji are So, arrows Sm, skin tones Sk) and keycap bases."""
+    if char in "#*0123456789\u203c\u2049":
+        return True
+    return not char.isascii() and unicodedata.category(char) in ("So", "Sm", "Sk")
 
 
 def assert_nothing_invisible(text: str) -> None:

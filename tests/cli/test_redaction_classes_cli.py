@@ -49,8 +49,9 @@ COMMANDS: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("workflows",), ROWS),
     (("metrics",), ROWS),
 ]
-distinct = secrets().filter(lambda s: re.search(r"(.)\1\1", s) is None)
-"""No character three times in a row: no piece of it can occur in the output by chance."""
+distinct = secrets().map(lambda s: "".join(f"{c}{i % 10}" for i, c in enumerate(s)))
+"""Every other character a counting digit: no piece of it can occur in the output by
+chance (a secret holding "TERMINAL" would be found in every table)."""
 
 
 def store_with(
@@ -110,7 +111,7 @@ def visible(output: str) -> str:
     form=forms(),
     text=distinct,
     around=st.sampled_from(AROUND),
-    token=vendor_tokens(),
+    token=vendor_tokens().filter(lambda token: re.search(r"(.)\1\1", token[1]) is None),
 )
 def test_no_generated_secret_reaches_any_format_of_any_command(
     key: str,
