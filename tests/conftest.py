@@ -27,6 +27,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REAL_DB = FIXTURES / "real-small.db"
 ENGINE_REPORT = FIXTURES / "real-small.engine.json"
 ENGINE_STATUSES = FIXTURES / "real-small.workflows.txt"
+SHAPES_DB = FIXTURES / "real-shapes.db"
+"""Written by the engine (stabilize 0.33.1) with its workflow tables: restarts, pauses,
+cancels, stages that never ran, real error text only in the tables."""
+SHAPES = FIXTURES / "real-shapes.workflows.txt"
 
 
 def sha256(path: Path) -> str:

@@ -24,6 +24,7 @@ FORBIDDEN = {
     ),
     "queries": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.render"),
     "render": ("typer", "stabilize_cli.cli"),
+    "runs": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.queries", "stabilize_cli.render"),
     "demo": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.queries", "stabilize_cli.render"),
 }
 

@@ -7,7 +7,8 @@ sequence read), so the tree and the engine's entries never disagree about what h
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from ..events.base import Event, EventType
@@ -20,8 +21,16 @@ from ..events.projections.timeline import (
 from ..events.replay import EventReplayer
 from ..events.store import SqliteEventStore
 from ..events.timeutil import format_timestamp, parse_timestamp
+from ..runs.attempts import Attempt, Restart, split_attempts
+from ..runs.cause import Cause, leftover_cause, stage_cause, task_cause
+from ..runs.model import Pause, RunRow, StageRow, TaskRow, instant
+from .runs import load_run
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
+GAP_THRESHOLD = timedelta(seconds=10)
+"""A run with no event for longer than this shows the gap (a pause leaves no event)."""
+GENERIC_ERRORS = frozenset({"Task failed", "Unknown error"})
+"""What the events say when the real text is in the engine's tables."""
 _CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
 
 
@@ -59,10 +68,18 @@ class TaskLine:
     error: Any
     sequences: tuple[int, int] | None = None
     """Global sequence numbers of its first and last event (what ``diff`` takes)."""
+    cause: Cause | None = None
+    """The real cause from the engine's tables (an ``is_enabled`` error), when it failed."""
+    attempts: tuple[Attempt, ...] = ()
+    """Each run of the task, from the events; more than one after a restart."""
 
     @property
     def failed(self) -> bool:
         return self.status in FAILED_STATUSES or self.error is not None
+
+    @property
+    def failed_before_restart(self) -> bool:
+        return any(a.before_restart and a.status in FAILED_STATUSES for a in self.attempts)
 
     def to_json(self, origin: datetime | None) -> dict[str, Any]:
         return {
@@ -76,6 +93,8 @@ class TaskLine:
             "retry_count": self.retry_count,
             "error": self.error,
             **_sequence_keys(self.sequences),
+            "cause": None if self.cause is None else self.cause.to_json(),
+            "attempts": [a.to_json() for a in self.attempts],
         }
 
 
@@ -93,15 +112,32 @@ class StageLine:
     skip_reason: Any
     tasks: tuple[TaskLine, ...]
     sequences: tuple[int, int] | None = None
+    requires: tuple[str, ...] | None = None
+    """The ref_ids it waits for (``requisite_stage_ref_ids``); None without the tables."""
+    cause: Cause | None = None
+    """The real cause from the engine's tables, when the stage's final outcome failed."""
+    attempts: tuple[Attempt, ...] = ()
+    """Each run of the stage, from the events; more than one after a restart."""
+    earlier_cause: Cause | None = None
+    """What a failed earlier attempt left in the stage's context (it later succeeded)."""
 
     @property
     def failed(self) -> bool:
         own = self.status in FAILED_STATUSES or self.error is not None
         return own or any(t.failed for t in self.tasks)
 
+    @property
+    def failed_before_restart(self) -> bool:
+        own = any(a.before_restart and a.status in FAILED_STATUSES for a in self.attempts)
+        return own or any(t.failed_before_restart for t in self.tasks)
+
+    @property
+    def restarted(self) -> bool:
+        return any(a.before_restart for a in self.attempts)
+
     def failing_path(self) -> StageLine:
-        """This stage with only its failed tasks."""
-        kept = tuple(t for t in self.tasks if t.failed)
+        """This stage with only its failed tasks (failed now, or before a restart)."""
+        kept = tuple(t for t in self.tasks if t.failed or t.failed_before_restart)
         return replace(self, tasks=kept)
 
     def to_json(self, origin: datetime | None) -> dict[str, Any]:
@@ -118,6 +154,10 @@ class StageLine:
             "error": self.error,
             "skip_reason": self.skip_reason,
             **_sequence_keys(self.sequences),
+            "requires": None if self.requires is None else list(self.requires),
+            "cause": None if self.cause is None else self.cause.to_json(),
+            "attempts": [a.to_json() for a in self.attempts],
+            "earlier_cause": None if self.earlier_cause is None else self.earlier_cause.to_json(),
             "tasks": [t.to_json(origin) for t in self.tasks],
         }
 
@@ -129,6 +169,67 @@ class WorkflowEnding:
     error: Any = None
     canceled_by: Any = None
     reason: Any = None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch of a run with no event at all, longer than the threshold."""
+
+    start: datetime
+    end: datetime
+    after_sequence: int
+    before_sequence: int
+    explanation: str | None
+    """``paused``, ``task running`` (a long task emits nothing until it ends) or None."""
+
+    @property
+    def ms(self) -> int:
+        return whole_ms(self.start, self.end)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start_time": _iso(self.start),
+            "end_time": _iso(self.end),
+            "duration_ms": self.ms,
+            "after_sequence": self.after_sequence,
+            "before_sequence": self.before_sequence,
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """The run as a whole beyond its events: trigger, context, pause, cancel, restarts.
+
+    ``tables`` says whether the engine's workflow tables were there to read; without them
+    ``stages_without_events`` counts the stages ``workflow.created`` announced that left
+    no event (with them, those stages are listed as NOT_STARTED instead).
+    """
+
+    tables: bool = False
+    trigger: Any = None
+    context: Any = None
+    pause: Pause | None = None
+    canceled_by: Any = None
+    cancel_reason: Any = None
+    stage_count: int | None = None
+    stages_without_events: int | None = None
+    restarts: tuple[Restart, ...] = ()
+    gaps: tuple[Gap, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tables": self.tables,
+            "trigger": self.trigger,
+            "context": self.context,
+            "paused": None if self.pause is None else self.pause.to_json(),
+            "canceled_by": self.canceled_by,
+            "cancel_reason": self.cancel_reason,
+            "stage_count": self.stage_count,
+            "stages_without_events": self.stages_without_events,
+            "restarts": [r.to_json() for r in self.restarts],
+            "gaps": [g.to_json() for g in self.gaps],
+        }
 
 
 @dataclass(frozen=True)
@@ -145,6 +246,7 @@ class TimelineResult:
     """Global sequence numbers of the workflow's first and last event."""
     last_event_at: datetime | None
     failures_only: bool
+    facts: RunFacts = RunFacts()
 
     @property
     def start(self) -> datetime | None:
@@ -172,22 +274,30 @@ class TimelineResult:
             stages=[s.to_json(self.start) for s in self.stages],
             loose_tasks=[t.to_json(self.start) for t in self.loose_tasks],
             **_sequence_keys(self.sequences),
+            run=self.facts.to_json(),
         )
         return document
 
 
 def workflow_timeline(
-    store: SqliteEventStore, workflow_id: str, *, failures_only: bool = False
+    store: SqliteEventStore,
+    workflow_id: str,
+    *,
+    failures_only: bool = False,
+    gap_threshold: timedelta = GAP_THRESHOLD,
 ) -> TimelineResult:
     events = store.get_events_for_workflow(workflow_id)
     projection = WorkflowTimelineProjection(workflow_id)
     projection.apply_all(events)
     last_sequence = events[-1].sequence if events else 0
     state = EventReplayer(store).rebuild_workflow_state(workflow_id, last_sequence)
-    stages, loose = _arrange(state, _Seen.of(events))
+    run = load_run(store, workflow_id)
+    attempts = split_attempts(events)
+    stages, loose = _arrange(state, _Seen.of(events, attempts.by_entity), run)
     entries = projection.get_failures() if failures_only else projection.get_state().entries
     if failures_only:
         stages, loose = _failing(stages), tuple(t for t in loose if t.failed)
+    ending = _ending(events)
     return TimelineResult(
         workflow_id=workflow_id,
         state=state,
@@ -195,26 +305,29 @@ def workflow_timeline(
         entries=tuple(entries),
         stages=stages,
         loose_tasks=loose,
-        ending=_ending(events),
+        ending=ending,
         sequences=(events[0].sequence, last_sequence) if events else None,
         last_event_at=events[-1].timestamp if events else None,
         failures_only=failures_only,
+        facts=_facts(events, state, run, attempts.restarts, gap_threshold),
     )
 
 
 def _failing(stages: tuple[StageLine, ...]) -> tuple[StageLine, ...]:
-    return tuple(s.failing_path() for s in stages if s.failed)
+    return tuple(s.failing_path() for s in stages if s.failed or s.failed_before_restart)
 
 
 @dataclass(frozen=True)
 class _Seen:
-    """Per entity: the sequences of its first and last event, and when a stage last closed."""
+    """Per entity: the sequences of its first and last event, when a stage last closed,
+    and its attempts."""
 
     sequences: dict[str, tuple[int, int]]
     closed: dict[str, datetime]
+    attempts: dict[str, list[Attempt]]
 
     @classmethod
-    def of(cls, events: list[Event]) -> _Seen:
+    def of(cls, events: list[Event], attempts: dict[str, list[Attempt]]) -> _Seen:
         sequences: dict[str, tuple[int, int]] = {}
         closed: dict[str, datetime] = {}
         for event in events:
@@ -222,43 +335,96 @@ class _Seen:
             sequences[event.entity_id] = (first, event.sequence)
             if event.type_name in _CLOSING:
                 closed[event.entity_id] = event.timestamp
-        return cls(sequences, closed)
+        return cls(sequences, closed, attempts)
 
 
 def _arrange(
-    state: dict[str, Any], seen: _Seen
+    state: dict[str, Any], seen: _Seen, run: RunRow | None
 ) -> tuple[tuple[StageLine, ...], tuple[TaskLine, ...]]:
-    """Stages in the order they first appeared, each with its tasks (by the task's stage_id)."""
+    """Stages in the order they first appeared, each with its tasks (by the task's stage_id);
+    then, from the engine's tables, the stages that never started (no event at all)."""
+    rows = {} if run is None else {s.id: s for s in run.stages}
+    task_rows = {t.id: t for s in rows.values() for t in s.tasks}
     tasks: dict[str, list[TaskLine]] = {}
     for task in state.get("tasks", {}).values():
-        tasks.setdefault(str(task.get("stage_id")), []).append(_task_line(task, seen))
-    stages = tuple(
-        _stage_line(stage, seen, tuple(tasks.pop(stage_id, ())))
+        row = task_rows.get(str(task.get("id")))
+        line = _task_line(task, seen, row)
+        stage_id = task.get("stage_id")
+        if stage_id is None and row is not None:  # failed before it ran: no task.started
+            stage_id = row.stage_id
+        tasks.setdefault(str(stage_id), []).append(line)
+    stages = [
+        _stage_line(stage, seen, tuple(tasks.pop(stage_id, ())), rows.get(stage_id))
         for stage_id, stage in state.get("stages", {}).items()
-    )
+    ]
+    known = set(state.get("stages", {}))
+    stages += [_silent_stage(row) for row in rows.values() if row.id not in known]
     loose = tuple(t for group in tasks.values() for t in group)
-    return stages, loose
+    return tuple(stages), loose
 
 
-def _task_line(task: dict[str, Any], seen: _Seen) -> TaskLine:
-    retries = task.get("retry_count")
+def _silent_stage(row: StageRow) -> StageLine:
+    """A stage the engine's tables list but no event mentions: it never started."""
+    return StageLine(
+        id=row.id,
+        ref_id=row.ref_id,
+        name=row.name,
+        type=row.type,
+        status=row.status,
+        start=None,
+        end=None,
+        error=None,
+        skip_reason=None,
+        tasks=tuple(_silent_task(t) for t in row.tasks),
+        requires=row.requires,
+    )
+
+
+def _silent_task(row: TaskRow) -> TaskLine:
     return TaskLine(
-        id=str(task.get("id")),
+        id=row.id,
+        name=row.name,
+        status=row.status,
+        start=None,
+        end=None,
+        retry_count=0,
+        error=None,
+    )
+
+
+def _task_line(task: dict[str, Any], seen: _Seen, row: TaskRow | None) -> TaskLine:
+    retries = task.get("retry_count")
+    task_id = str(task.get("id"))
+    attempts = tuple(seen.attempts.get(task_id, ()))
+    error = task.get("error")
+    if len(attempts) > 1:  # restarted: the state keeps the error of an earlier attempt
+        error = attempts[-1].error
+    return TaskLine(
+        id=task_id,
         name=task.get("name"),
         status=task.get("status"),
         start=_time(task.get("start_time")),
         end=_time(task.get("end_time")),
         retry_count=retries if isinstance(retries, int) else 0,
-        error=task.get("error"),
-        sequences=seen.sequences.get(str(task.get("id"))),
+        error=error,
+        sequences=seen.sequences.get(task_id),
+        cause=None if row is None else task_cause(row),
+        attempts=attempts,
     )
 
 
-def _stage_line(stage: dict[str, Any], seen: _Seen, tasks: tuple[TaskLine, ...]) -> StageLine:
+def _stage_line(
+    stage: dict[str, Any], seen: _Seen, tasks: tuple[TaskLine, ...], row: StageRow | None
+) -> StageLine:
     stage_id = str(stage.get("id"))
     end = _time(stage.get("end_time"))
     if end is None and stage.get("status") == "CANCELED":
         end = seen.closed.get(stage_id)
+    attempts = tuple(seen.attempts.get(stage_id, ()))
+    error = stage.get("error")
+    if len(attempts) > 1:
+        error = attempts[-1].error
+    restarted = any(a.before_restart for a in attempts)
     return StageLine(
         id=stage_id,
         ref_id=stage.get("ref_id"),
@@ -267,11 +433,75 @@ def _stage_line(stage: dict[str, Any], seen: _Seen, tasks: tuple[TaskLine, ...])
         status=stage.get("status"),
         start=_time(stage.get("start_time")),
         end=end,
-        error=stage.get("error"),
+        error=error,
         skip_reason=stage.get("skip_reason"),
         tasks=tasks,
         sequences=seen.sequences.get(stage_id),
+        requires=None if row is None else row.requires,
+        cause=None if row is None else stage_cause(row),
+        attempts=attempts,
+        earlier_cause=leftover_cause(row) if row is not None and restarted else None,
     )
+
+
+def _facts(
+    events: list[Event],
+    state: dict[str, Any],
+    run: RunRow | None,
+    restarts: list[Restart],
+    threshold: timedelta,
+) -> RunFacts:
+    created = next((e for e in events if e.event_type is EventType.WORKFLOW_CREATED), None)
+    count = None if created is None else created.data.get("stage_count")
+    count = count if isinstance(count, int) and not isinstance(count, bool) else None
+    pause = None if run is None else Pause.of(run.paused)
+    if run is None:
+        trigger = None if created is None else {"type": created.data.get("trigger_type")}
+        silent = None if count is None else max(0, count - len(state.get("stages", {})))
+        by, reason = None, None
+    else:
+        trigger, silent = run.trigger, None
+        by, reason = run.canceled_by, run.cancellation_reason
+    return RunFacts(
+        tables=run is not None,
+        trigger=trigger,
+        context=state.get("context") if run is None else run.context,
+        pause=pause,
+        canceled_by=by,
+        cancel_reason=reason,
+        stage_count=count,
+        stages_without_events=silent,
+        restarts=tuple(restarts),
+        gaps=_gaps(events, threshold, pause),
+    )
+
+
+def _gaps(events: list[Event], threshold: timedelta, pause: Pause | None) -> tuple[Gap, ...]:
+    """Stretches between consecutive events longer than ``threshold``, each explained if it
+    can be: a pause recorded inside it, or a task that was running across it."""
+    paused_at = None if pause is None else instant(pause.pause_time)
+    running: set[str] = set()
+    found: list[Gap] = []
+    for before, after in pairwise(events):
+        _track_running(running, before)
+        if after.timestamp - before.timestamp <= threshold:
+            continue
+        if paused_at is not None and before.timestamp <= paused_at <= after.timestamp:
+            why: str | None = "paused"
+        else:
+            why = "task running" if running else None
+        found.append(Gap(before.timestamp, after.timestamp, before.sequence, after.sequence, why))
+    return tuple(found)
+
+
+def _track_running(running: set[str], event: Event) -> None:
+    kind = event.type_name
+    if kind == "task.started":
+        running.add(event.entity_id)
+    elif kind in ("task.completed", "task.failed"):
+        running.discard(event.entity_id)
+    elif event.entity_type.value == "workflow" and kind != "workflow.started":
+        running.clear()
 
 
 def _ending(events: list[Event]) -> WorkflowEnding:

@@ -24,6 +24,9 @@ def timeline(
             "--export", help="Also write the tree to FILE.svg or FILE.html.", metavar="FILE"
         ),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Show failure output in full, not its last lines.")
+    ] = False,
     exit_status: ExitStatusFlag = False,
     db: DbOption = "stabilize.db",
     fmt: FormatOption = Format.TABLE,
@@ -46,7 +49,7 @@ def timeline(
     with open_for_audit(db, current_redactor(), notes=notes) as store:
         kind = export_kind(export, store.path) if export else None
         result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
-    write(mark_incomplete(timeline_report(result), notes.unreadable), chosen)
+    write(mark_incomplete(timeline_report(result, full=full), notes.unreadable), chosen)
     if export and kind:
         export_view(result, export, kind)
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
