@@ -41,6 +41,7 @@ MAX_LISTED = 100
 KNOWN_EVENT_TYPES = frozenset(t.value for t in EventType)
 KNOWN_ENTITY_TYPES = frozenset(t.value for t in EntityType)
 TERMINAL_TYPES = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
+STAGE_ENDS = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
 ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", re.IGNORECASE)
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PLAIN = re.compile(r"[A-Za-z0-9_.:/+-]{1,80}")
@@ -253,6 +254,10 @@ class _Workflow:
     early_count: int = 0
     late: list[int] = field(default_factory=list)
     late_count: int = 0
+    stages: set[int] = field(default_factory=set)
+    """Hashes of the stage ids started so far: a restart starts one of them again."""
+    running: set[int] = field(default_factory=set)
+    """Stages started and not yet ended: a failed workflow cancels them after its end."""
 
 
 class _EventChecks:
@@ -356,11 +361,12 @@ class _EventChecks:
 
     def _lifecycle(self, row: RawEvent) -> None:
         track = self.workflows.setdefault(row.workflow_id, _Workflow())
-        if track.terminal is not None:
+        if track.terminal is not None and not self._explained(track, row):
             track.late_count += 1
             if len(track.late) < MAX_LISTED:
                 track.late.append(row.sequence)
             return
+        self._stages(track, row)
         if row.event_type == "workflow.created" and track.created is None:
             track.created = row.sequence
             self._early(row.workflow_id, track)
@@ -370,6 +376,41 @@ class _EventChecks:
                 track.early.append(row.sequence)
         if row.event_type in TERMINAL_TYPES:
             track.terminal, track.terminal_type = row.sequence, str(row.event_type)
+
+    def _stages(self, track: _Workflow, row: RawEvent) -> None:
+        if row.entity_type != "stage":
+            return
+        key = hash(row.entity_id)
+        if row.event_type == "stage.started":
+            track.stages.add(key)
+            track.running.add(key)
+        elif row.event_type in STAGE_ENDS:
+            track.running.discard(key)
+
+    def _explained(self, track: _Workflow, row: RawEvent) -> bool:
+        """Events after a terminal one that the engine writes on purpose.
+
+        A restart (no event marks it): a stage that already ran starts again, and the
+        workflow is open until its next end. A failed workflow then cancels the stages
+        still running: their ``stage.canceled`` follows ``workflow.failed``.
+        """
+        if row.entity_type != "stage" or track.late_count:
+            return False
+        key = hash(row.entity_id)
+        if row.event_type == "stage.started" and key in track.stages:
+            message = (
+                f"workflow {_shown(row.workflow_id)}: restarted after its {track.terminal_type} "
+                f"(sequence {track.terminal}): stage {_shown(row.entity_id)} started again"
+            )
+            assert track.terminal is not None
+            self._add(Severity.INFO, "restart", message, track.terminal, row.sequence)
+            track.terminal = None
+            return True
+        return (
+            row.event_type == "stage.canceled"
+            and track.terminal_type == "workflow.failed"
+            and key in track.running
+        )
 
     def _early(self, workflow_id: Any, track: _Workflow) -> None:
         if track.early_count and track.created is not None:
