@@ -18,6 +18,7 @@ from .redact import NO_REDACT_ENV, choose
 COMMANDS = {
     "workflows": "workflows",
     "timeline": "timeline",
+    "graph": "graph",
     "state": "state",
     "diff": "diff",
     "metrics": "metrics",
