@@ -19,6 +19,7 @@ COMMANDS = {
     "workflows": "workflows",
     "timeline": "timeline",
     "graph": "graph",
+    "compare": "compare",
     "state": "state",
     "diff": "diff",
     "metrics": "metrics",
