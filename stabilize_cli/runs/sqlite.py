@@ -45,6 +45,18 @@ SELECT t.id, t.stage_id, t.name, t.implementing_class, t.status, t.start_time, t
 FROM task_executions AS t JOIN stage_executions AS s ON s.id = t.stage_id
 WHERE s.execution_id = ? ORDER BY t.rowid
 """
+_FAILED = "('TERMINAL', 'FAILED_CONTINUE', 'STOPPED')"
+FAILED_STAGES = f"""
+SELECT execution_id, id, ref_id, type, name, status, context, outputs, requisite_stage_ref_ids,
+       parent_stage_id, start_time, end_time, version, join_type
+FROM stage_executions WHERE status IN {_FAILED} ORDER BY rowid
+"""
+FAILED_TASKS = f"""
+SELECT t.id, t.stage_id, t.name, t.implementing_class, t.status, t.start_time, t.end_time,
+       t.task_exception_details, t.version
+FROM task_executions AS t JOIN stage_executions AS s ON s.id = t.stage_id
+WHERE s.status IN {_FAILED} ORDER BY t.rowid
+"""
 RUNS_NAMED = """
 SELECT id FROM pipeline_executions
 WHERE name IS ? AND application IS ? ORDER BY start_time, rowid
@@ -91,6 +103,22 @@ class SqliteRunTables:
             stages = conn.execute(STAGES, (workflow_id,)).fetchall()
             tasks = conn.execute(TASKS, (workflow_id,)).fetchall()
         return _run(row, [_stage(s) for s in stages], [_task(t) for t in tasks])
+
+    def failed_stages(self) -> list[tuple[str, StageRow]]:
+        """Every stage whose row says it failed, with its tasks, and its workflow's id."""
+        if not self.present():
+            return []
+        with self._store.reading() as conn:
+            stages = conn.execute(FAILED_STAGES).fetchall()
+            tasks = [_task(t) for t in conn.execute(FAILED_TASKS)]
+        by_stage: dict[str, list[TaskRow]] = {}
+        for task in tasks:
+            by_stage.setdefault(task.stage_id, []).append(task)
+        found = []
+        for row in stages:
+            stage = _stage(row[1:])
+            found.append((str(row[0]), replace(stage, tasks=tuple(by_stage.get(stage.id, ())))))
+        return found
 
     def runs_named(self, name: str | None, application: str | None) -> list[str]:
         """Ids of every run with this name and application, oldest first."""

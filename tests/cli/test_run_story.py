@@ -286,3 +286,39 @@ def test_reading_the_tables_changes_nothing(invoke: Invoke) -> None:
     for workflow_id in IDS.values():
         assert invoke("timeline", workflow_id, db=SHAPES_DB).exit_code == 0
     assert sha256(SHAPES_DB) == before
+
+
+# -- failures grouped by the real cause ------------------------------------------------------
+
+
+def failure_groups(invoke: Invoke, db: Path = SHAPES_DB) -> dict[str, dict[str, Any]]:
+    result = invoke("failures", "--json", db=db)
+    assert result.exit_code == 0, result.stderr
+    return {g["signature"]: g for g in json.loads(result.stdout)}
+
+
+def test_failures_are_grouped_by_their_real_cause(invoke: Invoke) -> None:
+    groups = failure_groups(invoke)
+    stderr = stage_row(LEDGER, "s2")["context"]["stderr"]
+    (ledger,) = [g for g in groups.values() if LEDGER in g["example_workflow_ids"]]
+    assert ledger["signature"].startswith("RuntimeError: column 'amount_minor' already exists")
+    assert ledger["example_error"] == stderr
+    assert ledger["event_types"] == ["stage.failed", "task.failed"]
+    assert ledger["cause_sources"] == ["stage_executions.context"]
+    # only failures of stages whose row did not fail (before a restart) keep the events' text
+    generic = {s: g for s, g in groups.items() if s in ("Task failed", "Unknown error")}
+    assert all(set(g["example_workflow_ids"]) <= {CERT, DNS} for g in generic.values())
+
+
+def test_failures_without_the_tables_group_as_before(invoke: Invoke, tmp_path: Path) -> None:
+    db = tmp_path / "events-only.db"
+    shutil.copyfile(SHAPES_DB, db)
+    with sqlite3.connect(db) as conn:
+        for table in ("task_executions", "stage_executions", "pipeline_executions"):
+            conn.execute(f"DROP TABLE {table}")
+    groups = failure_groups(invoke, db)
+    assert (
+        LEDGER in groups["Unknown error"]["example_workflow_ids"]
+        or groups["Unknown error"]["count"] >= 5
+    )
+    assert all(g["cause_sources"] == [] for g in groups.values())
