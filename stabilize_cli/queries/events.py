@@ -7,7 +7,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,9 @@ from ..events.store.catalog import WorkflowCatalog
 from ..events.store.interface import UNLIMITED, EventQuery
 from ..events.store.raw import UnreadableRow, json_value
 from ..events.timeutil import format_timestamp
+from ..runs.cause import Cause
 from .errors import InvalidInputError, NotFoundError
+from .runs import stage_causes
 from .workflows import resolve_workflow
 
 EVERY_VERSION = -(2**63)
@@ -115,6 +117,23 @@ def unreadable_record(row: UnreadableRow) -> dict[str, Any]:
 # -- history ------------------------------------------------------------------------------
 
 
+_FAILED_EVENTS = frozenset({"stage.failed", "task.failed"})
+
+
+@dataclass(frozen=True)
+class WithCause:
+    """An event in the engine's form, and a failure event with its real cause beside it."""
+
+    event: StoredEvent
+    cause: Cause | None
+
+    def to_dict(self) -> dict[str, Any]:
+        document = self.event.to_dict()
+        if self.cause is not None:
+            document["cause"] = self.cause.to_json()
+        return document
+
+
 @dataclass(frozen=True)
 class EntityHistory:
     entity_type: EntityType
@@ -122,12 +141,21 @@ class EntityHistory:
     events: tuple[StoredEvent, ...]
     whole_workflow: bool = False
     """True with ``--all``: every event of the workflow, its stages' and tasks' too."""
+    causes: dict[str, Cause] = field(default_factory=dict)
+    """Real causes from the engine's tables, by the id of the failed stage or task."""
 
     def records(self) -> Iterator[dict[str, Any]]:
         return (event_record(e) for e in self.events)
 
+    def with_causes(self) -> Iterator[WithCause]:
+        for event in self.events:
+            if isinstance(event, Event) and event.type_name in _FAILED_EVENTS:
+                yield WithCause(event, self.causes.get(event.entity_id))
+            else:
+                yield WithCause(event, None)
+
     def to_json(self) -> list[dict[str, Any]]:
-        return [e.to_dict() for e in self.events]
+        return [e.to_dict() for e in self.with_causes()]
 
 
 def entity_history(
@@ -145,7 +173,18 @@ def entity_history(
         query = EventQuery(workflow_id=entity_id, limit=UNLIMITED)
     else:
         query = EventQuery(entity_type=kind, entity_id=entity_id, limit=UNLIMITED)
-    return EntityHistory(kind, entity_id, tuple(store.get_rows(query)), whole_workflow)
+    rows = tuple(store.get_rows(query))
+    return EntityHistory(kind, entity_id, rows, whole_workflow, _causes(store, rows))
+
+
+def _causes(store: SqliteEventStore, rows: tuple[StoredEvent, ...]) -> dict[str, Cause]:
+    """The real cause of each failed stage or task among the events, when the tables have it."""
+    failed = [e for e in rows if isinstance(e, Event) and e.type_name in _FAILED_EVENTS]
+    if not failed:
+        return {}
+    causes = stage_causes(store)
+    found = {e.entity_id: causes.of(e.entity_type.value, e.entity_id) for e in failed}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def _workflow_reference(store: SqliteEventStore, entity_id: str, wanted: str | None) -> str:

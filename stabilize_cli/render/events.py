@@ -10,7 +10,7 @@ import csv
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import (
     Console,
@@ -22,9 +22,11 @@ from rich.console import (
 )
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 from ..events.errors import StoreError
 from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
+from .cause import add_cause
 from .console import make_console
 from .formats import Format
 from .output import Column, Report, cell, dumps, is_time, table_time, write, write_json_line
@@ -122,7 +124,15 @@ def history_report(history: EntityHistory) -> Report:
 
 
 def _history_view(history: EntityHistory, columns: Sequence[Column]) -> RenderableType:
-    return Group(_history_title(history), OneLineTable(columns, list(history.records())))
+    parts: list[RenderableType] = [
+        _history_title(history),
+        OneLineTable(columns, list(history.records())),
+    ]
+    for entity_id, cause in history.causes.items():
+        tree = Tree(Text.assemble("real cause of ", safe_text(entity_id), " (engine tables)"))
+        add_cause(tree, cause)
+        parts.append(tree)
+    return Group(*parts)
 
 
 def _history_title(history: EntityHistory) -> Text:
@@ -144,7 +154,11 @@ def events_report(stream: EventStream) -> Report:
     )
 
 
-def write_events(report: Report, events: Callable[[], Iterable[StoredEvent]], fmt: Format) -> None:
+class Dictable(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def write_events(report: Report, events: Callable[[], Iterable[Dictable]], fmt: Format) -> None:
     """JSON and NDJSON carry each event in the engine's form, written as it is read.
 
     An unreadable row is its columns as stored with an ``unreadable`` object saying why.

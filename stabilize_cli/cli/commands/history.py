@@ -60,5 +60,5 @@ def history(
     notes = new_notes()
     with open_for_audit(db, current_redactor(), notes=notes) as store:
         found = entity_history(store, entity_id, kind, whole_workflow=whole_workflow)
-    write_events(history_report(found), lambda: found.events, chosen)
+    write_events(history_report(found), found.with_causes, chosen)
     conclude(notes, shown_raw=True)
