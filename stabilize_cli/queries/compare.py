@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..events.store import SqliteEventStore
-from ..events.store.newest import newest_first
+from ..audit import read_models_for
+from ..events.store import AuditableStore
 from ..runs.compare import Comparison, Side, SideStage, SideTask, compare_runs
 from .errors import NotFoundError
 from .timeline import StageLine, TimelineResult, workflow_timeline
 from .workflows import LATEST_FAILED, resolve_workflow
 
 
-def pick_runs(store: SqliteEventStore, a: str, b: str | None) -> tuple[str, str]:
+def pick_runs(store: AuditableStore, a: str, b: str | None) -> tuple[str, str]:
     """A as given (default ``latest-failed``); B as given, else the last run of the same
     name and application that succeeded and began before A."""
     after = resolve_workflow(store, a or LATEST_FAILED)
@@ -21,7 +21,8 @@ def pick_runs(store: SqliteEventStore, a: str, b: str | None) -> tuple[str, str]
         return after, resolve_workflow(store, b)
     later: str | None = None
     mine = None
-    summaries = newest_first(store)
+    newest = read_models_for(store).newest
+    summaries = newest.newest_first()
     for summary in summaries:  # newest first: runs after A, then A
         if summary.workflow_id == after:
             mine = summary
@@ -37,7 +38,7 @@ def pick_runs(store: SqliteEventStore, a: str, b: str | None) -> tuple[str, str]
     hint = "name the run to compare with as B"
     newer = [
         s.workflow_id
-        for s in newest_first(store)
+        for s in newest.newest_first()
         if (s.name, s.application, s.status) == same and s.workflow_id != after
     ]
     if newer:
@@ -81,7 +82,7 @@ def side(result: TimelineResult) -> Side:
     )
 
 
-def compare(store: SqliteEventStore, a: str, b: str | None) -> Comparison:
+def compare(store: AuditableStore, a: str, b: str | None) -> Comparison:
     after, before = pick_runs(store, a, b)
     return compare_runs(
         side(workflow_timeline(store, after)), side(workflow_timeline(store, before))

@@ -55,7 +55,7 @@ from datetime import datetime
 from typing import Any
 
 from ..events.base import Event, EventType
-from ..events.store import UNLIMITED, EventQuery, SqliteEventStore
+from ..events.store import UNLIMITED, AuditableStore, EventQuery
 from ..runs.cause import Cause
 from .metrics import Track, check_count, check_range, scoped_events, untracked
 from .runs import StageCauses, stage_causes
@@ -290,7 +290,7 @@ def group_failures(
 
 
 def failures(
-    store: SqliteEventStore, wanted: FailureFilter, track: Track = untracked
+    store: AuditableStore, wanted: FailureFilter, track: Track = untracked
 ) -> FailureReport:
     """Failure groups over the events the filter admits, in one streamed pass."""
     wanted.validate()

@@ -8,12 +8,12 @@ are listed in one layer and the graph says the edges are unknown.
 from __future__ import annotations
 
 from ..events.replay import EventReplayer
-from ..events.store import SqliteEventStore
+from ..events.store import AuditableStore
 from ..runs.graph import Node, StageGraph, layered
 from .runs import load_run
 
 
-def stage_graph(store: SqliteEventStore, workflow_id: str) -> StageGraph:
+def stage_graph(store: AuditableStore, workflow_id: str) -> StageGraph:
     run = load_run(store, workflow_id)
     if run is not None:
         nodes = [

@@ -6,18 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..events.store import SqliteEventStore
+from ..audit import read_models_for
+from ..audit.contracts import RunTables
+from ..events.store import AuditableStore
 from ..runs.cause import Cause, stage_cause
 from ..runs.model import RunRow, StageRow
-from ..runs.sqlite import SqliteRunTables
 from .redacting import EventRedaction
 
 
-def run_tables(store: SqliteEventStore) -> SqliteRunTables:
-    return SqliteRunTables(store)
+def run_tables(store: AuditableStore) -> RunTables:
+    return read_models_for(store).runs
 
 
-def _hider(store: SqliteEventStore, workflow_id: str) -> Callable[[Any], Any] | None:
+def _hider(store: AuditableStore, workflow_id: str) -> Callable[[Any], Any] | None:
     """The redaction the store's events get, for table values of one workflow."""
     redaction = store.event_filter
     if not isinstance(redaction, EventRedaction):
@@ -55,7 +56,7 @@ class StageCauses:
         return None if stage_id is None else self.by_stage.get(stage_id)
 
 
-def stage_causes(store: SqliteEventStore) -> StageCauses:
+def stage_causes(store: AuditableStore) -> StageCauses:
     """Causes of the stages the engine's rows say failed (redacted); empty without tables."""
     by_stage: dict[str, Cause] = {}
     stage_of_task: dict[str, str] = {}
@@ -69,7 +70,7 @@ def stage_causes(store: SqliteEventStore) -> StageCauses:
     return StageCauses(by_stage, stage_of_task)
 
 
-def load_run(store: SqliteEventStore, workflow_id: str) -> RunRow | None:
+def load_run(store: AuditableStore, workflow_id: str) -> RunRow | None:
     """The run's rows, or None on a store without the engine's tables (or without its row).
 
     Table text is as untrusted as event text: every value goes through the redactor the

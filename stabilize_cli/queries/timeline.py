@@ -19,7 +19,7 @@ from ..events.projections.timeline import (
     whole_ms,
 )
 from ..events.replay import EventReplayer
-from ..events.store import SqliteEventStore
+from ..events.store import AuditableStore
 from ..events.timeutil import format_timestamp, parse_timestamp
 from ..runs.attempts import Attempt, Restart, split_attempts
 from ..runs.cause import Cause, leftover_cause, stage_cause, task_cause
@@ -280,7 +280,7 @@ class TimelineResult:
 
 
 def workflow_timeline(
-    store: SqliteEventStore,
+    store: AuditableStore,
     workflow_id: str,
     *,
     failures_only: bool = False,

@@ -7,11 +7,12 @@ import typer
 from ...render.compare import CompareFormat
 from ..errors import guarded
 from ..options import DbOption, JsonFlag
-from ..redact import current_redactor
+from ..run import CommandRun
 
 
 @guarded
 def compare(
+    run: CommandRun,
     a: Annotated[
         str,
         typer.Argument(help="The run to explain (default: latest-failed).", show_default=False),
@@ -40,12 +41,11 @@ def compare(
     """Compare two runs: trigger and context, stages added or missing, status and duration
     changes per stage and task, new failures with their causes, outputs that differ."""
     from ...queries.compare import compare as compare_runs
-    from ...queries.source import open_for_audit
     from ...render.compare import write_comparison
 
     if json_flag and fmt not in (CompareFormat.TABLE, CompareFormat.JSON):
         raise typer.BadParameter(f"--json contradicts --format {fmt.value}", param_hint="--json")
-    with open_for_audit(db, current_redactor()) as store:
+    with run.open(db) as store:
         result = compare_runs(store, a, b)
     write_comparison(
         result, CompareFormat.JSON if json_flag else fmt, full=full, all_stages=all_stages

@@ -7,11 +7,12 @@ import typer
 from ...render.graph import GraphFormat
 from ..errors import guarded
 from ..options import DbOption, JsonFlag, WorkflowArg
-from ..redact import current_redactor
+from ..run import CommandRun
 
 
 @guarded
 def graph(
+    run: CommandRun,
     workflow: WorkflowArg,
     db: DbOption = "stabilize.db",
     fmt: Annotated[
@@ -22,12 +23,11 @@ def graph(
 ) -> None:
     """Draw a workflow's stage graph (edges from the engine's stage_executions), by status."""
     from ...queries.graph import stage_graph
-    from ...queries.source import open_for_audit
     from ...queries.workflows import resolve_workflow
     from ...render.graph import write_graph
 
     if json_flag and fmt not in (GraphFormat.TABLE, GraphFormat.JSON):
         raise typer.BadParameter(f"--json contradicts --format {fmt.value}", param_hint="--json")
-    with open_for_audit(db, current_redactor()) as store:
+    with run.open(db) as store:
         result = stage_graph(store, resolve_workflow(store, workflow))
     write_graph(result, GraphFormat.JSON if json_flag else fmt)

@@ -1,4 +1,4 @@
-"""Reading the engine's workflow tables from the SQLite file that holds the events.
+"""The engine's workflow tables (a read model) from the SQLite file that holds the events.
 
 The engine's ``SqliteWorkflowStore`` writes ``pipeline_executions``, ``stage_executions`` and
 ``task_executions`` into the same file as ``events`` when both share a path. A store with
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..events.store import SqliteEventStore
-from .model import (
+from ...events.store.sqlite.store import SqliteEventStore
+from ...runs.model import (
     RunRow,
     StageRow,
     TaskRow,
@@ -56,10 +56,6 @@ SELECT t.id, t.stage_id, t.name, t.implementing_class, t.status, t.start_time, t
        t.task_exception_details, t.version
 FROM task_executions AS t JOIN stage_executions AS s ON s.id = t.stage_id
 WHERE s.status IN {_FAILED} ORDER BY t.rowid
-"""
-RUNS_NAMED = """
-SELECT id FROM pipeline_executions
-WHERE name IS ? AND application IS ? ORDER BY start_time, rowid
 """
 
 
@@ -119,13 +115,6 @@ class SqliteRunTables:
             stage = _stage(row[1:])
             found.append((str(row[0]), replace(stage, tasks=tuple(by_stage.get(stage.id, ())))))
         return found
-
-    def runs_named(self, name: str | None, application: str | None) -> list[str]:
-        """Ids of every run with this name and application, oldest first."""
-        if not self.present():
-            return []
-        with self._store.reading() as conn:
-            return [str(r[0]) for r in conn.execute(RUNS_NAMED, (name, application))]
 
 
 def _run(row: tuple[Any, ...], stages: list[StageRow], tasks: list[TaskRow]) -> RunRow:
