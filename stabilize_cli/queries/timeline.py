@@ -456,7 +456,8 @@ def _facts(
     count = count if isinstance(count, int) and not isinstance(count, bool) else None
     pause = None if run is None else Pause.of(run.paused)
     if run is None:
-        trigger = None if created is None else {"type": created.data.get("trigger_type")}
+        kind = None if created is None else created.data.get("trigger_type")
+        trigger = None if kind is None else {"type": kind}
         silent = None if count is None else max(0, count - len(state.get("stages", {})))
         by, reason = None, None
     else:

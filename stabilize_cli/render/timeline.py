@@ -342,6 +342,8 @@ def run_lines(facts: RunFacts, clock: Clock, result: TimelineResult) -> list[Tex
             )
         )
     for gap in facts.gaps:
+        if gap.explanation == "task running":  # a long task emits nothing: in JSON only
+            continue
         why = gap.explanation or "unexplained"
         lines.append(
             Text(

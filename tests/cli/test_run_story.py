@@ -6,6 +6,7 @@ events, read with sqlite3 here, not through the code under test.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import sqlite3
@@ -14,8 +15,11 @@ from typing import Any
 
 import pytest
 
+from stabilize_cli.events.base import EntityType, EventType
+from stabilize_cli.events.store.sqlite import SqliteEventStore
+
 from ..conftest import SHAPES, SHAPES_DB, sha256
-from .conftest import Invoke
+from .conftest import Invoke, make_event
 
 IDS = {
     line.split()[1] + ("-ok" if line.split()[3] == "SUCCEEDED" else ""): line.split()[0]
@@ -322,3 +326,66 @@ def test_failures_without_the_tables_group_as_before(invoke: Invoke, tmp_path: P
         or groups["Unknown error"]["count"] >= 5
     )
     assert all(g["cause_sources"] == [] for g in groups.values())
+
+
+# -- gaps ----------------------------------------------------------------------------------
+
+
+def gap_store(tmp_path: Path) -> Path:
+    """A run with 20 s of silence while a task runs and 30 s with nothing running."""
+    wf = "wf-gaps"
+    event = functools.partial(make_event, workflow_id=wf)
+    w, s, t = EntityType.WORKFLOW, EntityType.STAGE, EntityType.TASK
+    events = [
+        event(EventType.WORKFLOW_CREATED, w, wf, 0, application="a", name="gaps", stage_count=3),
+        event(EventType.WORKFLOW_STARTED, w, wf, 0.1, context={}),
+        event(EventType.STAGE_STARTED, s, "st-1", 0.2, ref_id="one", name="One"),
+        event(EventType.TASK_STARTED, t, "tk-1", 0.3, name="slow", stage_id="st-1"),
+        event(EventType.TASK_COMPLETED, t, "tk-1", 20.3, status="SUCCEEDED"),
+        event(EventType.STAGE_COMPLETED, s, "st-1", 20.4, status="SUCCEEDED"),
+        event(EventType.STAGE_STARTED, s, "st-2", 50.4, ref_id="two", name="Two"),
+    ]
+    path = tmp_path / "gaps.db"
+    store = SqliteEventStore(str(path))
+    try:
+        store.append_batch(events)
+    finally:
+        store.close()
+    return path
+
+
+def test_silences_longer_than_the_threshold_are_marked_and_explained_when_they_can_be(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    db = gap_store(tmp_path)
+    gaps = document(invoke, "wf-gaps", db=db)["run"]["gaps"]
+    assert [(g["duration_ms"], g["explanation"]) for g in gaps] == [
+        (20000, "task running"),
+        (30000, None),
+    ]
+    shown = tree(invoke, "wf-gaps", db=db)
+    assert "no events for 30.00s after seq 6 (+20.30s): unexplained" in shown
+    assert "20.00s" not in shown.split("├")[0]  # a running task's silence: JSON only
+    assert document(invoke, "wf-gaps", "--gap", "40", db=db)["run"]["gaps"] == []
+    # an events-only store: the header counts the stage that left no event
+    assert "1 of 3 stages have no events" in shown
+    assert "trigger" not in shown  # no trigger_type in the events: nothing to say
+
+
+@pytest.mark.parametrize(
+    ("name", "workflow_id"),
+    [
+        ("ledger-migrate-script.txt", LEDGER),
+        ("cert-rotate-restart.txt", CERT),
+        ("shard-rebalance-not-started.txt", SHARDS),
+        ("nightly-crawl-pause.txt", CRAWL),
+        ("canary-rollout-cancel.txt", CANARY),
+        ("flag-rollout-is-enabled.txt", FLAG),
+    ],
+)
+def test_the_story_trees_are_pinned(
+    invoke: Invoke, snapshot: Any, name: str, workflow_id: str
+) -> None:
+    snapshot.snapshot_dir = Path(__file__).parent / "snapshots" / "timeline"
+    shown = tree(invoke, workflow_id)
+    snapshot.assert_match("\n".join(line.rstrip() for line in shown.splitlines()) + "\n", name)

@@ -1,6 +1,7 @@
 """`stabilize timeline WF`: stages and tasks with timing, a Gantt strip, and every error."""
 
 import sys
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -28,6 +29,16 @@ def timeline(
     full: Annotated[
         bool, typer.Option("--full", help="Show failure output in full, not its last lines.")
     ] = False,
+    gap: Annotated[
+        float,
+        typer.Option(
+            "--gap",
+            min=0,
+            help="Mark stretches with no event longer than SECONDS (the engine writes no "
+            "pause event).",
+            metavar="SECONDS",
+        ),
+    ] = 10.0,
     exit_status: ExitStatusFlag = False,
     db: DbOption = "stabilize.db",
     fmt: FormatOption = Format.TABLE,
@@ -47,7 +58,12 @@ def timeline(
         from ...render.export import export_kind, export_view
     with run.open(db, notes=True) as store:
         kind = export_kind(export, store.path) if export else None
-        result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
+        result = workflow_timeline(
+            store,
+            resolve_workflow(store, workflow),
+            failures_only=failures,
+            gap_threshold=timedelta(seconds=gap),
+        )
     write(mark_incomplete(timeline_report(result, full=full), notes.unreadable), chosen)
     if export and kind:
         export_view(result, export, kind)
