@@ -133,9 +133,8 @@ def compare_view(result: Comparison, *, full: bool = False, all_stages: bool = F
                 outputs.add(change_line(change))
     unchanged = sum(1 for s in result.stages if not s.changed and not s.new_failure)
     if unchanged and not all_stages:
-        stages.add(
-            Text(f"{unchanged} stages with the same status (timings with --all)", style="dim")
-        )
+        noun = "stage" if unchanged == 1 else "stages"
+        stages.add(Text(f"{unchanged} {noun} with the same status (--all lists them)", style="dim"))
     return tree
 
 
