@@ -389,3 +389,11 @@ def test_the_story_trees_are_pinned(
     snapshot.snapshot_dir = Path(__file__).parent / "snapshots" / "timeline"
     shown = tree(invoke, workflow_id)
     snapshot.assert_match("\n".join(line.rstrip() for line in shown.splitlines()) + "\n", name)
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "1e300", "soon"])
+def test_a_bad_gap_is_one_usage_error_line(invoke: Invoke, value: str) -> None:
+    result = invoke("timeline", CERT, "--gap", value, db=SHAPES_DB)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
 """`stabilize timeline WF`: stages and tasks with timing, a Gantt strip, and every error."""
 
+import math
 import sys
 from datetime import timedelta
 from typing import Annotated
@@ -33,7 +34,6 @@ def timeline(
         float,
         typer.Option(
             "--gap",
-            min=0,
             help="Mark stretches with no event longer than SECONDS (the engine writes no "
             "pause event).",
             metavar="SECONDS",
@@ -52,6 +52,8 @@ def timeline(
     from ...render.sanitize import clean
     from ...render.timeline import timeline_report
 
+    if not math.isfinite(gap) or not 0 <= gap <= 1e12:
+        raise typer.BadParameter("must be a number of seconds, 0 or more", param_hint="--gap")
     chosen = run.output(fmt, json_flag)
     notes = run.read_notes()
     if export:
