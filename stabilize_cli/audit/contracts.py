@@ -183,6 +183,19 @@ class RunTables(Protocol):
     def failed_stages(self) -> list[tuple[str, StageRow]]: ...
 
 
+class NoRunTables:
+    """A backend that does not read the engine's workflow tables: the events alone."""
+
+    def present(self) -> bool:
+        return False
+
+    def run(self, workflow_id: str) -> RunRow | None:
+        return None
+
+    def failed_stages(self) -> list[tuple[str, StageRow]]:
+        return []
+
+
 @dataclass(frozen=True)
 class ReadModels:
     """Every audit read model of one opened store, in that store's dialect."""
@@ -195,7 +208,9 @@ class ReadModels:
     analytics: Analytics
     cache: CacheSubject | None
     """None where no cache may be kept (an in-memory database)."""
-    runs: RunTables
+    runs: RunTables = field(default_factory=NoRunTables)
+    """The engine's workflow tables (SQLite: ``audit/sqlite/run_tables.py``; PostgreSQL:
+    ``audit/postgres/run_tables.py``); a backend that passes none reads events only."""
 
 
 # -- running two reads at once ----------------------------------------------------------------

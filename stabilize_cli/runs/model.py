@@ -8,7 +8,7 @@ booleans and ``requisite_stage_ref_ids`` as a list. ``decode_json`` and ``flag``
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,3 +143,94 @@ class Pause:
             "resume_time": self.resume_time,
             "paused_ms": self.paused_ms,
         }
+
+
+# -- rows as the readers select them (the same column order in every dialect) --------
+
+
+def run_from_row(row: tuple[Any, ...], stages: list[StageRow], tasks: list[TaskRow]) -> RunRow:
+    """A ``pipeline_executions`` row (columns in the readers' order) with its stages and tasks."""
+    (
+        wf,
+        kind,
+        app,
+        name,
+        status,
+        context,
+        trigger,
+        start,
+        end,
+        canceled,
+        by,
+        reason,
+        paused,
+        config,
+    ) = row
+    by_stage: dict[str, list[TaskRow]] = {}
+    for task in tasks:
+        by_stage.setdefault(task.stage_id, []).append(task)
+    return RunRow(
+        id=str(wf),
+        type=text(kind),
+        application=text(app),
+        name=text(name),
+        status=text(status),
+        context=decode_json(context),
+        trigger=decode_json(trigger),
+        start_time=epoch_ms(start),
+        end_time=epoch_ms(end),
+        is_canceled=flag(canceled),
+        canceled_by=text(by),
+        cancellation_reason=text(reason),
+        paused=decode_json(paused),
+        config_version=text(config),
+        stages=tuple(replace(s, tasks=tuple(by_stage.get(s.id, ()))) for s in stages),
+    )
+
+
+def stage_from_row(row: tuple[Any, ...]) -> StageRow:
+    (
+        sid,
+        ref,
+        kind,
+        name,
+        status,
+        context,
+        outputs,
+        requires,
+        parent,
+        start,
+        end,
+        version,
+        join,
+    ) = row
+    return StageRow(
+        id=str(sid),
+        ref_id=text(ref),
+        type=text(kind),
+        name=text(name),
+        status=text(status),
+        context=decode_json(context),
+        outputs=decode_json(outputs),
+        requires=ref_ids(requires),
+        parent_stage_id=text(parent),
+        start_time=epoch_ms(start),
+        end_time=epoch_ms(end),
+        version=epoch_ms(version),
+        join_type=text(join),
+    )
+
+
+def task_from_row(row: tuple[Any, ...]) -> TaskRow:
+    tid, stage, name, impl, status, start, end, details, version = row
+    return TaskRow(
+        id=str(tid),
+        stage_id=str(stage),
+        name=text(name),
+        implementing_class=text(impl),
+        status=text(status),
+        start_time=epoch_ms(start),
+        end_time=epoch_ms(end),
+        exception_details=decode_json(details),
+        version=epoch_ms(version),
+    )

@@ -9,18 +9,15 @@ here then answers None / empty, and the commands behave as on events alone.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from ...events.store.sqlite.store import SqliteEventStore
 from ...runs.model import (
     RunRow,
     StageRow,
     TaskRow,
-    decode_json,
-    epoch_ms,
-    flag,
-    ref_ids,
-    text,
+    run_from_row,
+    stage_from_row,
+    task_from_row,
 )
 
 REQUIRED = {
@@ -98,7 +95,9 @@ class SqliteRunTables:
                 return None
             stages = conn.execute(STAGES, (workflow_id,)).fetchall()
             tasks = conn.execute(TASKS, (workflow_id,)).fetchall()
-        return _run(row, [_stage(s) for s in stages], [_task(t) for t in tasks])
+        return run_from_row(
+            row, [stage_from_row(s) for s in stages], [task_from_row(t) for t in tasks]
+        )
 
     def failed_stages(self) -> list[tuple[str, StageRow]]:
         """Every stage whose row says it failed, with its tasks, and its workflow's id."""
@@ -106,99 +105,12 @@ class SqliteRunTables:
             return []
         with self._store.reading() as conn:
             stages = conn.execute(FAILED_STAGES).fetchall()
-            tasks = [_task(t) for t in conn.execute(FAILED_TASKS)]
+            tasks = [task_from_row(t) for t in conn.execute(FAILED_TASKS)]
         by_stage: dict[str, list[TaskRow]] = {}
         for task in tasks:
             by_stage.setdefault(task.stage_id, []).append(task)
         found = []
         for row in stages:
-            stage = _stage(row[1:])
+            stage = stage_from_row(row[1:])
             found.append((str(row[0]), replace(stage, tasks=tuple(by_stage.get(stage.id, ())))))
         return found
-
-
-def _run(row: tuple[Any, ...], stages: list[StageRow], tasks: list[TaskRow]) -> RunRow:
-    (
-        wf,
-        kind,
-        app,
-        name,
-        status,
-        context,
-        trigger,
-        start,
-        end,
-        canceled,
-        by,
-        reason,
-        paused,
-        config,
-    ) = row
-    by_stage: dict[str, list[TaskRow]] = {}
-    for task in tasks:
-        by_stage.setdefault(task.stage_id, []).append(task)
-    return RunRow(
-        id=str(wf),
-        type=text(kind),
-        application=text(app),
-        name=text(name),
-        status=text(status),
-        context=decode_json(context),
-        trigger=decode_json(trigger),
-        start_time=epoch_ms(start),
-        end_time=epoch_ms(end),
-        is_canceled=flag(canceled),
-        canceled_by=text(by),
-        cancellation_reason=text(reason),
-        paused=decode_json(paused),
-        config_version=text(config),
-        stages=tuple(replace(s, tasks=tuple(by_stage.get(s.id, ()))) for s in stages),
-    )
-
-
-def _stage(row: tuple[Any, ...]) -> StageRow:
-    (
-        sid,
-        ref,
-        kind,
-        name,
-        status,
-        context,
-        outputs,
-        requires,
-        parent,
-        start,
-        end,
-        version,
-        join,
-    ) = row
-    return StageRow(
-        id=str(sid),
-        ref_id=text(ref),
-        type=text(kind),
-        name=text(name),
-        status=text(status),
-        context=decode_json(context),
-        outputs=decode_json(outputs),
-        requires=ref_ids(requires),
-        parent_stage_id=text(parent),
-        start_time=epoch_ms(start),
-        end_time=epoch_ms(end),
-        version=epoch_ms(version),
-        join_type=text(join),
-    )
-
-
-def _task(row: tuple[Any, ...]) -> TaskRow:
-    tid, stage, name, impl, status, start, end, details, version = row
-    return TaskRow(
-        id=str(tid),
-        stage_id=str(stage),
-        name=text(name),
-        implementing_class=text(impl),
-        status=text(status),
-        start_time=epoch_ms(start),
-        end_time=epoch_ms(end),
-        exception_details=decode_json(details),
-        version=epoch_ms(version),
-    )
