@@ -100,7 +100,7 @@ def test_without_an_earlier_success_b_must_be_named(invoke: Invoke) -> None:
 
 # -- small stores: the default B, hostile text --------------------------------------------
 
-NAME = "deploy | <img src=x onerror=alert(1)> `x` [l](http://e)"
+NAME = "deploy | <img src=x onerror=alert(1)> `x` [l](http://e) [red]r[/] \x1b[2J\u202e"
 
 
 def run(
@@ -177,3 +177,12 @@ def test_markdown_keeps_database_text_literal(invoke: Invoke, runs_db: Path) -> 
     assert "&lt;img src=x onerror=alert(1)&gt;" in result.stdout
     assert "deploy \\| " in result.stdout
     assert "\\[l\\](http://e)" in result.stdout
+
+
+def test_the_tree_keeps_database_text_inert(invoke: Invoke, runs_db: Path) -> None:
+    result = invoke("compare", db=runs_db)
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "\u202e" not in result.stdout
+    assert "[red]r[/]" in result.stdout  # markup shown, not applied
+    assert "\\x1b[2J" in result.stdout
