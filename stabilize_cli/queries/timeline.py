@@ -309,7 +309,7 @@ def workflow_timeline(
         sequences=(events[0].sequence, last_sequence) if events else None,
         last_event_at=events[-1].timestamp if events else None,
         failures_only=failures_only,
-        facts=_facts(events, state, run, attempts.restarts, gap_threshold),
+        facts=_facts(events, state, run, ending, attempts.restarts, gap_threshold),
     )
 
 
@@ -448,6 +448,7 @@ def _facts(
     events: list[Event],
     state: dict[str, Any],
     run: RunRow | None,
+    ending: WorkflowEnding,
     restarts: list[Restart],
     threshold: timedelta,
 ) -> RunFacts:
@@ -459,7 +460,7 @@ def _facts(
         kind = None if created is None else created.data.get("trigger_type")
         trigger = None if kind is None else {"type": kind}
         silent = None if count is None else max(0, count - len(state.get("stages", {})))
-        by, reason = None, None
+        by, reason = ending.canceled_by, ending.reason
     else:
         trigger, silent = run.trigger, None
         by, reason = run.canceled_by, run.cancellation_reason

@@ -402,10 +402,6 @@ def _ending_notes(tree: Tree, result: TimelineResult) -> None:
     ending = result.ending
     if ending.error is not None:
         tree.add(note("workflow error: ", ending.error, "red"))
-    if result.state.get("status") == "CANCELED" and not result.facts.tables:
-        by = "" if ending.canceled_by is None else f" by {plain(ending.canceled_by)}"
-        reason = NULL_MARK if ending.reason is None else ending.reason
-        tree.add(note(f"workflow canceled{by}: ", reason, "yellow"))
 
 
 def _generic(error: Any) -> bool:

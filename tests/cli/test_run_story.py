@@ -397,3 +397,18 @@ def test_a_bad_gap_is_one_usage_error_line(invoke: Invoke, value: str) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_without_the_tables_a_cancel_is_still_in_the_header(invoke: Invoke, tmp_path: Path) -> None:
+    db = tmp_path / "events-only.db"
+    shutil.copyfile(SHAPES_DB, db)
+    with sqlite3.connect(db) as conn:
+        for table in ("task_executions", "stage_executions", "pipeline_executions"):
+            conn.execute(f"DROP TABLE {table}")
+    ((data,),) = rows(
+        "SELECT data FROM events WHERE workflow_id = ? AND event_type = 'workflow.canceled'",
+        CANARY,
+    )
+    canceled = json.loads(data)
+    header = tree(invoke, CANARY, db=db).split("├")[0]
+    assert f"canceled by {canceled['canceled_by']}: {canceled['reason']}" in header
