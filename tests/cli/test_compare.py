@@ -130,6 +130,7 @@ def run(
             at + 0.6,
             status=status,
             error=f"{NAME} failed" if failed else None,
+            outputs={"artifact": f"build-{sha}.tar", "_task_completion": {"x": sha}},
         ),
         event(
             EventType.WORKFLOW_FAILED if failed else EventType.WORKFLOW_COMPLETED,
@@ -186,3 +187,20 @@ def test_the_tree_keeps_database_text_inert(invoke: Invoke, runs_db: Path) -> No
     assert "\u202e" not in result.stdout
     assert "[red]r[/]" in result.stdout  # markup shown, not applied
     assert "\\x1b[2J" in result.stdout
+
+
+def test_outputs_that_differ_are_listed_and_engine_keys_are_not(
+    invoke: Invoke, runs_db: Path
+) -> None:
+    doc = compared(invoke, "wf-last-ok", "wf-old-ok", db=runs_db)
+    (build,) = doc["stages"]
+    assert build["outputs"] == [
+        {
+            "path": ["artifact"],
+            "op": "changed",
+            "before": "build-111.tar",
+            "after": "build-222.tar",
+        }
+    ]
+    shown = invoke("compare", "wf-last-ok", "wf-old-ok", db=runs_db).stdout
+    assert "~ artifact: build-111.tar \u2192 build-222.tar" in shown
