@@ -46,6 +46,9 @@ def instant(ms: int | None) -> datetime | None:
 
 
 def text(value: Any) -> str | None:
+    """A text column as text; a BLOB where text belongs as its SQL literal (``X'0A1B'``)."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"X'{bytes(value).hex().upper()}'"
     return None if value is None else str(value)
 
 

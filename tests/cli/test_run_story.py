@@ -412,3 +412,25 @@ def test_without_the_tables_a_cancel_is_still_in_the_header(invoke: Invoke, tmp_
     canceled = json.loads(data)
     header = tree(invoke, CANARY, db=db).split("├")[0]
     assert f"canceled by {canceled['canceled_by']}: {canceled['reason']}" in header
+
+
+def test_odd_table_values_are_read_as_stored_never_a_crash(invoke: Invoke, tmp_path: Path) -> None:
+    """A BLOB name, context that is not JSON, requisites that are not a list."""
+    db = tmp_path / "odd.db"
+    shutil.copyfile(SHAPES_DB, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE stage_executions SET name = X'41FF', context = '{oops', "
+            "requisite_stage_ref_ids = '\"plan\"' WHERE execution_id = ? AND ref_id = 'merge'",
+            (SHARDS,),
+        )
+        conn.execute(
+            "UPDATE stage_executions SET context = '[1, 2]' WHERE execution_id = ? "
+            "AND ref_id = 'shard-2'",
+            (SHARDS,),
+        )
+    doc = document(invoke, SHARDS, db=db)
+    merge = stage(doc, "merge")
+    assert (merge["name"], merge["requires"]) == ("X'41FF'", [])
+    assert stage(doc, "shard-2")["cause"] is None  # no JSON object: nothing to read a cause from
+    assert invoke("graph", SHARDS, db=db).exit_code == 0
