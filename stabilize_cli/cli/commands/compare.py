@@ -15,7 +15,9 @@ def compare(
     run: CommandRun,
     a: Annotated[
         str,
-        typer.Argument(help="The run to explain (default: latest-failed).", show_default=False),
+        typer.Argument(
+            help="The run to explain (default: latest-failed).", show_default=False, metavar="A"
+        ),
     ] = "latest-failed",
     b: Annotated[
         str | None,
@@ -23,6 +25,7 @@ def compare(
             help="The run to compare with (default: the last success of the same name and "
             "application before A).",
             show_default=False,
+            metavar="B",
         ),
     ] = None,
     full: Annotated[
@@ -38,8 +41,11 @@ def compare(
     ] = CompareFormat.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Compare two runs: trigger and context, stages added or missing, status and duration
-    changes per stage and task, new failures with their causes, outputs that differ."""
+    """Compare two runs of a pipeline: what changed from B to A.
+
+    Trigger and context, stages added or missing, status and duration changes per stage
+    and task, new failures with their causes, outputs that differ.
+    """
     from ...queries.compare import compare as compare_runs
     from ...render.compare import write_comparison
 
