@@ -279,7 +279,16 @@ def test_table_text_is_redacted(invoke: Invoke, tmp_path: Path) -> None:
             "WHERE execution_id = ? AND ref_id = 's2'",
             (LEDGER,),
         )
+        conn.execute(
+            "UPDATE pipeline_executions SET trigger = json_set(trigger, "
+            "'$.parameters.deploy_token', 'tok-456'), canceled_by = 'postgres://admin:hunter2@db' "
+            "WHERE id = ?",
+            (LEDGER,),
+        )
     result = invoke("timeline", LEDGER, "--json", db=db)
+    assert "tok-456" not in result.stdout
+    assert "tok-456" not in invoke("timeline", LEDGER, db=db).stdout
+    assert "tok-456" not in invoke("compare", LEDGER, LEDGER, "--json", db=db).stdout
     assert "hunter2" not in result.stdout
     assert "tok-123" not in result.stdout
     assert "hunter2" not in invoke("timeline", LEDGER, db=db).stdout
