@@ -20,7 +20,7 @@ from ..events.store.raw import UnreadableRow, json_value
 from ..events.timeutil import format_timestamp
 from ..runs.cause import Cause
 from .errors import InvalidInputError, NotFoundError
-from .runs import stage_causes
+from .runs import run_causes
 from .workflows import resolve_workflow
 
 EVERY_VERSION = -(2**63)
@@ -182,8 +182,8 @@ def _causes(store: AuditableStore, rows: tuple[StoredEvent, ...]) -> dict[str, C
     failed = [e for e in rows if isinstance(e, Event) and e.type_name in _FAILED_EVENTS]
     if not failed:
         return {}
-    causes = stage_causes(store)
-    found = {e.entity_id: causes.of(e.entity_type.value, e.entity_id) for e in failed}
+    runs = {e.workflow_id: run_causes(store, e.workflow_id) for e in failed}
+    found = {e.entity_id: runs[e.workflow_id].of(e.entity_type.value, e.entity_id) for e in failed}
     return {k: v for k, v in found.items() if v is not None}
 
 

@@ -70,6 +70,19 @@ def stage_causes(store: AuditableStore) -> StageCauses:
     return StageCauses(by_stage, stage_of_task)
 
 
+def run_causes(store: AuditableStore, workflow_id: str) -> StageCauses:
+    """The causes of one run's failed stages: reads that run's rows only (history, state)."""
+    run = load_run(store, workflow_id)
+    by_stage: dict[str, Cause] = {}
+    stage_of_task: dict[str, str] = {}
+    for stage in () if run is None else run.stages:
+        cause = stage_cause(stage)
+        if cause is not None:
+            by_stage[stage.id] = cause
+            stage_of_task.update((t.id, stage.id) for t in stage.tasks)
+    return StageCauses(by_stage, stage_of_task)
+
+
 def load_run(store: AuditableStore, workflow_id: str) -> RunRow | None:
     """The run's rows, or None on a store without the engine's tables (or without its row).
 

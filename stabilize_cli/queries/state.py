@@ -15,7 +15,7 @@ from ..events.timeutil import ensure_utc
 from ..runs.cause import FAILED as FAILED_STATUSES
 from ..runs.cause import Cause
 from .errors import InvalidInputError
-from .runs import stage_causes
+from .runs import run_causes
 
 
 class Outcome(StrEnum):
@@ -62,7 +62,7 @@ class StateResult:
         return {**self.state, "stages": stages}
 
 
-def _causes(store: AuditableStore, state: dict[str, Any]) -> dict[str, Cause]:
+def _causes(store: AuditableStore, workflow_id: str, state: dict[str, Any]) -> dict[str, Cause]:
     """Causes of the stages that have failed as of this state (none before they fail)."""
     failed = [
         sid
@@ -71,7 +71,7 @@ def _causes(store: AuditableStore, state: dict[str, Any]) -> dict[str, Cause]:
     ]
     if not failed:
         return {}
-    causes = stage_causes(store)
+    causes = run_causes(store, workflow_id)
     return {sid: causes.by_stage[sid] for sid in failed if sid in causes.by_stage}
 
 
@@ -89,11 +89,11 @@ def workflow_state(
     if at_time is not None:
         when = ensure_utc(at_time)
         state = replayer.time_travel_query(workflow_id, when)
-        return StateResult(workflow_id, state, None, when, _causes(store, state))
+        return StateResult(workflow_id, state, None, when, _causes(store, workflow_id, state))
     if at is not None:
         check_sequence(at, "--at")
     state = replayer.rebuild_workflow_state(workflow_id, at)
-    return StateResult(workflow_id, state, at, causes=_causes(store, state))
+    return StateResult(workflow_id, state, at, causes=_causes(store, workflow_id, state))
 
 
 @dataclass(frozen=True)
