@@ -75,6 +75,8 @@ class Bar:
     begin: float | None
     end: float
     style: str
+    earlier: tuple[Bar, ...] = ()
+    """Runs of the same stage before a restart, drawn lighter in the same strip."""
 
 
 class GanttStrip:
@@ -83,20 +85,31 @@ class GanttStrip:
     def __init__(self, bar: Bar, width: int) -> None:
         self.bar, self.width = bar, width
 
-    def cells(self) -> tuple[int, int]:
-        """The first and last filled cell (last < first: none)."""
-        width, begin = self.width, self.bar.begin
+    def cells(self, bar: Bar | None = None) -> tuple[int, int]:
+        """The first and last filled cell of ``bar`` (default: the strip's; last < first:
+        none)."""
+        bar = bar or self.bar
+        width, begin = self.width, bar.begin
         if begin is None:
             return 0, -1
         first = min(width - 1, max(0, int(begin * width)))
-        return first, max(first, min(width - 1, math.ceil(self.bar.end * width) - 1))
+        return first, max(first, min(width - 1, math.ceil(bar.end * width) - 1))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        full, empty = ("#", ".") if options.ascii_only else ("\u2588", "\u00b7")
+        full, earlier, empty = (
+            ("#", "=", ".") if options.ascii_only else ("\u2588", "\u2592", "\u00b7")
+        )
+        cells: list[tuple[str, str]] = [(empty, "dim")] * self.width
+        for bar in self.bar.earlier:
+            first, last = self.cells(bar)
+            for index in range(first, last + 1):
+                cells[index] = (earlier, bar.style)
         first, last = self.cells()
-        strip = Text(empty * first, style="dim", no_wrap=True)
-        strip.append(full * (last - first + 1), style=self.bar.style)
-        strip.append(empty * (self.width - max(last, first - 1) - 1), style="dim")
+        for index in range(first, last + 1):
+            cells[index] = (full, self.bar.style)
+        strip = Text(no_wrap=True)
+        for glyph, style in cells:
+            strip.append(glyph, style=style)
         yield strip
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
@@ -184,8 +197,15 @@ def line_row(line: StageLine | TaskLine, clock: Clock, depth: int) -> Row:
         duration=_duration(line.start, line.end, line.status),
         sequences=sequence_range(line.sequences),
         retries=f"{count} {'retry' if count == 1 else 'retries'}" if count else "",
-        bar=clock.bar(line.start, line.end, status_style(line.status)) if is_stage else None,
+        bar=_stage_bar(line, clock) if isinstance(line, StageLine) else None,
     )
+
+
+def _stage_bar(stage: StageLine, clock: Clock) -> Bar:
+    """The stage's final run, with the runs a restart undid drawn lighter in the same strip."""
+    bar = clock.bar(stage.start, stage.end, status_style(stage.status))
+    earlier = tuple(clock.bar(a.start, a.end, status_style(a.status)) for a in stage.attempts[:-1])
+    return replace(bar, earlier=earlier) if earlier else bar
 
 
 @dataclass(frozen=True)
