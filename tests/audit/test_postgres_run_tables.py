@@ -4,13 +4,8 @@ SQLite dialect decodes its text."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,56 +13,12 @@ import pytest
 from stabilize_cli.audit.postgres.run_tables import PostgresRunTables
 from stabilize_cli.runs.cause import stage_cause
 
-SERVER = os.environ.get("STABILIZE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REAL_PG_SQL = Path(__file__).resolve().parent.parent.parent / "fixtures" / "real-pg.sql"
-LISTED = [
-    line.split()
-    for line in (REAL_PG_SQL.parent / "real-pg.workflows.txt").read_text().splitlines()
-    if line.strip()
-]
-WORKFLOW_IDS = [workflow_id for workflow_id, _, _ in LISTED]
-(FAILED,) = [workflow_id for workflow_id, _, status in LISTED if status == "TERMINAL"]
-
-
-def _server_problem() -> str | None:
-    try:
-        import psycopg  # noqa: PLC0415 - the tests skip without the driver
-    except ImportError:
-        return "psycopg is not installed"
-    try:
-        with psycopg.connect(SERVER, connect_timeout=3, autocommit=True) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return f"no PostgreSQL server ({str(exc).strip().splitlines()[0]})"
-    if shutil.which("psql") is None:
-        return "psql is not installed (it loads the engine's dump)"
-    return None
+from ..real_pg import FAILED, WORKFLOW_IDS, real_pg_database
 
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    problem = _server_problem()
-    if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {problem}", pytrace=False)
-        pytest.skip(f"{problem}; set STABILIZE_TEST_POSTGRES=postgresql://USER@HOST:PORT/DB")
-    import psycopg  # noqa: PLC0415
-    from psycopg.conninfo import make_conninfo  # noqa: PLC0415
-
-    name = f"stabilize_runs_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(SERVER, dbname=name)
-    try:
-        subprocess.run(
-            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(REAL_PG_SQL)],
-            check=True,
-            capture_output=True,
-        )
-        yield url
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from real_pg_database()
 
 
 class Session:
