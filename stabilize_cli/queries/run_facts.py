@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 from ..events.base import Event, EventType
@@ -83,20 +82,49 @@ class RunFacts:
         }
 
 
+class RunWatch:
+    """What a streamed pass over a run's events notes for its facts: the created event's
+    stage count and trigger type, and silences longer than the threshold."""
+
+    def __init__(self, threshold: timedelta, pause: Pause | None) -> None:
+        self.threshold = threshold
+        self.paused_at = None if pause is None else instant(pause.pause_time)
+        self.created: dict[str, Any] | None = None
+        self.gaps: list[Gap] = []
+        self._previous: Event | None = None
+        self._running: set[str] = set()
+
+    def add(self, event: Event) -> None:
+        if event.event_type is EventType.WORKFLOW_CREATED and self.created is None:
+            self.created = event.data
+        before, self._previous = self._previous, event
+        if before is not None:
+            _track_running(self._running, before)
+            if event.timestamp - before.timestamp > self.threshold:
+                self.gaps.append(self._gap(before, event))
+
+    def _gap(self, before: Event, after: Event) -> Gap:
+        """Explained when it can be: a pause recorded inside it, or a task running across it."""
+        paused_at = self.paused_at
+        if paused_at is not None and before.timestamp <= paused_at <= after.timestamp:
+            why: str | None = "paused"
+        else:
+            why = "task running" if self._running else None
+        return Gap(before.timestamp, after.timestamp, before.sequence, after.sequence, why)
+
+
 def run_facts(
-    events: list[Event],
+    watch: RunWatch,
     state: dict[str, Any],
     run: RunRow | None,
     canceled: tuple[Any, Any],
     restarts: list[Restart],
-    threshold: timedelta,
 ) -> RunFacts:
-    created = next((e for e in events if e.event_type is EventType.WORKFLOW_CREATED), None)
-    count = None if created is None else created.data.get("stage_count")
+    created = watch.created or {}
+    count = created.get("stage_count")
     count = count if isinstance(count, int) and not isinstance(count, bool) else None
-    pause = None if run is None else Pause.of(run.paused)
     if run is None:
-        kind = None if created is None else created.data.get("trigger_type")
+        kind = created.get("trigger_type")
         trigger = None if kind is None else {"type": kind}
         silent = None if count is None else max(0, count - len(state.get("stages", {})))
         by, reason = canceled
@@ -107,32 +135,14 @@ def run_facts(
         tables=run is not None,
         trigger=trigger,
         context=state.get("context") if run is None else run.context,
-        pause=pause,
+        pause=None if run is None else Pause.of(run.paused),
         canceled_by=by,
         cancel_reason=reason,
         stage_count=count,
         stages_without_events=silent,
         restarts=tuple(restarts),
-        gaps=_gaps(events, threshold, pause),
+        gaps=tuple(watch.gaps),
     )
-
-
-def _gaps(events: list[Event], threshold: timedelta, pause: Pause | None) -> tuple[Gap, ...]:
-    """Stretches between consecutive events longer than ``threshold``, each explained if it
-    can be: a pause recorded inside it, or a task that was running across it."""
-    paused_at = None if pause is None else instant(pause.pause_time)
-    running: set[str] = set()
-    found: list[Gap] = []
-    for before, after in pairwise(events):
-        _track_running(running, before)
-        if after.timestamp - before.timestamp <= threshold:
-            continue
-        if paused_at is not None and before.timestamp <= paused_at <= after.timestamp:
-            why: str | None = "paused"
-        else:
-            why = "task running" if running else None
-        found.append(Gap(before.timestamp, after.timestamp, before.sequence, after.sequence, why))
-    return tuple(found)
 
 
 def _track_running(running: set[str], event: Event) -> None:

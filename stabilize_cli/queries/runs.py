@@ -56,6 +56,10 @@ class StageCauses:
         return None if stage_id is None else self.by_stage.get(stage_id)
 
 
+NO_CAUSES = StageCauses({}, {})
+"""A store without the engine's tables, or an entity whose run has no failed stage."""
+
+
 def stage_causes(store: AuditableStore) -> StageCauses:
     """Causes of the stages the engine's rows say failed (redacted); empty without tables."""
     by_stage: dict[str, Cause] = {}

@@ -12,23 +12,29 @@ from typing import Any
 
 from ..events.base import Event, EventType
 from ..events.projections.timeline import (
+    FAILURE_EVENTS,
     TimelineEntry,
     WorkflowTimeline,
     WorkflowTimelineProjection,
     whole_ms,
 )
-from ..events.replay import EventReplayer
+from ..events.state import apply_event, empty_state
 from ..events.store import AuditableStore
 from ..events.timeutil import format_timestamp, parse_timestamp
-from ..runs.attempts import Attempt, split_attempts
+from ..runs.attempts import Attempt, AttemptSplitter
 from ..runs.cause import Cause, leftover_cause, stage_cause, task_cause
-from ..runs.model import RunRow, StageRow, TaskRow
-from .run_facts import GAP_THRESHOLD, Gap, RunFacts, run_facts
+from ..runs.model import Pause, RunRow, StageRow, TaskRow
+from .run_facts import GAP_THRESHOLD, Gap, RunFacts, RunWatch, run_facts
 from .runs import load_run
 
 __all__ = ["GAP_THRESHOLD", "Gap", "RunFacts", "StageLine", "TaskLine", "TimelineResult"]
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
+_FAILURES_AND_STARTS = FAILURE_EVENTS | {
+    EventType.WORKFLOW_STARTED,
+    EventType.STAGE_STARTED,
+    EventType.TASK_STARTED,
+}
 GENERIC_ERRORS = frozenset({"Task failed", "Unknown error"})
 """What the events say when the real text is in the engine's tables."""
 _CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
@@ -223,20 +229,45 @@ def workflow_timeline(
     workflow_id: str,
     *,
     failures_only: bool = False,
+    keep_entries: bool = True,
     gap_threshold: timedelta = GAP_THRESHOLD,
 ) -> TimelineResult:
-    events = store.get_events_for_workflow(workflow_id)
-    projection = WorkflowTimelineProjection(workflow_id)
-    projection.apply_all(events)
-    last_sequence = events[-1].sequence if events else 0
-    state = EventReplayer(store).rebuild_workflow_state(workflow_id, last_sequence)
+    """One streamed pass over the workflow's events: the state folds, the per-entity
+    sequences, attempts, gaps and the ending are taken as each event goes by, and no
+    event is kept. The engine's own rows for the run (when the file has them) are read
+    first: their pause explains a silence as the events go by.
+
+    ``keep_entries=False`` (the table, which shows stages and tasks, not one line per
+    event) keeps only the failure entries (and the starts their durations need): memory
+    then stays that of the state, whatever the number of events.
+    """
     run = load_run(store, workflow_id)
-    attempts = split_attempts(events)
-    stages, loose = _arrange(state, _Seen.of(events, attempts.by_entity), run)
-    entries = projection.get_failures() if failures_only else projection.get_state().entries
+    projection = WorkflowTimelineProjection(workflow_id)
+    state = empty_state(workflow_id)
+    seen = _Seen({}, {})
+    ending = _Ending()
+    attempts = AttemptSplitter()
+    watch = RunWatch(gap_threshold, None if run is None else Pause.of(run.paused))
+    first: Event | None = None
+    last: Event | None = None
+    for event in store.iter_workflow_events(workflow_id):
+        if keep_entries or event.event_type in _FAILURES_AND_STARTS:
+            projection.apply(event)
+        apply_event(state, event)
+        seen.add(event)
+        ending.add(event)
+        attempts.add(event)
+        watch.add(event)
+        if first is None:
+            first = event
+        last = event
+    keep_all = keep_entries and not failures_only
+    entries = projection.get_state().entries if keep_all else projection.get_failures()
+    split = attempts.result()
+    stages, loose = _arrange(state, seen, split.by_entity, run)
     if failures_only:
         stages, loose = _failing(stages), tuple(t for t in loose if t.failed)
-    ending = _ending(events)
+    result = ending.result
     return TimelineResult(
         workflow_id=workflow_id,
         state=state,
@@ -244,18 +275,11 @@ def workflow_timeline(
         entries=tuple(entries),
         stages=stages,
         loose_tasks=loose,
-        ending=ending,
-        sequences=(events[0].sequence, last_sequence) if events else None,
-        last_event_at=events[-1].timestamp if events else None,
+        ending=result,
+        sequences=(first.sequence, last.sequence) if first and last else None,
+        last_event_at=last.timestamp if last else None,
         failures_only=failures_only,
-        facts=run_facts(
-            events,
-            state,
-            run,
-            (ending.canceled_by, ending.reason),
-            attempts.restarts,
-            gap_threshold,
-        ),
+        facts=run_facts(watch, state, run, (result.canceled_by, result.reason), split.restarts),
     )
 
 
@@ -265,27 +289,23 @@ def _failing(stages: tuple[StageLine, ...]) -> tuple[StageLine, ...]:
 
 @dataclass(frozen=True)
 class _Seen:
-    """Per entity: the sequences of its first and last event, when a stage last closed,
-    and its attempts."""
+    """Per entity: the sequences of its first and last event, and when a stage last closed."""
 
     sequences: dict[str, tuple[int, int]]
     closed: dict[str, datetime]
-    attempts: dict[str, list[Attempt]]
 
-    @classmethod
-    def of(cls, events: list[Event], attempts: dict[str, list[Attempt]]) -> _Seen:
-        sequences: dict[str, tuple[int, int]] = {}
-        closed: dict[str, datetime] = {}
-        for event in events:
-            first, _ = sequences.get(event.entity_id, (event.sequence, 0))
-            sequences[event.entity_id] = (first, event.sequence)
-            if event.type_name in _CLOSING:
-                closed[event.entity_id] = event.timestamp
-        return cls(sequences, closed, attempts)
+    def add(self, event: Event) -> None:
+        first, _ = self.sequences.get(event.entity_id, (event.sequence, 0))
+        self.sequences[event.entity_id] = (first, event.sequence)
+        if event.type_name in _CLOSING:
+            self.closed[event.entity_id] = event.timestamp
 
 
 def _arrange(
-    state: dict[str, Any], seen: _Seen, run: RunRow | None
+    state: dict[str, Any],
+    seen: _Seen,
+    attempts: dict[str, list[Attempt]],
+    run: RunRow | None,
 ) -> tuple[tuple[StageLine, ...], tuple[TaskLine, ...]]:
     """Stages in the order they first appeared, each with its tasks (by the task's stage_id);
     then, from the engine's tables, the stages that never started (no event at all)."""
@@ -294,13 +314,13 @@ def _arrange(
     tasks: dict[str, list[TaskLine]] = {}
     for task in state.get("tasks", {}).values():
         row = task_rows.get(str(task.get("id")))
-        line = _task_line(task, seen, row)
+        line = _task_line(task, seen, row, attempts)
         stage_id = task.get("stage_id")
         if stage_id is None and row is not None:  # failed before it ran: no task.started
             stage_id = row.stage_id
         tasks.setdefault(str(stage_id), []).append(line)
     stages = [
-        _stage_line(stage, seen, tuple(tasks.pop(stage_id, ())), rows.get(stage_id))
+        _stage_line(stage, seen, tuple(tasks.pop(stage_id, ())), rows.get(stage_id), attempts)
         for stage_id, stage in state.get("stages", {}).items()
     ]
     known = set(state.get("stages", {}))
@@ -338,10 +358,12 @@ def _silent_task(row: TaskRow) -> TaskLine:
     )
 
 
-def _task_line(task: dict[str, Any], seen: _Seen, row: TaskRow | None) -> TaskLine:
+def _task_line(
+    task: dict[str, Any], seen: _Seen, row: TaskRow | None, runs: dict[str, list[Attempt]]
+) -> TaskLine:
     retries = task.get("retry_count")
     task_id = str(task.get("id"))
-    attempts = tuple(seen.attempts.get(task_id, ()))
+    attempts = tuple(runs.get(task_id, ()))
     error = task.get("error")
     if len(attempts) > 1:  # restarted: the state keeps the error of an earlier attempt
         error = attempts[-1].error
@@ -360,13 +382,17 @@ def _task_line(task: dict[str, Any], seen: _Seen, row: TaskRow | None) -> TaskLi
 
 
 def _stage_line(
-    stage: dict[str, Any], seen: _Seen, tasks: tuple[TaskLine, ...], row: StageRow | None
+    stage: dict[str, Any],
+    seen: _Seen,
+    tasks: tuple[TaskLine, ...],
+    row: StageRow | None,
+    runs: dict[str, list[Attempt]],
 ) -> StageLine:
     stage_id = str(stage.get("id"))
     end = _time(stage.get("end_time"))
     if end is None and stage.get("status") == "CANCELED":
         end = seen.closed.get(stage_id)
-    attempts = tuple(seen.attempts.get(stage_id, ()))
+    attempts = tuple(runs.get(stage_id, ()))
     error = stage.get("error")
     if len(attempts) > 1:
         error = attempts[-1].error
@@ -390,14 +416,21 @@ def _stage_line(
     )
 
 
-def _ending(events: list[Event]) -> WorkflowEnding:
-    """The error or cancel reason of the workflow's terminal event, if it failed or was canceled."""
-    for event in reversed(events):
-        if event.event_type is EventType.WORKFLOW_COMPLETED:
-            break
-        if event.event_type is EventType.WORKFLOW_FAILED:
-            return WorkflowEnding(error=event.data.get("error"))
-        if event.event_type is EventType.WORKFLOW_CANCELED:
+class _Ending:
+    """The error or cancel reason of the workflow's terminal event, if it failed or was
+    canceled: the last such event, unless a ``workflow.completed`` came after it."""
+
+    def __init__(self) -> None:
+        self.result = WorkflowEnding()
+
+    def add(self, event: Event) -> None:
+        kind = event.event_type
+        if kind is EventType.WORKFLOW_COMPLETED:
+            self.result = WorkflowEnding()
+        elif kind is EventType.WORKFLOW_FAILED:
+            self.result = WorkflowEnding(error=event.data.get("error"))
+        elif kind is EventType.WORKFLOW_CANCELED:
             data = event.data
-            return WorkflowEnding(canceled_by=data.get("canceled_by"), reason=data.get("reason"))
-    return WorkflowEnding()
+            self.result = WorkflowEnding(
+                canceled_by=data.get("canceled_by"), reason=data.get("reason")
+            )

@@ -298,9 +298,14 @@ def header(result: TimelineResult) -> Text:
 
 
 def _pairs(value: Any) -> str:
-    """``key=value`` pairs of a dict (values that are not text as JSON), else the value."""
+    """``key=value`` pairs of a dict (values that are not text as JSON), else the value.
+
+    Keys sorted: PostgreSQL's JSONB keeps its own key order, so the same run reads the same
+    on both backends."""
     if isinstance(value, dict):
-        return " ".join(f"{plain(k)}={plain(v)}" for k, v in value.items())
+        return " ".join(
+            f"{plain(k)}={plain(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+        )
     return plain(value)
 
 

@@ -98,25 +98,37 @@ class RunAttempts:
         return self.by_entity.get(entity_id, [])
 
 
+class AttemptSplitter:
+    """Attempts and restarts folded one event at a time (a streamed pass keeps no event)."""
+
+    def __init__(self) -> None:
+        self._result = RunAttempts()
+        self._pending: tuple[Event, str] | None = None
+
+    def add(self, event: Event) -> None:
+        kind = event.type_name
+        if self._pending is not None and kind in _STARTS:
+            ended, status = self._pending
+            restart = Restart(ended.sequence, ended.type_name, status, ended.timestamp)
+            self._result.restarts.append(restart)
+            self._pending = None
+        if kind in TERMINAL:
+            self._pending = (event, str(event.data.get("status") or kind.rsplit(".", 1)[1].upper()))
+            return
+        if event.entity_type.value in ("stage", "task"):
+            _fold(self._result.by_entity.setdefault(event.entity_id, []), event, kind)
+
+    def result(self) -> RunAttempts:
+        _label_restarted(self._result)
+        return self._result
+
+
 def split_attempts(events: Iterable[Event]) -> RunAttempts:
     """One pass over a workflow's events in sequence order."""
-    result = RunAttempts()
-    pending: tuple[Event, str] | None = None
+    splitter = AttemptSplitter()
     for event in events:
-        kind = event.type_name
-        if pending is not None and kind in ("stage.started", "task.started"):
-            ended, status = pending
-            restart = Restart(ended.sequence, ended.type_name, status, ended.timestamp)
-            result.restarts.append(restart)
-            pending = None
-        if kind in TERMINAL:
-            pending = (event, str(event.data.get("status") or kind.rsplit(".", 1)[1].upper()))
-            continue
-        if event.entity_type.value not in ("stage", "task"):
-            continue
-        _fold(result.by_entity.setdefault(event.entity_id, []), event, kind)
-    _label_restarted(result)
-    return result
+        splitter.add(event)
+    return splitter.result()
 
 
 def _label_restarted(result: RunAttempts) -> None:

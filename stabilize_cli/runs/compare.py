@@ -200,7 +200,7 @@ def value_changes(before: Any, after: Any, path: tuple[str, ...] = ()) -> list[C
     """Differences between two JSON-like values, key by key inside objects."""
     if isinstance(before, dict) and isinstance(after, dict):
         found: list[Change] = []
-        for key in [*before, *(k for k in after if k not in before)]:
+        for key in sorted({*before, *after}, key=str):  # JSONB orders keys its own way
             here = (*path, str(key))
             if key not in after:
                 found.append(Change(here, "removed", before[key], None))

@@ -64,6 +64,7 @@ def timeline(
             store,
             resolve_workflow(store, workflow),
             failures_only=failures,
+            keep_entries=chosen is not Format.TABLE,  # the table shows no per-event entries
             gap_threshold=timedelta(seconds=gap),
         )
     write(mark_incomplete(timeline_report(result, full=full), notes.unreadable), chosen)
