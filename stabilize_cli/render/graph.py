@@ -4,6 +4,7 @@ as JSON, or as Mermaid / Graphviz DOT text for CI artifacts and docs."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from enum import StrEnum
 
 from rich.columns import Columns
@@ -72,12 +73,23 @@ def graph_view(graph: StageGraph) -> RenderableType:
     return Group(*parts)
 
 
+def _inert(graph: StageGraph) -> StageGraph:
+    """Names and statuses with every control, bidi, zero-width or invisible character shown
+    as an escape, before Mermaid or DOT quoting (which only keeps the diagram's structure)."""
+
+    def shown(value: object) -> str | None:
+        return None if value is None else plain(value)
+
+    nodes = tuple(replace(n, name=shown(n.name), status=shown(n.status)) for n in graph.nodes)
+    return replace(graph, name=shown(graph.name), status=shown(graph.status), nodes=nodes)
+
+
 def write_graph(graph: StageGraph, fmt: GraphFormat) -> None:
     if fmt is GraphFormat.JSON:
         write_json(graph.to_json())
     elif fmt is GraphFormat.MERMAID:
-        sys.stdout.write(to_mermaid(graph))
+        sys.stdout.write(to_mermaid(_inert(graph)))
     elif fmt is GraphFormat.DOT:
-        sys.stdout.write(to_dot(graph))
+        sys.stdout.write(to_dot(_inert(graph)))
     else:
         make_console().print(graph_view(graph))
