@@ -179,6 +179,17 @@ def test_durations_of_every_json_kind_are_read_as_python_reads_them(rows: Rows) 
     assert_same(rows.path)
 
 
+def test_separators_and_odd_characters_in_names_keep_their_groups_apart(rows: Rows) -> None:
+    """The SQL groups by ``kind|entity|key``: a name holding ``|`` (or a kind's spelling)
+    must stay its own group."""
+    names = ["a|b", "a", "a|b|c", "stage.started|stage|x", "|", ""]
+    for n, name in enumerate(names):
+        rows.stage(f"s{n}", "started", name)
+        rows.add("stage.completed", f"s{n}", {"type": name, "duration_ms": n}, version=2)
+        rows.task(f"t{n}", "started", name, implementing_class=name)
+    assert_same(rows.path)
+
+
 def test_the_last_implementing_class_wins_and_null_never_replaces_one(rows: Rows) -> None:
     rows.task("t1", "started", "Run", implementing_class="A")
     rows.task("t2", "started", "Run", implementing_class="B")

@@ -48,6 +48,7 @@ from .metrics_sql import (
     UNUSUAL_TIMESTAMPS,
     checks_sql,
     figures_sql,
+    group_parts,
     rows_sql,
     seekable,
     storage_seeks,
@@ -240,9 +241,10 @@ def _real_day(text: str) -> bool:
 
 
 def _add_sql_row(groups: dict[tuple[str, str], _Group], row: tuple[Any, ...]) -> None:
-    entity, kind, key, bad, count, first, durations, impl = row
-    if bad:
-        raise FastPathUnavailable(f"a {entity} key or value Python would spell otherwise")
+    name, bad, count, first, durations, impl = row
+    entity, kind, key = group_parts(name)
+    if bad or key is None:
+        raise FastPathUnavailable("a stage type, task name or class Python would spell otherwise")
     group = groups.get((entity, key))
     if group is None:
         metrics: Metrics = StageMetrics(key) if entity == "stage" else TaskMetrics(key)
