@@ -180,9 +180,9 @@ def test_durations_of_every_json_kind_are_read_as_python_reads_them(rows: Rows) 
 
 
 def test_separators_and_odd_characters_in_names_keep_their_groups_apart(rows: Rows) -> None:
-    """The SQL groups by ``kind|entity|key``: a name holding ``|`` (or a kind's spelling)
-    must stay its own group."""
-    names = ["a|b", "a", "a|b|c", "stage.started|stage|x", "|", ""]
+    """The SQL groups by ``kind|entity|key``: a name holding ``|`` (or NUL, or a kind's
+    spelling) must stay its own group."""
+    names = ["a|b", "a", "a|b|c", "stage.started|stage|x", "nul\x00name", "|", ""]
     for n, name in enumerate(names):
         rows.stage(f"s{n}", "started", name)
         rows.add("stage.completed", f"s{n}", {"type": name, "duration_ms": n}, version=2)

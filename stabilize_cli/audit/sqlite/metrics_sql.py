@@ -94,8 +94,9 @@ def _repeated(key: str) -> str:
     return f'data GLOB \'*"{key}"*"{key}"*\''
 
 
-# A \u escape of '_' or a lower-case letter may spell a key that JSON1 does not match.
-_ESCAPED_KEY = "(instr(data, '\\u00') > 0 AND data GLOB '*\\u00[5-7]*')"
+# A \u escape of '_' or a lower-case letter may spell a key that JSON1 does not match,
+# and JSON1 ends a value at an escaped NUL (\u0000) where Python keeps the rest.
+_ESCAPED_KEY = "(instr(data, '\\u00') > 0 AND data GLOB '*\\u00[05-7]*')"
 _OBJECT = "NOT ifnull(data >= '{{' AND data < '|', 0)"
 """Not text starting with ``{`` (a number sorts before any text, a BLOB after it, and a
 comparison is one VDBE step where ``typeof`` and ``GLOB`` are function calls)."""
