@@ -31,6 +31,18 @@ INSERT = (
     f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS[1:])})"
 )
 TS = "2026-11-28T15:04:44.991242+00:00"
+TEXT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "timestamp",
+    "entity_type",
+    "entity_id",
+    "workflow_id",
+    "correlation_id",
+    "causation_id",
+    "actor",
+    "source_handler",
+)
 
 
 def projected(
@@ -167,6 +179,17 @@ def test_durations_of_every_json_kind_are_read_as_python_reads_them(rows: Rows) 
     assert_same(rows.path)
 
 
+def test_separators_and_odd_characters_in_names_keep_their_groups_apart(rows: Rows) -> None:
+    """The SQL groups by ``kind|entity|key``: a name holding ``|`` (or NUL, or a kind's
+    spelling) must stay its own group."""
+    names = ["a|b", "a", "a|b|c", "stage.started|stage|x", "nul\x00name", "|", ""]
+    for n, name in enumerate(names):
+        rows.stage(f"s{n}", "started", name)
+        rows.add("stage.completed", f"s{n}", {"type": name, "duration_ms": n}, version=2)
+        rows.task(f"t{n}", "started", name, implementing_class=name)
+    assert_same(rows.path)
+
+
 def test_the_last_implementing_class_wins_and_null_never_replaces_one(rows: Rows) -> None:
     rows.task("t1", "started", "Run", implementing_class="A")
     rows.task("t2", "started", "Run", implementing_class="B")
@@ -230,12 +253,28 @@ def test_unknown_types_and_crossed_entities_count_as_the_projection_counts_them(
         ("timestamp", "yesterday"),
         ("entity_type", "robot"),
         ("version", "one"),
+        ("version", 1.5),
+        ("schema_version", "two"),
+        ("data", b"{}"),
+        ("data", 7),
+        *[(column, b"{}") for column in TEXT_COLUMNS],
     ],
 )
-def test_an_unreadable_row_fails_both_paths_alike(rows: Rows, column: str, value: str) -> None:
+@pytest.mark.parametrize("indexed", [True, False], ids=["indexes", "no-indexes"])
+def test_an_unreadable_row_fails_both_paths_alike(
+    rows: Rows, column: str, value: Any, indexed: bool
+) -> None:
+    """Text columns an index leads are checked at both ends of the index, the others on
+    every row; without the indexes the same checks scan, and still catch it."""
     rows.stage("s1", "started", "python")
     rows.add("workflow.created", "wf-1", {"application": "a"}, entity="workflow")
+    rows.stage("s2", "started", "python")
     rows.conn.execute(f"UPDATE events SET {column} = ? WHERE sequence = 2", (value,))
+    if not indexed:
+        for (name,) in rows.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall():
+            rows.conn.execute(f"DROP INDEX {name}")
     wanted = MetricsFilter()
     with SqliteEventStore(str(rows.path), create_tables=False, read_only=True) as store:
         with pytest.raises(FastPathUnavailable):
@@ -244,6 +283,14 @@ def test_an_unreadable_row_fails_both_paths_alike(rows: Rows, column: str, value
             project(store.get_events(EventQuery(limit=UNLIMITED)), wanted)
         with pytest.raises(type(slow.value)):
             stage_metrics(store, wanted)
+
+
+@pytest.mark.parametrize("column", ["causation_id", "actor", "source_handler"])
+def test_null_where_the_codec_allows_it_keeps_the_sql_figures(rows: Rows, column: str) -> None:
+    rows.stage("s1", "started", "python")
+    rows.conn.execute(f"UPDATE events SET {column} = NULL")
+    rows.add("stage.completed", "s1", {"type": "python", "duration_ms": 2}, version=2)
+    assert_same(rows.path)
 
 
 def test_an_unusual_but_valid_timestamp_is_checked_by_the_decoder_and_kept(rows: Rows) -> None:

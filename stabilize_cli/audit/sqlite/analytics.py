@@ -9,6 +9,9 @@ of seconds; the figures need three values per event. So (SQL in :mod:`metrics_sq
   projection would skip as repeated transitions (same entity, event type and version;
   version 0 falls back to the sequence) and the *odd* rows, whose payload JSON1 might
   read otherwise than Python (escaped or repeated keys) or the decoder might reject;
+- on a third, the timestamps are checked in their index, and so are the storage
+  classes of every text column an index leads, at the index's two ends (NULL and
+  numbers sort before text, BLOBs after it): the scan tests only the other columns;
 - the skipped rows' contributions are subtracted, and each odd transition is taken out
   and folded in again after decoding, by the projection itself.
 
@@ -39,12 +42,16 @@ from .metrics_sql import (
     ENDINGS,
     IMPL_WIDTH,
     IN_WORKFLOWS,
+    LEADING_COLUMNS,
     NEXT_DAY,
     STARTS,
     UNUSUAL_TIMESTAMPS,
     checks_sql,
     figures_sql,
+    group_parts,
     rows_sql,
+    seekable,
+    storage_seeks,
 )
 
 PAGE = 500
@@ -81,8 +88,9 @@ def stage_and_task_figures(
     if upto is not None:
         scope = f"{scope} AND sequence <= :upto"
         params["upto"] = upto
-    side = in_thread(lambda: _fetch(store, checks_sql(scope), params))
-    timestamps = in_thread(lambda: _timestamp_checks(store))
+    seeked = seekable({str(r[0]) for r in _fetch(store, LEADING_COLUMNS, ())})
+    side = in_thread(lambda: _fetch(store, checks_sql(scope, seeked), params))
+    timestamps = in_thread(lambda: _row_checks(store, seeked))
     groups: dict[tuple[str, str], _Group] = {}
     try:
         for row in _fetch(store, figures_sql(scope), params):
@@ -201,9 +209,14 @@ def _fetch(store: SqliteEventStore, sql: str, params: Any) -> list[tuple[Any, ..
             raise
 
 
-def _timestamp_checks(store: SqliteEventStore) -> list[int]:
-    """Rows whose timestamps need the decoder's eye; raises if a day is not a date."""
+def _row_checks(store: SqliteEventStore, seeked: frozenset[str]) -> list[int]:
+    """Rows whose timestamps or indexed text columns need the decoder's eye (it refuses
+    a value of the wrong storage class); raises if a day is not a date."""
     unusual = [int(r[0]) for r in _fetch(store, UNUSUAL_TIMESTAMPS, ())]
+    for sql, nullable in storage_seeks(seeked):
+        for sequence, value in _fetch(store, sql, ()):
+            if not (type(value) is str or (value is None and nullable)):
+                unusual.append(int(sequence))
     _check_days(store)
     return unusual
 
@@ -235,9 +248,10 @@ def _real_day(text: str) -> bool:
 
 
 def _add_sql_row(groups: dict[tuple[str, str], _Group], row: tuple[Any, ...]) -> None:
-    entity, kind, key, bad, count, first, durations, impl = row
-    if bad:
-        raise FastPathUnavailable(f"a {entity} key or value Python would spell otherwise")
+    name, bad, count, first, durations, impl = row
+    entity, kind, key = group_parts(name)
+    if bad or key is None:
+        raise FastPathUnavailable("a stage type, task name or class Python would spell otherwise")
     group = groups.get((entity, key))
     if group is None:
         metrics: Metrics = StageMetrics(key) if entity == "stage" else TaskMetrics(key)
