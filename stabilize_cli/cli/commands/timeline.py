@@ -21,7 +21,9 @@ def timeline(
     export: Annotated[
         str | None,
         typer.Option(
-            "--export", help="Also write the tree to FILE.svg or FILE.html.", metavar="FILE"
+            "--export",
+            help="Also draw the run as a Gantt chart in FILE.svg, or a page with it in FILE.html.",
+            metavar="FILE",
         ),
     ] = None,
     exit_status: ExitStatusFlag = False,
@@ -42,13 +44,15 @@ def timeline(
     chosen = pick_format(fmt, json_flag)
     notes = new_notes()
     if export:
-        from ...render.export import export_kind, export_view
+        from ...render.export import export_kind, render_export, reserved
     with open_for_audit(db, current_redactor(), notes=notes) as store:
         kind = export_kind(export, store.path) if export else None
         result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
+    if export and kind:  # written in full before any output: a bad path prints nothing
+        with reserved(export) as target:
+            target.commit(render_export(result, kind))
     write(mark_incomplete(timeline_report(result), notes.unreadable), chosen)
     if export and kind:
-        export_view(result, export, kind)
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
     conclude(notes)
     if exit_status:
