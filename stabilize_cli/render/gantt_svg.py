@@ -20,8 +20,8 @@ from .sanitize import clean
 
 WIDTH = 1200
 PAD = 16
-LABEL_W = 300
-STATUS_W = 116
+LABEL_W = 290
+STATUS_W = 130
 DURATION_W = 64
 GAP = 12
 STATUS_X = PAD + LABEL_W + GAP
@@ -109,14 +109,14 @@ def char_width(char: str, size: float) -> float:
     if char in _SYMBOLS:
         return 0.86 * size
     if char.isupper():
-        return 0.76 * size
+        return 0.72 * size
     if char.isdigit():
         return 0.68 * size
     return 0.64 * size
 
 
 def text_width(value: str, size: float, bold: bool = False) -> float:
-    return sum(char_width(c, size) for c in value) * (1.12 if bold else 1.0)
+    return sum(char_width(c, size) for c in value) * (1.08 if bold else 1.0)
 
 
 def fit(value: str, width: float, size: float, bold: bool = False) -> str:
@@ -130,7 +130,7 @@ def fit(value: str, width: float, size: float, bold: bool = False) -> str:
     room = width - text_width("…", size, bold)
     used = 0.0
     for index, char in enumerate(value):
-        used += char_width(char, size) * (1.12 if bold else 1.0)
+        used += char_width(char, size) * (1.08 if bold else 1.0)
         if used > room:
             return value[:index].rstrip() + "…"
     return value
@@ -145,21 +145,6 @@ def _n(value: float) -> str:
 
 
 @dataclass(frozen=True)
-class Placed:
-    row: ChartRow
-    top: float
-    index: int
-
-    @property
-    def middle(self) -> float:
-        return self.top + ROW_H / 2
-
-    @property
-    def height(self) -> float:
-        return ROW_H + NOTE_H * len(self.row.notes)
-
-
-@dataclass(frozen=True)
 class Scale:
     axis: Axis
 
@@ -168,15 +153,65 @@ class Scale:
         return CHART_X0 + (CHART_X1 - CHART_X0) * min(max(ms, 0), end) / end
 
 
+DETAIL_SIZE = 10.5
+
+
+@dataclass(frozen=True)
+class DetailSpot:
+    """Where a row's detail goes: beside its bar (``x``, anchor), or on a line of its own."""
+
+    x: float
+    anchor: str
+    below: bool
+
+    @classmethod
+    def of(cls, row: ChartRow, scale: Scale) -> DetailSpot | None:
+        if not row.detail:
+            return None
+        if row.segments:
+            x0 = scale.x(row.segments[0].start_ms)
+            x1 = scale.x(row.segments[-1].end_ms) + 12
+        else:
+            x0 = x1 = CHART_X0 + 4 + text_width(_no_run(row), 11) + 12
+        need = text_width(row.detail, DETAIL_SIZE)
+        if WIDTH - PAD - x1 >= need:
+            return cls(x1, "start", False)
+        if x0 - 10 - CHART_X0 >= need:
+            return cls(x0 - 10, "end", False)
+        return cls(PAD + INDENT * row.depth, "start", True)
+
+
+@dataclass(frozen=True)
+class Placed:
+    row: ChartRow
+    top: float
+    index: int
+    detail: DetailSpot | None
+
+    @property
+    def middle(self) -> float:
+        return self.top + ROW_H / 2
+
+    @property
+    def lines(self) -> int:
+        """Lines under the row: its notes, then its detail when it did not fit beside the bar."""
+        return len(self.row.notes) + (1 if self.detail and self.detail.below else 0)
+
+    @property
+    def height(self) -> float:
+        return ROW_H + NOTE_H * self.lines
+
+
 def _header_height(chart: Chart) -> float:
     return 58 + 16 * len(chart.notes)
 
 
-def _placed(chart: Chart, top: float) -> list[Placed]:
+def _placed(chart: Chart, top: float, scale: Scale) -> list[Placed]:
     placed = []
     for index, row in enumerate(chart.rows):
-        placed.append(Placed(row, top, index))
-        top += ROW_H + NOTE_H * len(row.notes)
+        place = Placed(row, top, index, DetailSpot.of(row, scale))
+        placed.append(place)
+        top += place.height
     return placed
 
 
@@ -238,13 +273,13 @@ def _document(chart: Chart) -> Iterator[str]:
     header_h = _header_height(chart)
     axis_top = header_h
     rows_top = axis_top + 34
-    placed = _placed(chart, rows_top)
+    scale = Scale(axis(chart.span_ms))
+    placed = _placed(chart, rows_top, scale)
     rows_bottom = placed[-1].top + placed[-1].height if placed else rows_top
     legend = _legend_layout(chart)
     legend_top = rows_bottom + 32
     legend_h = (legend[-1][1] if legend else 0) + LEGEND_ITEM_H + 14
     height = legend_top + legend_h + 16
-    scale = Scale(axis(chart.span_ms))
     title = f"stabilize timeline: {chart.name} {chart.workflow_id} {chart.status}"
     yield (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{_n(height)}" '
@@ -431,9 +466,11 @@ def _row(place: Placed, scale: Scale) -> Iterator[str]:
         )
     for marker in row.markers:
         yield _marker(marker, scale.x(marker.at_ms), middle)
-    yield from _detail(row, scale, middle)
     for number, note in enumerate(row.notes):
         yield _note(note, indent, top + ROW_H + NOTE_H * number + 11)
+    if place.detail is not None:
+        below = top + ROW_H + NOTE_H * len(row.notes) + 11
+        yield _detail(row, place.detail, below if place.detail.below else middle + 4)
     yield "</g>"
 
 
@@ -502,28 +539,14 @@ def _glyph(kind: str, x: float, middle: float, full: str) -> str:
     )
 
 
-def _detail(row: ChartRow, scale: Scale, middle: float) -> Iterator[str]:
-    """Retries, attempts, skip reasons: right of the bar, or left of it when it ends late."""
-    if not row.detail:
-        return
-    size = 10.5
-    if row.segments:
-        x0 = scale.x(row.segments[0].start_ms)
-        x1 = scale.x(row.segments[-1].end_ms) + 12
-    else:
-        x0 = x1 = CHART_X0 + 4 + text_width(_no_run(row), 11) + 12
-    right_room = WIDTH - PAD - x1
-    left_room = x0 - CHART_X0 - 10
-    if right_room >= min(text_width(row.detail, size), 160) or right_room >= left_room:
-        x, anchor, room = x1, "start", right_room
-    else:
-        x, anchor, room = x0 - 10, "end", left_room
-    shown = fit(row.detail, max(room, 0), size)
-    if not shown:
-        return
-    yield (
-        f'<text class="detail" x="{_n(x)}" y="{_n(middle + 4)}" font-size="{size}" '
-        f'text-anchor="{anchor}" fill="{MUTED}">{xml(shown)}<title>{xml(row.detail)}</title></text>'
+def _detail(row: ChartRow, spot: DetailSpot, baseline: float) -> str:
+    """Retries, attempts, skip reasons: beside the bar, or on their own line below it."""
+    room = WIDTH - PAD - spot.x if spot.anchor == "start" else spot.x - CHART_X0
+    shown = fit(row.detail, room, DETAIL_SIZE)
+    return (
+        f'<text class="detail" x="{_n(spot.x)}" y="{_n(baseline)}" font-size="{DETAIL_SIZE}" '
+        f'text-anchor="{spot.anchor}" fill="{MUTED}">{xml(shown)}<title>{xml(row.detail)}</title>'
+        "</text>"
     )
 
 

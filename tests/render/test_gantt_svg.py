@@ -149,3 +149,17 @@ def test_a_running_chart_draws_its_open_end() -> None:
     svg = render_svg(replace(chart, rows=rows))
     assert 'class="open-end"' in svg
     assert "open-ended: no event ended it" in svg
+
+
+def test_a_detail_with_no_room_beside_its_bar_gets_a_line_of_its_own() -> None:
+    """dns-cutover's task runs to the end of the span from its start: no room either side."""
+    root = parse(render_svg(build_chart(timeline(SHAPES_DB, "01M95DF1695BNH768VKFZXAGJS"))))
+    details = [e for e in root.iter(f"{NS}text") if e.get("class") == "detail"]
+    shown = {(e.text, e.get("text-anchor")) for e in details}
+    assert ("3 attempts, 4 retries", "start") in shown
+    assert ("3 attempts", "start") in shown
+    labels = {
+        e.text: float(e.get("y", 0)) for e in root.iter(f"{NS}text") if e.get("class") == "label"
+    }
+    below = next(e for e in details if e.text == "3 attempts, 4 retries")
+    assert float(below.get("y", 0)) > labels["Apply records"] + 20
