@@ -243,6 +243,11 @@ def _legend_label(kind: str, key: str) -> str:
     return MARKER_LEGEND.get(key, key)
 
 
+def _legend_gap(kind: str) -> float:
+    """Room between a swatch and its label (the open-end arrow sticks out of its swatch)."""
+    return 16 if kind == "open" else 8
+
+
 LEGEND_ITEM_H = 20
 SWATCH = 22
 
@@ -253,7 +258,7 @@ def _legend_layout(chart: Chart) -> list[tuple[float, float, str, str, str]]:
     out = []
     for kind, key in _legend_items(chart):
         label = fit(_legend_label(kind, key), 320, 11)
-        width = SWATCH + 6 + text_width(label, 11) + 18
+        width = SWATCH + _legend_gap(kind) + text_width(label, 11) + 18
         if x + width > WIDTH - PAD and x > PAD:
             x, y = float(PAD), y + LEGEND_ITEM_H
         out.append((x, y, kind, key, label))
@@ -585,7 +590,8 @@ def _legend(items: list[tuple[float, float, str, str, str]], top: float) -> Iter
         else:
             yield _glyph(key, x + SWATCH / 2, middle, label)
         yield (
-            f'<text class="legend-label" x="{_n(x + SWATCH + 8)}" y="{_n(middle + 4)}" '
+            f'<text class="legend-label" x="{_n(x + SWATCH + _legend_gap(kind))}" '
+            f'y="{_n(middle + 4)}" '
             f'font-size="11" fill="{INK}">{xml(label)}</text>'
         )
     yield "</g>"
