@@ -1,36 +1,73 @@
-"""The layers' import direction: cli -> queries, render -> events, never back.
+"""The layers' import direction and where SQL may live, checked on the source text.
 
-Checked on the source text, so a violation fails here before anyone notices a slow
-Tab-completion or a library that suddenly needs Typer.
+cli -> queries, render -> audit -> events, never back; each backend's SQL in its own
+package (``events/store/<backend>``, ``audit/<backend>``), so that a second backend is
+a second package and nothing above the backends changes. Checked on the source text, so
+a violation fails here before anyone notices a slow Tab-completion or a library that
+suddenly needs Typer. Every rule is also shown to catch a planted violation.
 """
 
 from __future__ import annotations
 
 import ast
+import shutil
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "stabilize_cli"
 
-# layer -> modules it must never import (absolute names, or relative-to-package names)
-FORBIDDEN = {
+BACKENDS = ("sqlite", "postgres")
+BACKEND_PACKAGES = tuple(
+    f"{layer}/{backend}" for layer in ("events/store", "audit") for backend in BACKENDS
+)
+"""The only places SQL may be written (``postgres`` ones may not exist yet)."""
+BACKEND_MODULES = tuple(f"stabilize_cli.{p.replace('/', '.')}" for p in BACKEND_PACKAGES)
+
+# layer (a folder of the package) -> modules it must never import
+FORBIDDEN: dict[str, tuple[str, ...]] = {
     "events": (
+        "typer",
+        "rich",
+        "stabilize_cli.audit",
+        "stabilize_cli.cli",
+        "stabilize_cli.queries",
+        "stabilize_cli.render",
+    ),
+    "audit": (
         "typer",
         "rich",
         "stabilize_cli.cli",
         "stabilize_cli.queries",
         "stabilize_cli.render",
     ),
-    "queries": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.render"),
+    "queries": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.render", *BACKEND_MODULES),
     "render": ("typer", "stabilize_cli.cli"),
     "demo": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.queries", "stabilize_cli.render"),
+    "cli/commands": (*BACKEND_MODULES, "stabilize_cli.events.store"),
 }
+"""``cli/commands`` open their source through ``cli.run`` and never touch a store module."""
+
+NEUTRAL_AUDIT = ("audit/contracts.py", "audit/metrics_cache.py")
+"""Backend-neutral parts of ``audit``: no dialect (``audit/__init__`` is the factory that
+imports one, on use)."""
+
+SQL_KEYWORDS = (
+    "SELECT ",
+    "INSERT INTO",
+    "DELETE FROM",
+    "UPDATE events",
+    "UPDATE snapshots",
+    "UPDATE event_subscriptions",
+    "PRAGMA ",
+    "CREATE TABLE",
+    "CREATE INDEX",
+)
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, package_root: Path = PACKAGE) -> set[str]:
     """Absolute names of everything a module imports, relative imports resolved."""
-    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    package = ".".join(path.relative_to(package_root.parent).with_suffix("").parts[:-1])
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -46,32 +83,139 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def layer_files(layer: str) -> list[Path]:
-    return sorted((PACKAGE / layer).rglob("*.py"))
+def layer_files(layer: str, package_root: Path = PACKAGE) -> list[Path]:
+    return sorted((package_root / layer).rglob("*.py"))
+
+
+def _matches(name: str, bad: str) -> bool:
+    return name == bad or name.startswith(bad + ".")
+
+
+def import_violations(layer: str, package_root: Path = PACKAGE) -> list[str]:
+    return [
+        f"{path.relative_to(package_root)} imports {name}"
+        for path in layer_files(layer, package_root)
+        for name in sorted(imported_modules(path, package_root))
+        if any(_matches(name, bad) for bad in FORBIDDEN[layer])
+    ]
+
+
+def neutral_audit_violations(package_root: Path = PACKAGE) -> list[str]:
+    return [
+        f"{name} imports {module}"
+        for name in NEUTRAL_AUDIT
+        for module in sorted(imported_modules(package_root / name, package_root))
+        if any(_matches(module, bad) for bad in BACKEND_MODULES)
+    ]
+
+
+def sql_outside_backends(package_root: Path = PACKAGE) -> list[str]:
+    """Modules with SQL in them that are not in a backend package."""
+    return [
+        str(path.relative_to(package_root))
+        for path in sorted(package_root.rglob("*.py"))
+        if not path.relative_to(package_root).as_posix().startswith(BACKEND_PACKAGES)
+        and any(k in path.read_text() for k in SQL_KEYWORDS)
+    ]
+
+
+# -- the rules, on the real tree ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_no_layer_imports_a_layer_above_it(layer: str) -> None:
-    violations = [
-        f"{path.relative_to(PACKAGE)} imports {name}"
-        for path in layer_files(layer)
-        for name in imported_modules(path)
-        if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[layer])
-    ]
-    assert violations == []
+def test_no_layer_imports_what_it_must_not(layer: str) -> None:
+    assert import_violations(layer) == []
+
+
+def test_sql_lives_only_in_backend_modules() -> None:
+    assert sql_outside_backends() == []
+
+
+def test_the_neutral_audit_modules_name_no_backend() -> None:
+    assert neutral_audit_violations() == []
+
+
+def test_the_backends_hold_sql() -> None:
+    """The rule above is not vacuous: the SQLite packages are where the SQL went."""
+    with_sql = {
+        path.relative_to(PACKAGE).parts[:-1]
+        for path in PACKAGE.rglob("*.py")
+        if any(k in path.read_text() for k in SQL_KEYWORDS)
+    }
+    assert {("events", "store", "sqlite"), ("audit", "sqlite")} <= with_sql
 
 
 def test_the_architecture_check_sees_relative_imports() -> None:
     sample = PACKAGE / "cli" / "commands" / "workflows.py"
     assert "stabilize_cli.cli.errors" in imported_modules(sample)
+    package_init = PACKAGE / "events" / "store" / "sqlite" / "__init__.py"
+    assert "stabilize_cli.events.store.sqlite.store" in imported_modules(package_init)
 
 
-def test_no_sql_outside_the_store_package() -> None:
-    keywords = ("SELECT ", "INSERT INTO", "DELETE FROM", "UPDATE events", "PRAGMA ")
-    offenders = [
-        str(path.relative_to(PACKAGE))
-        for layer in ("cli", "queries", "render")
-        for path in layer_files(layer)
-        if any(k in path.read_text() for k in keywords)
-    ]
-    assert offenders == []
+# -- each rule fails on a planted violation --------------------------------------------------
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of the package to plant violations in."""
+    copy = tmp_path / "stabilize_cli"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    return copy
+
+
+PLANTED_IMPORTS = [
+    ("events", "events/leak.py", "from ..audit import read_models_for\n"),
+    ("events", "events/store/leak.py", "from ...cli.run import CommandRun\n"),
+    ("audit", "audit/leak.py", "from ..queries.errors import NotFoundError\n"),
+    ("queries", "queries/leak.py", "from ..events.store.sqlite import SqliteEventStore\n"),
+    ("queries", "queries/leak.py", "from ..audit.sqlite.catalog import WorkflowCatalog\n"),
+    ("queries", "queries/leak.py", "import stabilize_cli.events.store.postgres\n"),
+    ("queries", "queries/leak.py", "def f() -> None:\n    from ..audit.postgres import x\n"),
+    ("cli/commands", "cli/commands/leak.py", "from ...events.store.raw import ReadNotes\n"),
+    ("cli/commands", "cli/commands/leak.py", "from ...audit.sqlite import sqlite_read_models\n"),
+    ("render", "render/leak.py", "import typer\n"),
+]
+
+
+@pytest.mark.parametrize(("layer", "where", "code"), PLANTED_IMPORTS)
+def test_a_planted_forbidden_import_is_caught(
+    tree: Path, layer: str, where: str, code: str
+) -> None:
+    assert import_violations(layer, tree) == []
+    (tree / where).write_text(code)
+    assert [v.split(" imports ")[0] for v in import_violations(layer, tree)] == [where]
+
+
+@pytest.mark.parametrize("where", NEUTRAL_AUDIT)
+def test_a_backend_in_a_neutral_audit_module_is_caught(tree: Path, where: str) -> None:
+    target = tree / where
+    target.write_text(target.read_text() + "\nfrom .sqlite import sqlite_read_models\n")
+    assert [v.split(" imports ")[0] for v in neutral_audit_violations(tree)] == [where]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "cli/run.py",
+        "queries/events.py",
+        "render/output.py",
+        "audit/contracts.py",
+        "events/store/interface.py",
+        "events/replay.py",
+        "demo/__init__.py",
+    ],
+)
+@pytest.mark.parametrize("sql", ["SELECT 1 FROM events", "PRAGMA table_info(events)"])
+def test_planted_sql_outside_a_backend_is_caught(tree: Path, where: str, sql: str) -> None:
+    assert sql_outside_backends(tree) == []
+    target = tree / where
+    target.write_text(target.read_text() + f"\nPLANTED = {sql!r}\n")
+    assert sql_outside_backends(tree) == [where]
+
+
+@pytest.mark.parametrize("where", ["events/store/postgres/reads.py", "audit/postgres/catalog.py"])
+def test_sql_in_a_future_backend_package_is_allowed(tree: Path, where: str) -> None:
+    target = tree / where
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("LATEST = 'SELECT workflow_id FROM events ORDER BY sequence DESC'\n")
+    assert sql_outside_backends(tree) == []

@@ -13,7 +13,8 @@ from .coercion import QuickCoercionGroup
 from .errors import NeutralUsageErrors
 from .exit_codes import ExitCode, help_table
 from .lazy_commands import Builder, LazyCommands, command_from, single_command
-from .redact import NO_REDACT_ENV, choose
+from .redact import NO_REDACT_ENV
+from .run import NO_REDACT_KEY
 
 COMMANDS = {
     "workflows": "workflows",
@@ -113,6 +114,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -128,7 +130,7 @@ def root(
     ] = False,
 ) -> None:
     """Audit and debug Stabilize's event store: timelines, diffs, metrics, integrity."""
-    choose(no_redact)
+    ctx.meta[NO_REDACT_KEY] = no_redact
 
 
 def _terminate(signum: int, frame: object) -> None:

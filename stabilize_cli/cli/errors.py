@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import typer
 
@@ -32,8 +33,8 @@ from ..queries.errors import CannotWriteError, InvalidInputError, NotFoundError
 from ..render.formats import FormatNotAvailableError
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
-from .redact import finish_command, redact_message, start_command
-from .settings import environment_settings
+from .run import NO_REDACT_KEY, CommandRun
+from .settings import busy_timeout
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,31 +62,36 @@ def exit_code_for(error: BaseException) -> ExitCode | None:
     return None
 
 
-def fail(message: str, code: ExitCode) -> typer.Exit:
+def fail(message: str, code: ExitCode, run: CommandRun) -> typer.Exit:
     """Print one ``error:`` line on stderr; return the Exit to raise.
 
     The error line comes last: the count of redacted values (its own secrets included)
     is said first.
     """
-    shown = redact_message(message)
-    finish_command()
+    shown = run.redact(message)
+    run.finish()
     sys.stderr.write(f"error: {clean(shown)}\n")
     return typer.Exit(int(code))
 
 
-def guarded(command: Callable[P, R]) -> Callable[P, R]:
-    """Run a command body with every expected error turned into one line and an exit code."""
+def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
+    """Run a command body with every expected error turned into one line and an exit code.
+
+    The body's first parameter receives the :class:`CommandRun`; the command's signature,
+    as Typer reads it, is the body's without it, plus the Typer context (where the root
+    left ``--no-redact``).
+    """
 
     @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+    def run(ctx: typer.Context, *args: P.args, **kwargs: P.kwargs) -> R:
         _tolerate_any_encoding()
-        from .library_warnings import route_library_warnings  # noqa: PLC0415 - logging: 3 ms
+        from .library_warnings import library_warnings  # noqa: PLC0415 - logging: 3 ms
 
-        route_library_warnings()
-        start_command()
+        current = CommandRun(no_redact=bool(ctx.meta.get(NO_REDACT_KEY, False)))
         try:
-            with environment_settings():
-                result = command(*args, **kwargs)
+            with library_warnings(current):
+                current.busy_timeout = busy_timeout()
+                result = command(current, *args, **kwargs)
             sys.stdout.flush()  # a closed pipe surfaces here (141), not in Typer's exit (1)
             return result
         except (typer.Exit, typer.Abort):
@@ -100,11 +106,23 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             code = exit_code_for(error)
             if code is None:
                 raise
-            raise fail(str(error), code) from None
+            raise fail(str(error), code, current) from None
         finally:
-            finish_command(quiet=_pipe_closed())
+            current.finish(quiet=_pipe_closed())
 
-    return run
+    body = inspect.signature(command)
+    context = inspect.Parameter(
+        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+    )
+    shown = [context, *list(body.parameters.values())[1:]]
+    run.__signature__ = body.replace(parameters=shown)  # type: ignore[attr-defined]
+    hints = {k: v for k, v in command.__annotations__.items() if k != _first(body)}
+    run.__annotations__ = {"ctx": typer.Context, **hints}
+    return run  # type: ignore[return-value]
+
+
+def _first(signature: inspect.Signature) -> str:
+    return next(iter(signature.parameters))
 
 
 def _pipe_closed() -> bool:

@@ -9,22 +9,35 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..render.sanitize import clean
-from .redact import redact_message
+from .run import CommandRun
 
 
 class _NeutralWarning(logging.Handler):
-    """One ``warning:`` line per record, redacted and with control characters escaped."""
+    """One ``warning:`` line per record, redacted by the run's redactor, control
+    characters escaped."""
+
+    def __init__(self, run: CommandRun) -> None:
+        super().__init__(logging.WARNING)
+        self.run = run
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stderr.write(f"warning: {clean(redact_message(record.getMessage()))}\n")
+            sys.stderr.write(f"warning: {clean(self.run.redact(record.getMessage()))}\n")
         except Exception:
             self.handleError(record)
 
 
-def route_library_warnings() -> None:
+@contextmanager
+def library_warnings(run: CommandRun) -> Iterator[None]:
+    """The library's warnings shown while ``run`` lasts (its handler leaves with it)."""
     library = logging.getLogger("stabilize_cli")
-    if not any(isinstance(h, _NeutralWarning) for h in library.handlers):
-        library.addHandler(_NeutralWarning(logging.WARNING))
+    handler = _NeutralWarning(run)
+    library.addHandler(handler)
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)

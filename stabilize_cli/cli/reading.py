@@ -1,16 +1,14 @@
 """What a read met besides its answer, told after the output: one ``warning:`` line per
 kind of trouble, and exit 4 when a report had to leave unreadable events out.
 
-Commands take a :class:`ReadNotes` from :func:`new_notes`, open the store with it
-(``open_for_audit(db, notes=notes)``), write their output (marked with
-``render.incomplete.mark_incomplete``), then call :func:`conclude`.
+A command's :class:`~stabilize_cli.cli.run.CommandRun` keeps the :class:`ReadNotes` of
+its reads (``run.open(db, notes=True)``); the command writes its output (marked with
+``render.incomplete.mark_incomplete``), then calls ``run.conclude()``, which ends here.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
-import weakref
 from collections.abc import Sized
 
 import typer
@@ -22,26 +20,6 @@ from .exit_codes import ExitCode
 
 VERIFY_HINT = "run 'stabilize verify' for every finding"
 
-_LIVE: weakref.WeakSet[ReadNotes] = weakref.WeakSet()
-
-
-def new_notes() -> ReadNotes:
-    """Notes for one command; while they live, the replay's own per-event warnings about
-    events they hold are dropped (:func:`conclude` says it once)."""
-    notes = ReadNotes()
-    _LIVE.add(notes)
-    return notes
-
-
-class _AlreadyNoted(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args if isinstance(record.args, tuple) else ()
-        event_id = args[0] if args else None
-        return not any(event_id in notes.newer_schema_ids for notes in _LIVE)
-
-
-logging.getLogger("stabilize_cli.events.state").addFilter(_AlreadyNoted())
-
 
 def conclude(notes: ReadNotes, *, shown_raw: bool = False) -> None:
     """Warn about what the read met; exit 4 if events were left out of the output.
@@ -49,7 +27,6 @@ def conclude(notes: ReadNotes, *, shown_raw: bool = False) -> None:
     ``shown_raw``: the command showed unreadable rows in place, as stored (events,
     history): nothing is missing, so it exits 0 after the warning.
     """
-    _LIVE.discard(notes)
     for line in warnings(notes, shown_raw=shown_raw):
         sys.stderr.write(f"warning: {clean(line)}\n")
     if notes.unreadable and not shown_raw:

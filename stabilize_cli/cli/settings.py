@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..queries.errors import InvalidInputError
@@ -49,12 +48,3 @@ def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
         return (Path(base) if base else Path.home() / ".cache") / "stabilize-cli"
     except RuntimeError:  # no HOME and no passwd entry (a container, cron), or ~nobody
         return None
-
-
-@contextmanager
-def environment_settings() -> Iterator[None]:
-    """The environment's settings, in force for one command's body."""
-    from ..queries.source import busy_timeout as opening  # noqa: PLC0415 - keeps --help fast
-
-    with opening(busy_timeout()):
-        yield

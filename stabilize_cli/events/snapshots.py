@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .base import EntityType
-from .store.side_tables import state_hash
+from .store.hashing import state_hash
 from .timeutil import format_timestamp, parse_timestamp, utc_now
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..audit import read_models_for
 from ..events.base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventType
 from ..events.errors import StoreBusyError
-from ..events.store import SqliteEventStore
-from ..events.store.catalog import WorkflowCatalog
+from ..events.store import AuditableStore
 from ..events.store.interface import UNLIMITED, EventQuery
 from ..events.store.raw import UnreadableRow, json_value
 from ..events.timeutil import format_timestamp
@@ -131,7 +131,7 @@ class EntityHistory:
 
 
 def entity_history(
-    store: SqliteEventStore,
+    store: AuditableStore,
     entity_id: str,
     entity_type: str | None = None,
     *,
@@ -148,11 +148,11 @@ def entity_history(
     return EntityHistory(kind, entity_id, tuple(store.get_rows(query)), whole_workflow)
 
 
-def _workflow_reference(store: SqliteEventStore, entity_id: str, wanted: str | None) -> str:
+def _workflow_reference(store: AuditableStore, entity_id: str, wanted: str | None) -> str:
     """``latest``, a workflow prefix or a lower-case id, when no entity has that exact id."""
-    if wanted not in (None, EntityType.WORKFLOW.value) or WorkflowCatalog(store).entity_types(
-        entity_id
-    ):
+    if wanted not in (None, EntityType.WORKFLOW.value) or read_models_for(
+        store
+    ).catalog.entity_types(entity_id):
         return entity_id
     try:
         return resolve_workflow(store, entity_id)
@@ -160,12 +160,14 @@ def _workflow_reference(store: SqliteEventStore, entity_id: str, wanted: str | N
         return entity_id  # reported below as no workflow, stage or task
 
 
-def _entity_kind(store: SqliteEventStore, entity_id: str, wanted: str | None) -> EntityType:
+def _entity_kind(store: AuditableStore, entity_id: str, wanted: str | None) -> EntityType:
     """The entity type that has this id: the one asked for, or the only one there is."""
     if not entity_id:
         raise InvalidInputError("empty entity id")
     known = {t.value for t in EntityType}
-    found = [EntityType(t) for t in WorkflowCatalog(store).entity_types(entity_id) if t in known]
+    found = [
+        EntityType(t) for t in read_models_for(store).catalog.entity_types(entity_id) if t in known
+    ]
     if wanted is not None:
         kind = parse_entity_type(wanted)
         if kind not in found:
@@ -206,7 +208,7 @@ class EventFilter:
     reverse: bool = False
 
 
-def build_query(store: SqliteEventStore, wanted: EventFilter) -> EventQuery:
+def build_query(store: AuditableStore, wanted: EventFilter) -> EventQuery:
     """The library query for a filter; every value a user can get wrong is refused here."""
     _check_count("--limit", wanted.limit)
     _check_count("--from-seq", wanted.from_sequence)
@@ -252,7 +254,7 @@ def parse_event_types(texts: tuple[str, ...]) -> list[EventType]:
 class EventStream:
     """A query's events, read lazily in keyset pages: nothing is held as a whole list."""
 
-    store: SqliteEventStore
+    store: AuditableStore
     query: EventQuery
 
     def events(self) -> Iterator[StoredEvent]:
@@ -266,7 +268,7 @@ class EventStream:
         return (e.to_dict() for e in self.events())
 
 
-def query_events(store: SqliteEventStore, wanted: EventFilter) -> EventStream:
+def query_events(store: AuditableStore, wanted: EventFilter) -> EventStream:
     return EventStream(store, build_query(store, wanted))
 
 
@@ -279,7 +281,7 @@ def check_interval(seconds: float) -> None:
 
 
 def follow_events(
-    store: SqliteEventStore,
+    store: AuditableStore,
     query: EventQuery,
     *,
     interval: float,
@@ -302,7 +304,7 @@ def follow_events(
 
 
 def _poll(
-    store: SqliteEventStore,
+    store: AuditableStore,
     query: EventQuery,
     interval: float,
     sleep: Callable[[float], None],
@@ -332,7 +334,7 @@ def _poll(
         sleep(interval)
 
 
-def _backlog_start(store: SqliteEventStore, query: EventQuery) -> int:
+def _backlog_start(store: AuditableStore, query: EventQuery) -> int:
     """The sequence after which printing starts, so that ``query.limit`` matches come first."""
     if query.limit == 0:
         return store.get_current_sequence()

@@ -49,7 +49,7 @@ from datetime import datetime
 from typing import Any
 
 from ..events.base import Event, EventType
-from ..events.store import UNLIMITED, EventQuery, SqliteEventStore
+from ..events.store import UNLIMITED, AuditableStore, EventQuery
 from .metrics import Track, check_count, check_range, scoped_events, untracked
 
 FAILURE_TYPES = [EventType.STAGE_FAILED, EventType.TASK_FAILED, EventType.WORKFLOW_FAILED]
@@ -261,7 +261,7 @@ def group_failures(events: Iterable[Event], limit: int = DEFAULT_LIMIT) -> Failu
 
 
 def failures(
-    store: SqliteEventStore, wanted: FailureFilter, track: Track = untracked
+    store: AuditableStore, wanted: FailureFilter, track: Track = untracked
 ) -> FailureReport:
     """Failure groups over the events the filter admits, in one streamed pass."""
     wanted.validate()

@@ -19,20 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..audit import read_models_for
+from ..audit.contracts import CacheSubject, FastPathUnavailable, MetricsFigures, in_thread, joined
+from ..audit.metrics_cache import CachedFigures, MetricsCache
 from ..events.base import Event, EventType
 from ..events.projections.metrics import StageMetrics, StageMetricsProjection, TaskMetrics
-from ..events.store import UNLIMITED, EventQuery, SqliteEventStore
-from ..events.store.analytics import (
-    FastPathUnavailable,
-    MetricsFigures,
-    figures_after,
-    in_thread,
-    joined,
-    stage_and_task_figures,
-)
-from ..events.store.metrics_cache import CachedFigures, MetricsCache, last_sequence
-from ..events.store.newest import workflows_of_application
-from ..events.store.secrets_scan import workflows_declaring
+from ..events.store import UNLIMITED, AuditableStore, EventQuery
 from ..redaction import DECLARATION_KEY, NO_SECRETS, Redactor
 from .errors import InvalidInputError
 from .redacting import EventRedaction, WorkflowSecrets
@@ -67,13 +59,13 @@ def check_count(option: str, value: int | None) -> None:
         raise InvalidInputError(f"{option} must not be negative (got {value})")
 
 
-def workflows_of_app(store: SqliteEventStore, application: str) -> frozenset[str]:
+def workflows_of_app(store: AuditableStore, application: str) -> frozenset[str]:
     """The ids of every workflow whose ``workflow.created`` names this application."""
-    return workflows_of_application(store, application)
+    return read_models_for(store).newest.workflows_of_application(application)
 
 
 def scoped_events(
-    store: SqliteEventStore,
+    store: AuditableStore,
     query: EventQuery,
     application: str | None,
     track: Track,
@@ -170,7 +162,7 @@ than decoding the new events one by one."""
 
 
 def stage_metrics(
-    store: SqliteEventStore,
+    store: AuditableStore,
     wanted: MetricsFilter,
     track: Track = untracked,
     cache: MetricsCache | None = None,
@@ -178,7 +170,7 @@ def stage_metrics(
     """Metrics over every stage and task event the filter admits.
 
     Without ``--since``/``--until`` (which test each event's parsed timestamp), SQL gives
-    the same figures without decoding every event (``events.store.analytics``); when it
+    the same figures without decoding every event (``audit``'s analytics); when it
     cannot be sure of that, the events are streamed through the projection. With a
     ``cache`` and no filter, figures computed before are reused and brought up to date.
     """
@@ -196,7 +188,7 @@ Found = tuple[MetricsFigures, frozenset[str | None]]
 
 
 def _fast_figures(
-    store: SqliteEventStore, wanted: MetricsFilter, cache: MetricsCache | None
+    store: AuditableStore, wanted: MetricsFilter, cache: MetricsCache | None
 ) -> MetricsFigures | None:
     """The SQL figures, when they are exactly what the projection over the (redacted)
     events would give; None sends the caller to the projection."""
@@ -204,8 +196,9 @@ def _fast_figures(
     if redaction is not None and not isinstance(redaction, EventRedaction):
         return None
     secrets = WorkflowSecrets(store) if redaction is None else redaction.secrets
-    if cache is not None and wanted.application is None and not store.is_memory:
-        found = _through_cache(store, cache, secrets)
+    subject = read_models_for(store).cache
+    if cache is not None and wanted.application is None and subject is not None:
+        found = _through_cache(store, cache, subject, secrets)
     else:
         scope = None if wanted.application is None else workflows_of_app(store, wanted.application)
         found = _computed(store, scope, declaring=redaction is not None)
@@ -218,7 +211,7 @@ def _fast_figures(
 
 
 def _computed(
-    store: SqliteEventStore,
+    store: AuditableStore,
     scope: frozenset[str] | None,
     *,
     declaring: bool,
@@ -226,54 +219,56 @@ def _computed(
 ) -> Found | None:
     """The SQL figures (None when SQL cannot be sure), with the declaring workflows
     found beside them on another thread when asked for."""
-    found = in_thread(lambda: workflows_declaring(store, DECLARATION_KEY) if declaring else set())
+    scan = read_models_for(store).secrets
+    found = in_thread(lambda: scan.workflows_declaring(DECLARATION_KEY) if declaring else set())
     figures = in_thread(lambda: _sql_figures(store, scope, upto))
     computed, declared = joined(figures, found)  # both joined: the caller closes the store
     return None if computed is None else (computed, frozenset(declared))
 
 
 def _sql_figures(
-    store: SqliteEventStore, scope: frozenset[str] | None, upto: int | None
+    store: AuditableStore, scope: frozenset[str] | None, upto: int | None
 ) -> MetricsFigures | None:
     try:
-        return stage_and_task_figures(store, scope, upto=upto)
+        return read_models_for(store).analytics.stage_and_task_figures(scope, upto=upto)
     except FastPathUnavailable:
         return None
 
 
 def _through_cache(
-    store: SqliteEventStore, cache: MetricsCache, secrets: WorkflowSecrets
+    store: AuditableStore, cache: MetricsCache, subject: CacheSubject, secrets: WorkflowSecrets
 ) -> Found | None:
     """Cached figures brought up to date, else computed afresh; either is written back,
     unless a name in them looks like a secret (it would be kept unredacted on disk)."""
-    cached = cache.load(store)
+    models = read_models_for(store)
+    cached = cache.load(subject)
     if cached is not None:
         try:
-            figures, covered = figures_after(
-                store, cached.figures, cached.checkpoint, limit=NEW_EVENTS_LIMIT
+            figures, covered = models.analytics.figures_after(
+                cached.figures, cached.checkpoint, limit=NEW_EVENTS_LIMIT
             )
         except FastPathUnavailable:
             pass
         else:
             if covered == cached.checkpoint:
                 return figures, cached.declaring
-            declared = cached.declaring | workflows_declaring(
-                store, DECLARATION_KEY, after=cached.checkpoint
+            declared = cached.declaring | models.secrets.workflows_declaring(
+                DECLARATION_KEY, after=cached.checkpoint
             )
-            _keep(store, cache, CachedFigures(covered, figures, declared), secrets)
+            _keep(subject, cache, CachedFigures(covered, figures, declared), secrets)
             return figures, declared
-    upto = last_sequence(store)
+    upto = subject.last_sequence()
     found = _computed(store, None, declaring=True, upto=upto)
     if found is not None:
-        _keep(store, cache, CachedFigures(upto, *found), secrets)
+        _keep(subject, cache, CachedFigures(upto, *found), secrets)
     return found
 
 
 def _keep(
-    store: SqliteEventStore, cache: MetricsCache, cached: CachedFigures, secrets: WorkflowSecrets
+    subject: CacheSubject, cache: MetricsCache, cached: CachedFigures, secrets: WorkflowSecrets
 ) -> None:
     if not _redacts_a_key(cached.figures, secrets, cached.declaring):
-        cache.save(store, cached)
+        cache.save(subject, cached)
 
 
 def _redacts_a_key(

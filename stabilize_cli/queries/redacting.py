@@ -16,11 +16,12 @@ import json
 import threading
 from typing import Any
 
+from ..audit import read_models_for
+from ..audit.contracts import json_needle
 from ..events.base import Event
 from ..events.snapshots import check_snapshot_row
-from ..events.store import SqliteEventStore, state_hash
+from ..events.store import AuditableStore, state_hash
 from ..events.store.raw import UnreadableRow
-from ..events.store.secrets_scan import json_needle, payloads_mentioning, workflows_declaring
 from ..redaction import (
     DECLARATION_KEY,
     NO_SECRETS,
@@ -38,8 +39,9 @@ IDS = frozenset({"event_id", "entity_id", "workflow_id", "correlation_id", "caus
 class WorkflowSecrets:
     """What each workflow of a store declares as secret, scanned once and cached."""
 
-    def __init__(self, store: SqliteEventStore) -> None:
+    def __init__(self, store: AuditableStore) -> None:
         self._store = store
+        self._scans = read_models_for(store).secrets
         self._known: dict[str | None, tuple[int, DeclaredSecrets]] = {}
         self._declaring: tuple[int, set[str | None]] | None = None
         self._lock = threading.RLock()
@@ -60,7 +62,7 @@ class WorkflowSecrets:
     def _declares_nothing(self, workflow_id: str | None, sequence: int | None) -> bool:
         if self._declaring is None and len(self._known) >= LAZY_WORKFLOWS:
             head = self._store.get_current_sequence()
-            self._declaring = (head, workflows_declaring(self._store, DECLARATION_KEY))
+            self._declaring = (head, self._scans.workflows_declaring(DECLARATION_KEY))
         if self._declaring is None or sequence is None:
             return False
         head, declaring = self._declaring
@@ -69,16 +71,14 @@ class WorkflowSecrets:
     def _scan(self, workflow_id: str | None) -> DeclaredSecrets:
         names: set[str] = set()
         values: list[str] = []
-        for payload in payloads_mentioning(
-            self._store, workflow_id, [json_needle(DECLARATION_KEY)]
-        ):
+        for payload in self._scans.payloads_mentioning(workflow_id, [json_needle(DECLARATION_KEY)]):
             declared, inline = declarations(payload)
             names |= declared
             values += inline
         if not names:
             return DeclaredSecrets.build((), values)
         folded = frozenset(n.casefold() for n in names)
-        for payload in payloads_mentioning(self._store, workflow_id, map(json_needle, names)):
+        for payload in self._scans.payloads_mentioning(workflow_id, map(json_needle, names)):
             values += values_under(payload, folded)
         return DeclaredSecrets.build(names, values)
 
@@ -86,7 +86,7 @@ class WorkflowSecrets:
 class EventRedaction:
     """The store's ``event_filter``: every decoded event comes out redacted."""
 
-    def __init__(self, store: SqliteEventStore, redactor: Redactor) -> None:
+    def __init__(self, store: AuditableStore, redactor: Redactor) -> None:
         self.redactor = redactor
         self.secrets = WorkflowSecrets(store)
 
@@ -129,7 +129,7 @@ class EventRedaction:
 
 
 def redact_state(
-    store: SqliteEventStore, redactor: Redactor, workflow_id: str | None, state: Any
+    store: AuditableStore, redactor: Redactor, workflow_id: str | None, state: Any
 ) -> Any:
     """A stored state (a snapshot's) redacted with its workflow's declared secrets."""
     if not redactor.enabled:

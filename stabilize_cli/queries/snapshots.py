@@ -12,19 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..audit import read_models_for
 from ..events.base import EntityType
 from ..events.replay import EventReplayer
 from ..events.snapshots import SnapshotStore, check_snapshot_row
-from ..events.store import UNLIMITED, SqliteEventStore
-from ..events.store.integrity import has_table
-from ..events.store.snapshot_admin import (
-    get_snapshot_row,
-    iter_snapshot_rows,
-    prunable_snapshots,
-    prune_snapshots,
-    snapshot_id,
-    workflow_position,
-)
+from ..events.store import UNLIMITED, AuditableStore
 from ..events.timeutil import format_timestamp, parse_timestamp
 from ..redaction import Redactor
 from .errors import InvalidInputError, NotFoundError
@@ -93,14 +85,17 @@ class SnapshotList:
         return (s.to_json() for s in self.snapshots)
 
 
-def list_snapshots(store: SqliteEventStore, workflow: str | None = None) -> SnapshotList:
+def list_snapshots(store: AuditableStore, workflow: str | None = None) -> SnapshotList:
     workflow_id = None if workflow is None else resolve_workflow(store, workflow)
     return SnapshotList(tuple(SnapshotInfo.from_row(row) for row in _rows(store, workflow_id)))
 
 
-def _rows(store: SqliteEventStore, workflow_id: str | None = None) -> Iterable[dict[str, Any]]:
+def _rows(store: AuditableStore, workflow_id: str | None = None) -> Iterable[dict[str, Any]]:
     """A store without a snapshots table (events only) simply has no snapshots."""
-    return iter_snapshot_rows(store, workflow_id) if has_table(store, "snapshots") else ()
+    audit = read_models_for(store)
+    if not audit.integrity.has_table("snapshots"):
+        return ()
+    return audit.snapshots.iter_snapshot_rows(workflow_id)
 
 
 @dataclass(frozen=True)
@@ -115,12 +110,14 @@ class SnapshotDetail:
 
 
 def show_snapshot(
-    store: SqliteEventStore, snapshot_id_: int, redactor: Redactor | None = None
+    store: AuditableStore, snapshot_id_: int, redactor: Redactor | None = None
 ) -> SnapshotDetail:
     """The row, its hash checked on the state as stored, then the state redacted."""
     if snapshot_id_ < 1:
         raise InvalidInputError(f"a snapshot id is a positive integer (got {snapshot_id_})")
-    row = get_snapshot_row(store, snapshot_id_) if has_table(store, "snapshots") else None
+    audit = read_models_for(store)
+    present = audit.integrity.has_table("snapshots")
+    row = audit.snapshots.get_snapshot_row(snapshot_id_) if present else None
     if row is None:
         raise NotFoundError(f"no snapshot {snapshot_id_} in the store")
     redactor = Redactor() if redactor is None else redactor
@@ -149,7 +146,7 @@ class SnapshotAudit:
         return {"ok": self.ok, "checked": self.checked, "problems": list(self.records())}
 
 
-def verify_snapshots(store: SqliteEventStore) -> SnapshotAudit:
+def verify_snapshots(store: AuditableStore) -> SnapshotAudit:
     """Check every row's ``state_hash``; keeps only the rows that fail."""
     checked, problems = 0, []
     for row in _rows(store):
@@ -184,9 +181,7 @@ class CreatedSnapshot:
         }
 
 
-def create_snapshot(
-    store: SqliteEventStore, workflow: str, at: int | None = None
-) -> CreatedSnapshot:
+def create_snapshot(store: AuditableStore, workflow: str, at: int | None = None) -> CreatedSnapshot:
     """Rebuild the workflow as of ``at`` (default: its last event) from every event, save it.
 
     ``version`` is the number of the workflow's events up to ``at`` and ``sequence`` the
@@ -195,21 +190,27 @@ def create_snapshot(
     if at is not None and at < 0:
         raise InvalidInputError(f"--at must not be negative (got {at})")
     workflow_id = resolve_workflow(store, workflow)
-    version, sequence = workflow_position(store, workflow_id, UNLIMITED if at is None else at)
+    version, sequence = read_models_for(store).snapshots.workflow_position(
+        workflow_id, UNLIMITED if at is None else at
+    )
     if sequence is None:
         raise InvalidInputError(f"workflow {workflow_id} has no events at or before sequence {at}")
     existing = _existing_id(store, workflow_id, version)
     state = EventReplayer(store).rebuild_workflow_state(workflow_id, as_of_sequence=sequence)
     saved = SnapshotStore(store).create_workflow_snapshot(state, workflow_id, version, sequence)
-    new_id = snapshot_id(store, EntityType.WORKFLOW.value, workflow_id, version)
+    new_id = read_models_for(store).snapshots.snapshot_id(
+        EntityType.WORKFLOW.value, workflow_id, version
+    )
     return CreatedSnapshot(
         new_id, workflow_id, version, sequence, saved.state_hash, existing is not None
     )
 
 
-def _existing_id(store: SqliteEventStore, workflow_id: str, version: int) -> int | None:
+def _existing_id(store: AuditableStore, workflow_id: str, version: int) -> int | None:
     try:
-        return snapshot_id(store, EntityType.WORKFLOW.value, workflow_id, version)
+        return read_models_for(store).snapshots.snapshot_id(
+            EntityType.WORKFLOW.value, workflow_id, version
+        )
     except LookupError:
         return None
 
@@ -232,9 +233,10 @@ class PruneResult:
         return {"keep": self.keep, "dry_run": self.dry_run, "deleted": list(self.deleted)}
 
 
-def prune(store: SqliteEventStore, keep: int, *, dry_run: bool = False) -> PruneResult:
+def prune(store: AuditableStore, keep: int, *, dry_run: bool = False) -> PruneResult:
     """Keep the newest ``keep`` snapshots of every entity (by sequence), delete the rest."""
     if keep < 0:
         raise InvalidInputError(f"--keep must not be negative (got {keep})")
-    rows = prunable_snapshots(store, keep) if dry_run else prune_snapshots(store, keep)
+    admin = read_models_for(store).snapshots
+    rows = admin.prunable_snapshots(keep) if dry_run else admin.prune_snapshots(keep)
     return PruneResult(keep, dry_run, tuple(rows))

@@ -8,9 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 from ..events.replay import EventReplayer
-from ..events.store import SqliteEventStore
+from ..events.snapshots import SnapshotStore
+from ..events.store import AuditableStore
 from ..events.store.interface import UNLIMITED
-from ..events.store.snapshot_source import snapshots_of
 from ..events.timeutil import ensure_utc
 from .errors import InvalidInputError
 
@@ -52,7 +52,7 @@ class StateResult:
 
 
 def workflow_state(
-    store: SqliteEventStore,
+    store: AuditableStore,
     workflow_id: str,
     *,
     at: int | None = None,
@@ -61,7 +61,7 @@ def workflow_state(
     """The state now, as of a global sequence (``--at``) or as of a time (``--at-time``)."""
     if at is not None and at_time is not None:
         raise InvalidInputError("--at and --at-time cannot be used together")
-    replayer = EventReplayer(store, snapshots_of(store))
+    replayer = EventReplayer(store, _snapshots_of(store))
     if at_time is not None:
         when = ensure_utc(at_time)
         return StateResult(workflow_id, replayer.time_travel_query(workflow_id, when), None, when)
@@ -92,7 +92,7 @@ class StateDiff:
 
 
 def diff_states(
-    store: SqliteEventStore, workflow_id: str, from_sequence: int, to_sequence: int
+    store: AuditableStore, workflow_id: str, from_sequence: int, to_sequence: int
 ) -> StateDiff:
     check_sequence(from_sequence, "SEQ1")
     check_sequence(to_sequence, "SEQ2")
@@ -100,7 +100,7 @@ def diff_states(
         raise InvalidInputError(
             f"SEQ2 ({to_sequence}) is before SEQ1 ({from_sequence}): give the earlier one first"
         )
-    compared = EventReplayer(store, snapshots_of(store)).compare_states(
+    compared = EventReplayer(store, _snapshots_of(store)).compare_states(
         workflow_id, from_sequence, to_sequence
     )
     return StateDiff(
@@ -111,3 +111,8 @@ def diff_states(
         before=compared["before"],
         after=compared["after"],
     )
+
+
+def _snapshots_of(store: AuditableStore) -> SnapshotStore | None:
+    """The store's snapshots (each verified against its ``state_hash`` before use)."""
+    return SnapshotStore(store) if store.has_snapshot_table() else None

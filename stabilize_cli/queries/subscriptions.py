@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..events.store import SqliteEventStore
-from ..events.store.integrity import RawSubscription, raw_subscriptions
+from ..audit import read_models_for
+from ..audit.contracts import RawSubscription
+from ..events.store import AuditableStore
 from ..redaction import Redactor
 from .snapshots import iso_time
 
@@ -53,12 +54,10 @@ class SubscriptionList:
         return (s.to_json(self.current_sequence) for s in self.subscriptions)
 
 
-def list_subscriptions(
-    store: SqliteEventStore, redactor: Redactor | None = None
-) -> SubscriptionList:
+def list_subscriptions(store: AuditableStore, redactor: Redactor | None = None) -> SubscriptionList:
     """Webhook URLs redacted (None: by a fresh redactor); filters by the value rules."""
     redactor = Redactor() if redactor is None else redactor
-    rows = raw_subscriptions(store)
+    rows = read_models_for(store).integrity.raw_subscriptions()
     current = store.get_current_sequence()  # after the positions, so lag is never understated
     return SubscriptionList(current, tuple(_row(r, current, redactor) for r in rows))
 

@@ -18,7 +18,7 @@ from ..events.projections.timeline import (
     whole_ms,
 )
 from ..events.replay import EventReplayer
-from ..events.store import SqliteEventStore
+from ..events.store import AuditableStore
 from ..events.timeutil import format_timestamp, parse_timestamp
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
@@ -177,7 +177,7 @@ class TimelineResult:
 
 
 def workflow_timeline(
-    store: SqliteEventStore, workflow_id: str, *, failures_only: bool = False
+    store: AuditableStore, workflow_id: str, *, failures_only: bool = False
 ) -> TimelineResult:
     events = store.get_events_for_workflow(workflow_id)
     projection = WorkflowTimelineProjection(workflow_id)

@@ -16,21 +16,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from ..audit import read_models_for
+from ..audit.contracts import RawEvent, RawSubscription
 from ..events.base import EntityType, EventType
 from ..events.errors import StoreCorruptError
 from ..events.snapshots import check_snapshot_row
-from ..events.store import SqliteEventStore
-from ..events.store.integrity import (
-    RawEvent,
-    RawSubscription,
-    dangling_causations,
-    has_table,
-    integrity_problems,
-    iter_raw_events,
-    raw_subscriptions,
-    sequence_head,
-)
-from ..events.store.snapshot_admin import iter_snapshot_rows
+from ..events.store import AuditableStore
 from ..events.timeutil import parse_timestamp
 from .errors import InvalidInputError
 
@@ -117,7 +108,7 @@ class Audit:
         }
 
 
-def verify_store(store: SqliteEventStore, options: VerifyOptions | None = None) -> Audit:
+def verify_store(store: AuditableStore, options: VerifyOptions | None = None) -> Audit:
     options = options or VerifyOptions()
     if options.tolerance < timedelta(0):
         raise InvalidInputError("--tolerance must not be negative")
@@ -125,8 +116,9 @@ def verify_store(store: SqliteEventStore, options: VerifyOptions | None = None) 
 
 
 class _Auditor:
-    def __init__(self, store: SqliteEventStore, options: VerifyOptions) -> None:
+    def __init__(self, store: AuditableStore, options: VerifyOptions) -> None:
         self.store = store
+        self.audit = read_models_for(store)
         self.options = options
         self.findings: list[Finding] = []
         self.events = _EventChecks(options.tolerance, self.findings.append)
@@ -164,7 +156,7 @@ class _Auditor:
         pragma = "integrity_check" if self.options.full else "quick_check"
         lines = [
             line.strip()
-            for problem in integrity_problems(self.store, full=self.options.full)
+            for problem in self.audit.integrity.integrity_problems(full=self.options.full)
             for line in problem.splitlines()
             if line.strip() and not line.startswith("*** in database")
         ]
@@ -175,7 +167,7 @@ class _Auditor:
     def _scan_events(self) -> None:
         complete = False
         try:
-            for row in iter_raw_events(self.store):
+            for row in self.audit.integrity.iter_raw_events():
                 self.events.check(row)
             complete = True
         except StoreCorruptError as exc:
@@ -186,7 +178,7 @@ class _Auditor:
             self.events.finish(complete=complete)
 
     def _tail(self) -> None:
-        present, issued = sequence_head(self.store)
+        present, issued = self.audit.integrity.sequence_head()
         if issued is not None and issued > (present or 0):
             last = "no event is left" if present is None else f"the last event is {present}"
             self._add(
@@ -198,7 +190,7 @@ class _Auditor:
             )
 
     def _causations(self) -> None:
-        for sequence, cause in dangling_causations(self.store):
+        for sequence, cause in self.audit.integrity.dangling_causations():
             self._add(
                 Severity.WARNING,
                 "dangling-causation",
@@ -207,9 +199,9 @@ class _Auditor:
             )
 
     def _snapshots(self) -> None:
-        if not has_table(self.store, "snapshots"):
+        if not self.audit.integrity.has_table("snapshots"):
             return
-        for row in iter_snapshot_rows(self.store):
+        for row in self.audit.snapshots.iter_snapshot_rows():
             self.snapshots += 1
             problem = check_snapshot_row(row)
             if problem is not None:
@@ -223,7 +215,7 @@ class _Auditor:
                 )
 
     def _subscriptions(self) -> None:
-        rows = raw_subscriptions(self.store)
+        rows = self.audit.integrity.raw_subscriptions()
         head = self.store.get_current_sequence()  # read after the positions: never behind them
         self.subscriptions = len(rows)
         for row in rows:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..events.store import SqliteEventStore
-from ..events.store.catalog import WorkflowCatalog, WorkflowSummary
-from ..events.store.newest import newest_first
+from ..audit import read_models_for
+from ..audit.contracts import WorkflowSummary
+from ..events.store import AuditableStore
 from ..events.timeutil import parse_timestamp
 from ..redaction import Redactor
 from .errors import InvalidInputError, NotFoundError
@@ -19,9 +19,9 @@ LATEST = "latest"
 LATEST_FAILED = "latest-failed"
 
 
-def resolve_workflow(store: SqliteEventStore, ref: str) -> str:
+def resolve_workflow(store: AuditableStore, ref: str) -> str:
     """A full id, a unique prefix, ``latest`` or ``latest-failed`` → the workflow id."""
-    catalog = WorkflowCatalog(store)
+    catalog = read_models_for(store).catalog
     if ref in (LATEST, LATEST_FAILED):
         found = catalog.latest(failed=ref == LATEST_FAILED)
         if found is None:
@@ -105,7 +105,7 @@ class WorkflowList:
 
 
 def list_workflows(
-    store: SqliteEventStore, wanted: WorkflowFilter, redactor: Redactor | None = None
+    store: AuditableStore, wanted: WorkflowFilter, redactor: Redactor | None = None
 ) -> WorkflowList:
     """Names and applications are read in SQL, not as events: redacted here (None: fresh)."""
     if wanted.limit < 0:
@@ -113,7 +113,7 @@ def list_workflows(
     if wanted.since and wanted.until and wanted.since > wanted.until:
         raise InvalidInputError("--since is after --until")
     chosen: list[WorkflowSummary] = []
-    for summary in newest_first(store):
+    for summary in read_models_for(store).newest.newest_first():
         if len(chosen) >= wanted.limit:
             break
         if wanted.admits(summary):

@@ -11,7 +11,7 @@ writes (or reuses) in CACHE_DIR (default: a ``stabilize-bench`` folder in the te
   snapshot of it a few events before :data:`LONG_ASKED_OFFSET`.
 
 Rows are written with ``executemany`` in large transactions directly into the engine's
-schema (``stabilize_cli.events.store.schema.DDL``), in rollback-journal mode as the engine
+schema (``stabilize_cli.events.store.sqlite.schema.DDL``), in rollback-journal mode as the engine
 leaves its files. Payloads follow the engine's keys (shared/stabilize-format.md): some
 stages fail (and end their workflow), some are skipped, some tasks are retried (with the
 task's version repeated, as the engine does), some workflows are canceled, and the newest
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from stabilize_cli.events import EventReplayer, SnapshotStore, SqliteEventStore
-from stabilize_cli.events.store.schema import DDL, EVENT_COLUMNS
+from stabilize_cli.events.store.sqlite.schema import DDL, EVENT_COLUMNS
 
 LARGE_WORKFLOWS = 70_000
 SMALL_WORKFLOWS = 500

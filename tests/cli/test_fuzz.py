@@ -45,8 +45,8 @@ from stabilize_cli.events import (
     EventType,
     SqliteEventStore,
 )
-from stabilize_cli.events.store.schema import EVENT_COLUMNS
-from stabilize_cli.events.store.side_tables import SNAPSHOT_COLUMNS, SUBSCRIPTION_COLUMNS
+from stabilize_cli.events.store.sqlite.schema import EVENT_COLUMNS
+from stabilize_cli.events.store.sqlite.side_tables import SNAPSHOT_COLUMNS, SUBSCRIPTION_COLUMNS
 
 from .test_terminal_safety import assert_terminal_safe
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from stabilize_cli.audit.metrics_cache import FORMAT, STALE_DAYS
+from stabilize_cli.audit.sqlite import analytics as queries_metrics
 from stabilize_cli.events import EntityType, Event, EventType, SqliteEventStore
-from stabilize_cli.events.store.metrics_cache import FORMAT, STALE_DAYS
-from stabilize_cli.queries import metrics as queries_metrics
 
 from ..conftest import REAL_DB, sha256
 from .conftest import Invoke, make_event

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from stabilize_cli.cli.run import open_for_audit
 from stabilize_cli.events.base import EntityType, Event, EventMetadata, EventType
 from stabilize_cli.events.replay import EventReplayer
 from stabilize_cli.events.store.sqlite import SqliteEventStore
-from stabilize_cli.queries.source import open_for_audit
 from stabilize_cli.redaction import Redactor
 
 from ..conftest import ENGINE_STATUSES, FIXTURES, REAL_DB

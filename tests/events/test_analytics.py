@@ -9,18 +9,18 @@ from typing import Any
 
 import pytest
 
-from stabilize_cli.events.errors import EventDecodeError, StoreError
-from stabilize_cli.events.projections.metrics import StageMetricsProjection
-from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
-from stabilize_cli.events.store.analytics import (
+from stabilize_cli.audit.sqlite.analytics import (
     FastPathUnavailable,
     MetricsFigures,
     figures_after,
     stage_and_task_figures,
 )
-from stabilize_cli.events.store.metrics_cache import last_sequence
-from stabilize_cli.events.store.metrics_sql import COUNTED_TYPES
-from stabilize_cli.events.store.schema import DDL, EVENT_COLUMNS
+from stabilize_cli.audit.sqlite.cache_key import last_sequence
+from stabilize_cli.audit.sqlite.metrics_sql import COUNTED_TYPES
+from stabilize_cli.events.errors import EventDecodeError, StoreError
+from stabilize_cli.events.projections.metrics import StageMetricsProjection
+from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
+from stabilize_cli.events.store.sqlite.schema import DDL, EVENT_COLUMNS
 from stabilize_cli.queries.metrics import MetricsFilter, project, stage_metrics
 
 from ..benchmarks.generate_store import ordinary_rows, write_rows

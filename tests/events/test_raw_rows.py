@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from stabilize_cli.audit.sqlite.catalog import WorkflowCatalog
 from stabilize_cli.events import EventType
 from stabilize_cli.events.errors import EventDecodeError
 from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
-from stabilize_cli.events.store.catalog import WorkflowCatalog
 from stabilize_cli.events.store.raw import ReadNotes, UnreadableRow, json_value
 
 T0 = datetime(2026, 11, 28, 14, 40, 58, 128463, tzinfo=UTC)

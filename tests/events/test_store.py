@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-import stabilize_cli.events.store.connection as connection_module
-import stabilize_cli.events.store.sqlite as sqlite_module
+import stabilize_cli.events.store.sqlite.connection as connection_module
+import stabilize_cli.events.store.sqlite.store as sqlite_module
 from stabilize_cli.events.base import (
     RAW_EVENT_TYPE_KEY,
     EntityType,
@@ -40,7 +40,7 @@ from stabilize_cli.events.errors import (
     StoreOpenError,
 )
 from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
-from stabilize_cli.events.store.schema import EVENT_COLUMNS
+from stabilize_cli.events.store.sqlite.schema import EVENT_COLUMNS
 
 from ..conftest import REAL_DB, sha256
 

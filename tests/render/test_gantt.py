@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stabilize_cli.queries.source import open_for_audit
+from stabilize_cli.cli.run import open_for_audit
 from stabilize_cli.queries.timeline import TimelineResult, workflow_timeline
 from stabilize_cli.queries.workflows import WorkflowFilter, list_workflows
 from stabilize_cli.render.gantt import (

@@ -9,6 +9,7 @@ import typer
 from ...render.sanitize import clean
 from ..errors import fail, guarded
 from ..exit_codes import ExitCode
+from ..run import CommandRun
 
 DEFAULT_PATH = "stabilize-demo.db"
 DEFAULT_SEED = 2026
@@ -17,6 +18,7 @@ DEFAULT_SEED = 2026
 
 @guarded
 def demo(
+    run: CommandRun,
     path: Annotated[
         str,
         typer.Argument(
@@ -44,12 +46,14 @@ def demo(
     try:
         summary = write_demo_database(target, seed, overwrite=force)
     except FileExistsError:
-        raise fail(f"{path} already exists; use --force to replace it", ExitCode.USAGE) from None
+        raise fail(
+            f"{path} already exists; use --force to replace it", ExitCode.USAGE, run
+        ) from None
     except OSError as error:
         reason = error.strerror or str(error)
         if error.filename is not None and str(error.filename) != str(target):
             reason += f": {error.filename}"
-        raise fail(f"cannot write {path}: {reason}", ExitCode.CANNOT_OPEN) from None
+        raise fail(f"cannot write {path}: {reason}", ExitCode.CANNOT_OPEN, run) from None
     sys.stderr.write(
         clean(
             f"wrote {summary.events} events, {summary.workflows} workflows to {path}; "

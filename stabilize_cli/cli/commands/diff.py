@@ -6,8 +6,8 @@ import typer
 
 from ...render.formats import Format
 from ..errors import guarded
-from ..options import DbOption, FormatOption, JsonFlag, WorkflowArg, pick_format
-from ..redact import current_redactor
+from ..options import DbOption, FormatOption, JsonFlag, WorkflowArg
+from ..run import CommandRun
 
 SequenceArg = Annotated[
     int, typer.Argument(help="A global sequence number (as timeline and history print them).")
@@ -16,6 +16,7 @@ SequenceArg = Annotated[
 
 @guarded
 def diff(
+    run: CommandRun,
     workflow: WorkflowArg,
     seq1: SequenceArg,
     seq2: SequenceArg,
@@ -24,17 +25,15 @@ def diff(
     json_flag: JsonFlag = False,
 ) -> None:
     """Show what changed in a workflow's state between sequence SEQ1 and SEQ2."""
-    from ...queries.source import open_for_audit
     from ...queries.state import diff_states
     from ...queries.workflows import resolve_workflow
     from ...render.incomplete import mark_incomplete
     from ...render.output import write
     from ...render.state import diff_report
-    from ..reading import conclude, new_notes
 
-    chosen = pick_format(fmt, json_flag)
-    notes = new_notes()
-    with open_for_audit(db, current_redactor(), notes=notes) as store:
+    chosen = run.output(fmt, json_flag)
+    notes = run.read_notes()
+    with run.open(db, notes=True) as store:
         result = diff_states(store, resolve_workflow(store, workflow), seq1, seq2)
     write(mark_incomplete(diff_report(result), notes.unreadable), chosen)
-    conclude(notes)
+    run.conclude()

@@ -6,14 +6,15 @@ import typer
 
 from ...render.formats import Format
 from ..errors import guarded
-from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
-from ..redact import current_redactor
+from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
+from ..run import CommandRun
 from ..timeopts import as_utc
 from .history import EntityKind
 
 
 @guarded
 def events(
+    run: CommandRun,
     workflow: Annotated[
         str | None,
         typer.Option(
@@ -65,12 +66,10 @@ def events(
 
     from ...queries.errors import InvalidInputError
     from ...queries.events import EventFilter, follow_events, query_events
-    from ...queries.source import open_for_audit
     from ...render.events import events_report, write_events, write_followed
     from ...render.sanitize import clean
-    from ..reading import conclude, new_notes
 
-    chosen = pick_format(fmt, json_flag)
+    chosen = run.output(fmt, json_flag)
     if follow and chosen is Format.JSON:
         raise InvalidInputError("--follow writes a stream with no end: use --format ndjson")
     wanted = EventFilter(
@@ -84,12 +83,11 @@ def events(
         limit=limit,
         reverse=reverse,
     )
-    notes = new_notes()
-    with open_for_audit(db, current_redactor(), notes=notes) as store:
+    with run.open(db, notes=True) as store:
         stream = query_events(store, wanted)
         if not follow:
             write_events(events_report(stream), stream.events, chosen)
-            conclude(notes, shown_raw=True)
+            run.conclude(shown_raw=True)
             return
         followed = follow_events(
             store,
@@ -100,4 +98,4 @@ def events(
             warn=lambda text: sys.stderr.write(f"warning: {clean(text)}\n"),
         )
         write_followed(followed, chosen)
-    conclude(notes, shown_raw=True)  # --to-seq reached
+    run.conclude(shown_raw=True)  # --to-seq reached

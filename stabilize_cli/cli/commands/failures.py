@@ -6,13 +6,14 @@ import typer
 
 from ...render.formats import Format
 from ..errors import guarded
-from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
-from ..redact import current_redactor
+from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
+from ..run import CommandRun
 from ..timeopts import as_utc
 
 
 @guarded
 def failures(
+    run: CommandRun,
     db: DbOption = "stabilize.db",
     since: SinceOption = None,
     until: UntilOption = None,
@@ -32,21 +33,19 @@ def failures(
     """
     from ...queries.failures import FailureFilter
     from ...queries.failures import failures as group_failures
-    from ...queries.source import open_for_audit
     from ...render.failures import failures_report
     from ...render.incomplete import mark_incomplete
     from ...render.metrics import scan_progress
     from ...render.output import write
-    from ..reading import conclude, new_notes
 
-    chosen = pick_format(fmt, json_flag)
+    chosen = run.output(fmt, json_flag)
     wanted = FailureFilter(application=app, since=as_utc(since), until=as_utc(until), limit=limit)
     wanted.validate()
-    notes = new_notes()
+    notes = run.read_notes()
     with (
-        open_for_audit(db, current_redactor(), notes=notes) as store,
+        run.open(db, notes=True) as store,
         scan_progress("Reading failure events") as track,
     ):
         report = group_failures(store, wanted, track)
     write(mark_incomplete(failures_report(report), notes.unreadable), chosen)
-    conclude(notes)
+    run.conclude()

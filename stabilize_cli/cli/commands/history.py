@@ -7,8 +7,8 @@ import typer
 
 from ...render.formats import Format
 from ..errors import guarded
-from ..options import DbOption, FormatOption, JsonFlag, pick_format
-from ..redact import current_redactor
+from ..options import DbOption, FormatOption, JsonFlag
+from ..run import CommandRun
 
 
 class EntityKind(StrEnum):
@@ -21,6 +21,7 @@ class EntityKind(StrEnum):
 
 @guarded
 def history(
+    run: CommandRun,
     entity_id: Annotated[
         str, typer.Argument(help="Id of a workflow, stage or task.", show_default=False)
     ],
@@ -51,14 +52,11 @@ def history(
     CSV and Markdown hold the table's rows.
     """
     from ...queries.events import entity_history
-    from ...queries.source import open_for_audit
     from ...render.events import history_report, write_events
-    from ..reading import conclude, new_notes
 
-    chosen = pick_format(fmt, json_flag)
+    chosen = run.output(fmt, json_flag)
     kind = None if entity_type is None else entity_type.value
-    notes = new_notes()
-    with open_for_audit(db, current_redactor(), notes=notes) as store:
+    with run.open(db, notes=True) as store:
         found = entity_history(store, entity_id, kind, whole_workflow=whole_workflow)
     write_events(history_report(found), lambda: found.events, chosen)
-    conclude(notes, shown_raw=True)
+    run.conclude(shown_raw=True)

@@ -6,13 +6,14 @@ import typer
 
 from ...render.formats import Format
 from ..errors import guarded
-from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
-from ..redact import current_redactor
+from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
+from ..run import CommandRun
 from ..timeopts import as_utc
 
 
 @guarded
 def metrics(
+    run: CommandRun,
     db: DbOption = "stabilize.db",
     top: Annotated[
         int | None,
@@ -47,16 +48,14 @@ def metrics(
     json_flag: JsonFlag = False,
 ) -> None:
     """Stage and task metrics: runs, outcomes, success rates, average/median/p95 durations."""
-    from ...events.store.metrics_cache import MetricsCache
+    from ...audit.metrics_cache import MetricsCache
     from ...queries.metrics import MetricsFilter, stage_metrics
-    from ...queries.source import open_for_audit
     from ...render.incomplete import mark_incomplete
     from ...render.metrics import metrics_report, scan_progress
     from ...render.output import write
-    from ..reading import conclude, new_notes
     from ..settings import cache_directory
 
-    chosen = pick_format(fmt, json_flag)
+    chosen = run.output(fmt, json_flag)
     wanted = MetricsFilter(
         application=app,
         since=as_utc(since),
@@ -65,13 +64,13 @@ def metrics(
         top=top,
     )
     wanted.validate()
-    notes = new_notes()
+    notes = run.read_notes()
     with (
-        open_for_audit(db, current_redactor(), notes=notes) as store,
+        run.open(db, notes=True) as store,
         scan_progress("Reading stage and task events") as track,
     ):
         directory = None if no_cache else cache_directory()
         cache = None if directory is None else MetricsCache(directory)
         result = stage_metrics(store, wanted, track, cache)
     write(mark_incomplete(metrics_report(result), notes.unreadable), chosen)
-    conclude(notes)
+    run.conclude()

@@ -8,12 +8,13 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import exit_with_outcome
-from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg, pick_format
-from ..redact import current_redactor
+from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg
+from ..run import CommandRun
 
 
 @guarded
 def state(
+    run: CommandRun,
     workflow: WorkflowArg,
     at: Annotated[
         int | None,
@@ -31,19 +32,17 @@ def state(
     json_flag: JsonFlag = False,
 ) -> None:
     """Show a workflow's state rebuilt from its events, now or as of a sequence or time."""
-    from ...queries.source import open_for_audit
     from ...queries.state import outcome, workflow_state
     from ...queries.workflows import resolve_workflow
     from ...render.incomplete import mark_incomplete
     from ...render.output import write
     from ...render.state import state_report
-    from ..reading import conclude, new_notes
 
-    chosen = pick_format(fmt, json_flag)
-    notes = new_notes()
-    with open_for_audit(db, current_redactor(), notes=notes) as store:
+    chosen = run.output(fmt, json_flag)
+    notes = run.read_notes()
+    with run.open(db, notes=True) as store:
         result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=at_time)
     write(mark_incomplete(state_report(result), notes.unreadable), chosen)
-    conclude(notes)
+    run.conclude()
     if exit_status:
         exit_with_outcome(outcome(result.state))

@@ -8,12 +8,13 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import exit_with_outcome
-from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg, pick_format
-from ..redact import current_redactor
+from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg
+from ..run import CommandRun
 
 
 @guarded
 def timeline(
+    run: CommandRun,
     workflow: WorkflowArg,
     failures: Annotated[
         bool, typer.Option("--failures", help="Only the failing path: failed stages and tasks.")
@@ -32,20 +33,18 @@ def timeline(
     json_flag: JsonFlag = False,
 ) -> None:
     """Show a workflow's stages and tasks: status, timing, retries and errors in full."""
-    from ...queries.source import open_for_audit
     from ...queries.timeline import workflow_timeline
     from ...queries.workflows import resolve_workflow
     from ...render.incomplete import mark_incomplete
     from ...render.output import write
     from ...render.sanitize import clean
     from ...render.timeline import timeline_report
-    from ..reading import conclude, new_notes
 
-    chosen = pick_format(fmt, json_flag)
-    notes = new_notes()
+    chosen = run.output(fmt, json_flag)
+    notes = run.read_notes()
     if export:
         from ...render.export import export_kind, render_export, reserved
-    with open_for_audit(db, current_redactor(), notes=notes) as store:
+    with run.open(db, notes=True) as store:
         kind = export_kind(export, store.path) if export else None
         result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
     if export and kind:  # written in full before any output: a bad path prints nothing
@@ -54,7 +53,7 @@ def timeline(
     write(mark_incomplete(timeline_report(result), notes.unreadable), chosen)
     if export and kind:
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
-    conclude(notes)
+    run.conclude()
     if exit_status:
         from ...queries.state import outcome
 

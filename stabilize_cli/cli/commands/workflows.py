@@ -7,13 +7,14 @@ import typer
 
 from ...render.formats import Format
 from ..errors import guarded
-from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption, pick_format
-from ..redact import current_redactor
+from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
+from ..run import CommandRun
 from ..timeopts import as_utc
 
 
 @guarded
 def workflows(
+    run: CommandRun,
     db: DbOption = "stabilize.db",
     status: Annotated[
         list[str] | None,
@@ -27,12 +28,11 @@ def workflows(
     json_flag: JsonFlag = False,
 ) -> None:
     """List workflows: status, timing, event count and failed stages."""
-    from ...queries.source import open_for_audit
     from ...queries.workflows import WorkflowFilter, list_workflows
     from ...render.output import write
     from ...render.workflows import workflows_report
 
-    chosen = pick_format(fmt, json_flag)
+    chosen = run.output(fmt, json_flag)
     wanted = WorkflowFilter(
         statuses=frozenset(s.upper() for s in status or ()),
         application=app,
@@ -40,8 +40,8 @@ def workflows(
         until=as_utc(until),
         limit=limit,
     )
-    with open_for_audit(db, current_redactor()) as store:
-        result = list_workflows(store, wanted, current_redactor())
+    with run.open(db) as store:
+        result = list_workflows(store, wanted, run.redactor)
     write(workflows_report(result), chosen)
     if chosen is Format.TABLE and limit and len(result.workflows) == limit:
         sys.stderr.write(f"showing the newest {limit} workflows; --limit N for more\n")

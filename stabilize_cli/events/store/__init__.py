@@ -1,12 +1,14 @@
-"""Event stores: the contract and its SQLite implementation."""
+"""Event stores: the backend-neutral contract, and one package per backend (``sqlite``;
+``postgres``)."""
 
-from .interface import UNLIMITED, AppendResult, EventQuery, EventStore
-from .side_tables import state_hash
+from .hashing import state_hash
+from .interface import UNLIMITED, AppendResult, AuditableStore, EventQuery, EventStore
 from .sqlite import SqliteEventStore
 
 __all__ = [
     "UNLIMITED",
     "AppendResult",
+    "AuditableStore",
     "EventQuery",
     "EventStore",
     "SqliteEventStore",

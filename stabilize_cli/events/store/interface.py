@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..base import EntityType, Event, EventType
+from .raw import UnreadableRow
 
 UNLIMITED = 2**63 - 1
 """A ``limit`` that never cuts (``limit=0`` returns nothing, as in the engine)."""
@@ -119,3 +120,101 @@ class EventStore(ABC):
         base = query or EventQuery()
         unbounded = dataclasses.replace(base, limit=UNLIMITED, offset=0)
         return sum(1 for _ in self.get_events(unbounded))
+
+
+class AuditableStore(EventStore):
+    """The engine's API plus what an audit reads beyond it (ours): what a backend must
+    implement for ``queries/`` and ``audit/`` to run on it, whatever its SQL.
+
+    ``backend`` names the dialect ``audit.read_models_for`` picks (``"sqlite"``,
+    ``"postgres"``). The three filters are applied to everything read back (the CLI
+    redacts with them); writes are never filtered.
+    """
+
+    backend: str
+    event_filter: Callable[[Event], Event] | None
+    unreadable_filter: Callable[[UnreadableRow], UnreadableRow] | None
+    snapshot_filter: Callable[[dict[str, Any]], dict[str, Any]] | None
+
+    @property
+    @abstractmethod
+    def path(self) -> str:
+        """Where the store is, fit to show (a file path; a URL without its password)."""
+
+    @property
+    @abstractmethod
+    def is_memory(self) -> bool:
+        """Nothing outlives the process: no cache may be keyed by it."""
+
+    @abstractmethod
+    def get_rows(self, query: EventQuery) -> Iterator[Event | UnreadableRow]:
+        """Like ``get_events``, with each row the codec refuses as stored instead."""
+
+    @abstractmethod
+    def iter_workflow_events(
+        self, workflow_id: str, from_sequence: int = 0, to_sequence: int | None = None
+    ) -> Iterator[Event]:
+        """The workflow's events after ``from_sequence`` up to ``to_sequence``, streamed."""
+
+    @abstractmethod
+    def refresh(self) -> bool:
+        """Make later appends visible to a follower; True if anything was reopened."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections and anything kept for reading (a private copy)."""
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    @abstractmethod
+    def has_snapshot_table(self) -> bool:
+        """Whether the database keeps snapshots at all (an audit never creates the table)."""
+
+    @abstractmethod
+    def save_snapshot(
+        self,
+        entity_type: EntityType,
+        entity_id: str,
+        workflow_id: str,
+        version: int,
+        sequence: int,
+        state: dict[str, Any],
+    ) -> None: ...
+
+    @abstractmethod
+    def get_snapshots(
+        self, entity_type: EntityType, entity_id: str, max_sequence: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The entity's snapshots up to ``max_sequence``, newest first."""
+
+    @abstractmethod
+    def get_latest_snapshot(
+        self, entity_type: EntityType, entity_id: str
+    ) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def list_snapshots(self, workflow_id: str | None = None) -> list[dict[str, Any]]: ...
+
+    # -- durable subscription positions ----------------------------------------------------
+
+    @abstractmethod
+    def save_subscription(
+        self,
+        subscription_id: str,
+        event_types: list[EventType] | None,
+        entity_filter: dict[str, Any] | None,
+        last_sequence: int,
+        webhook_url: str | None = None,
+    ) -> None: ...
+
+    @abstractmethod
+    def get_subscription(self, subscription_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def list_subscriptions(self) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def update_subscription_sequence(self, subscription_id: str, last_sequence: int) -> None: ...
+
+    @abstractmethod
+    def delete_subscription(self, subscription_id: str) -> bool: ...

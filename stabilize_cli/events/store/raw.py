@@ -1,7 +1,7 @@
 """Rows the codec refuses, kept as stored, and what a tolerant read met (ours).
 
 An audit must show a row it cannot decode, never stop at it or invent values for it:
-:meth:`SqliteEventStore.get_rows` yields an :class:`UnreadableRow` in its place, and a
+a store's ``get_rows`` yields an :class:`UnreadableRow` in its place, and a
 store opened with :class:`ReadNotes` leaves such a row out of ``get_events`` (instead of
 raising :class:`EventDecodeError`) and notes its sequence, so that a report built from
 the other events can say it is incomplete.
@@ -9,7 +9,6 @@ the other events can say it is incomplete.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,7 @@ from ..base import Event
 from ..errors import EventDecodeError
 from ..timeutil import parse_timestamp
 from .codec import EventRow
-from .schema import EVENT_COLUMNS
+from .columns import EVENT_COLUMNS
 
 KNOWN_SCHEMA_VERSION = 1
 """The newest ``schema_version`` this library reads (the replay skips newer events)."""
@@ -115,9 +114,3 @@ def _is_naive(text: str) -> bool:
         return datetime.fromisoformat(text.strip()).tzinfo is None
     except ValueError:
         return False
-
-
-def unknown_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
-    """The columns of ``events`` beyond the engine's, in table order."""
-    known = set(EVENT_COLUMNS)
-    return tuple(str(r[1]) for r in conn.execute("PRAGMA table_info(events)") if r[1] not in known)

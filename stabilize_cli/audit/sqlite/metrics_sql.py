@@ -9,7 +9,7 @@ SQLite from flattening them), and only small extracted values are grouped.
 
 from __future__ import annotations
 
-from ..base import EventType
+from ...events.base import EventType
 
 COUNTED_TYPES = tuple(t.value for t in EventType if t.value.startswith(("stage.", "task.")))
 """What the CLI folds into the projection: stage and task events of known types."""

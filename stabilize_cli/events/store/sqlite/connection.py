@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..errors import (
+from ...errors import (
     DuplicateEventError,
     SchemaError,
     StoreBusyError,
@@ -20,7 +20,7 @@ from ..errors import (
     StoreError,
     StoreOpenError,
 )
-from ..timeutil import parse_timestamp
+from ...timeutil import parse_timestamp
 
 BUSY_TIMEOUT_SECONDS = 30.0
 MEMORY = ":memory:"

@@ -3,12 +3,14 @@
 
 One JSON file per database, in a directory the caller chooses (the CLI: the user's cache
 directory), readable by its owner only. An entry covers every event up to its checkpoint
-sequence; it is trusted only while the database is the same file (device and inode), still
-holds as many events up to the checkpoint, and has the same rows (every column) at 33
-sampled sequences: the engine only ever appends. Anything else (another tool version, a
-file that will not parse, another user's file) is a miss: the figures are computed afresh
-and the entry rewritten. A cache that cannot be written is skipped. Rewriting old events
-in place elsewhere than at a sampled row goes unseen: ``--no-cache`` is the forensic mode.
+sequence; it is trusted only while the database is the same one (the identity its backend
+gives: for SQLite the file's device and inode), still holds as many events up to the
+checkpoint, and has the same rows (every column) at 33 sampled sequences: the engine only
+ever appends. Anything else (another tool version, a file that will not parse, another
+user's file) is a miss: the figures are computed afresh and the entry rewritten. A cache
+that cannot be written is skipped. Rewriting old events in place elsewhere than at a
+sampled row goes unseen: ``--no-cache`` is the forensic mode. Only the questions asked of
+the database (:class:`CacheSubject`) differ per backend; this file is backend-neutral.
 """
 
 from __future__ import annotations
@@ -17,18 +19,16 @@ import contextlib
 import hashlib
 import json
 import os
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ... import __version__
-from ..errors import StoreError
-from ..projections.metrics import StageMetrics, TaskMetrics
-from .analytics import MetricsFigures
-from .sqlite import SELECT_EVENTS, SqliteEventStore
+from .. import __version__
+from ..events.errors import StoreError
+from ..events.projections.metrics import StageMetrics, TaskMetrics
+from .contracts import CacheSubject, MetricsFigures
 
 FORMAT = f"1/{__version__}"
 """Entries written by another version of this tool are recomputed, not trusted."""
@@ -52,8 +52,8 @@ class CachedFigures:
 class _Prefix:
     """What must not have changed for an entry to hold."""
 
-    device: int
-    inode: int
+    stamp: tuple[tuple[str, int | str], ...]
+    """The backend's identity stamp (SQLite: the file's device and inode)."""
     count: int
     samples: tuple[tuple[int, str], ...]
 
@@ -64,11 +64,11 @@ class MetricsCache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def file_for(self, store: SqliteEventStore) -> Path:
-        real = os.fsencode(os.path.realpath(store.path))
+    def file_for(self, store: CacheSubject) -> Path:
+        real = os.fsencode(store.identity().name)
         return self.directory / f"metrics-{hashlib.sha256(real).hexdigest()[:32]}.json"
 
-    def load(self, store: SqliteEventStore) -> CachedFigures | None:
+    def load(self, store: CacheSubject) -> CachedFigures | None:
         """The entry for this database, if there is one and it still holds; anything wrong
         with the file (or with reading the database to check it) is a miss."""
         try:
@@ -76,12 +76,12 @@ class MetricsCache:
         except (Exception, RecursionError):  # a damaged or hostile file: compute afresh
             return None
 
-    def _load(self, store: SqliteEventStore) -> CachedFigures | None:
+    def _load(self, store: CacheSubject) -> CachedFigures | None:
         path = self.file_for(store)
         if path.stat().st_uid != os.getuid():  # another user's file in a shared directory
             return None
         entry = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse)
-        if entry.get("format") != FORMAT or entry.get("path") != os.path.realpath(store.path):
+        if entry.get("format") != FORMAT or entry.get("path") != store.identity().name:
             return None
         checkpoint = entry["checkpoint"]
         if type(checkpoint) is not int or not 0 <= checkpoint < 2**63:
@@ -95,17 +95,17 @@ class MetricsCache:
             os.utime(path)  # in use: not stale
         return CachedFigures(checkpoint, figures, declaring)
 
-    def save(self, store: SqliteEventStore, cached: CachedFigures) -> None:
+    def save(self, store: CacheSubject, cached: CachedFigures) -> None:
         """Write the entry (atomically, readable by this user only); a cache that cannot be
         written, or a database that went away meanwhile, is no error: it is skipped."""
-        with contextlib.suppress(OSError, sqlite3.Error, StoreError):
+        with contextlib.suppress(OSError, StoreError, *store.driver_errors):
             self._save(store, cached)
 
-    def _save(self, store: SqliteEventStore, cached: CachedFigures) -> None:
+    def _save(self, store: CacheSubject, cached: CachedFigures) -> None:
         sequences = _sample_sequences(store, cached.checkpoint)
         entry = {
             "format": FORMAT,
-            "path": os.path.realpath(store.path),
+            "path": store.identity().name,
             "checkpoint": cached.checkpoint,
             "prefix": _prefix_to_json(_prefix(store, cached.checkpoint, sequences)),
             "stages": [_stage_to_json(m) for m in cached.figures.stages.values()],
@@ -139,43 +139,19 @@ def _refuse(constant: str) -> None:
     raise ValueError(f"{constant} in a cache file")
 
 
-def last_sequence(store: SqliteEventStore) -> int:
-    """The newest event's sequence (0 in an empty store)."""
-    with store.reading() as conn:
-        (top,) = conn.execute("SELECT ifnull(max(sequence), 0) FROM events").fetchone()
-    return int(top)
-
-
-def _sample_sequences(store: SqliteEventStore, checkpoint: int) -> list[int]:
+def _sample_sequences(store: CacheSubject, checkpoint: int) -> list[int]:
     """Up to :data:`SAMPLES` existing sequences spread over ``1..checkpoint``."""
     targets = sorted({1 + checkpoint * i // SAMPLES for i in range(SAMPLES)} | {checkpoint})
-    found: list[int] = []
-    with store.reading() as conn:
-        for target in targets:
-            row = conn.execute(
-                "SELECT sequence FROM events WHERE sequence >= ? AND sequence <= ? "
-                "ORDER BY sequence LIMIT 1",
-                (target, checkpoint),
-            ).fetchone()
-            if row is not None and row[0] not in found:
-                found.append(int(row[0]))
-    return found
+    return store.sample_sequences(targets, checkpoint)
 
 
-def _prefix(store: SqliteEventStore, checkpoint: int, sequences: list[int]) -> _Prefix:
-    """The file's identity, the count of events up to ``checkpoint`` and a digest of each
-    sampled row, every column included."""
-    stat = os.stat(store.path)
-    with store.reading() as conn:
-        (count,) = conn.execute(
-            "SELECT count(*) FROM events WHERE sequence <= ?", (checkpoint,)
-        ).fetchone()
-        rows = conn.execute(
-            f"{SELECT_EVENTS} WHERE sequence IN (SELECT value FROM json_each(?)) ORDER BY sequence",
-            (json.dumps(sequences),),
-        ).fetchall()
+def _prefix(store: CacheSubject, checkpoint: int, sequences: list[int]) -> _Prefix:
+    """The database's identity, the count of events up to ``checkpoint`` and a digest of
+    each sampled row, every column included."""
+    stamp = tuple(store.identity().stamp.items())
+    count, rows = store.prefix_rows(checkpoint, sequences)
     samples = tuple((int(row[0]), _digest(row)) for row in rows)
-    return _Prefix(stat.st_dev, stat.st_ino, int(count), samples)
+    return _Prefix(stamp, int(count), samples)
 
 
 def _digest(row: tuple[Any, ...]) -> str:
@@ -184,8 +160,7 @@ def _digest(row: tuple[Any, ...]) -> str:
 
 def _prefix_to_json(prefix: _Prefix) -> dict[str, Any]:
     return {
-        "device": prefix.device,
-        "inode": prefix.inode,
+        **dict(prefix.stamp),
         "count": prefix.count,
         "samples": [list(s) for s in prefix.samples],
     }
@@ -193,7 +168,8 @@ def _prefix_to_json(prefix: _Prefix) -> dict[str, Any]:
 
 def _prefix_from_json(raw: dict[str, Any]) -> _Prefix:
     samples = tuple((int(s), str(d)) for s, d in raw["samples"])
-    return _Prefix(int(raw["device"]), int(raw["inode"]), int(raw["count"]), samples)
+    stamp = tuple((k, v) for k, v in raw.items() if k not in ("count", "samples"))
+    return _Prefix(stamp, int(raw["count"]), samples)
 
 
 def _stage_to_json(m: StageMetrics) -> list[Any]:

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..base import EntityType, Event, EventType
-from ..timeutil import ensure_utc, format_timestamp
-from .interface import EventQuery
-from .raw import UnreadableRow
+from ...base import EntityType, Event, EventType
+from ...timeutil import ensure_utc, format_timestamp
+from ..interface import EventQuery
+from ..raw import UnreadableRow
 
 TIMESTAMP_MARGIN = timedelta(days=1)
 """Widening of the SQL pre-filter on the timestamp text; the exact test happens after parsing."""

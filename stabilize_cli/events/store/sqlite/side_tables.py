@@ -12,8 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from ..base import EntityType, EventType
-from .interface import UNLIMITED
+from ...base import EntityType, EventType
+from ..hashing import state_hash
+from ..interface import UNLIMITED
+
+__all__ = ["SNAPSHOT_COLUMNS", "SUBSCRIPTION_COLUMNS", "SideTablesMixin", "state_hash"]
 
 SNAPSHOT_COLUMNS = (
     "id",
@@ -26,6 +29,7 @@ SNAPSHOT_COLUMNS = (
     "state_hash",
     "created_at",
 )
+HAS_SNAPSHOTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'"
 SELECT_SNAPSHOTS = f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots"
 UPSERT_SNAPSHOT = """
 INSERT INTO snapshots (entity_type, entity_id, workflow_id, version, sequence, state, state_hash)
@@ -55,13 +59,6 @@ ON CONFLICT(id) DO UPDATE SET
 """
 
 
-def state_hash(state: dict[str, Any]) -> str:
-    """The engine's snapshot checksum: SHA-256 of the sorted-key JSON of the state."""
-    import hashlib  # noqa: PLC0415 - 3 ms at import, needed only by snapshot commands
-
-    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
-
-
 class SideTablesMixin:
     """Snapshot and subscription rows; the store provides the two connection scopes."""
 
@@ -75,6 +72,12 @@ class SideTablesMixin:
         raise NotImplementedError
 
     # -- snapshots (the engine keeps them beside the events) ----------------------------
+
+    def has_snapshot_table(self) -> bool:
+        """Whether the file has a ``snapshots`` table: a read-only audit never creates it,
+        and a store written by an engine that predates snapshots simply has none."""
+        with self.reading() as conn:
+            return conn.execute(HAS_SNAPSHOTS).fetchone() is not None
 
     def save_snapshot(
         self,

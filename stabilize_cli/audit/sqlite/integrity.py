@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
-from .sqlite import SqliteEventStore
+from ...events.store.sqlite.store import SqliteEventStore
+from ..contracts import RawEvent, RawSubscription
 
 PAGE_SIZE = 1000
 
@@ -38,34 +39,6 @@ SELECT id, last_sequence, typeof(last_sequence), event_types, entity_filter, web
        created_at, updated_at
 FROM event_subscriptions ORDER BY id
 """
-
-
-class RawEvent(NamedTuple):
-    """An ``events`` row as stored: any column may hold any type, or NULL."""
-
-    sequence: int
-    event_id: Any
-    event_type: Any
-    timestamp: Any
-    entity_type: Any
-    entity_id: Any
-    workflow_id: Any
-    version: Any
-    data: Any
-    causation_id: Any
-
-
-class RawSubscription(NamedTuple):
-    """An ``event_subscriptions`` row as stored; ``storage`` is SQLite's typeof(position)."""
-
-    id: Any
-    last_sequence: Any
-    storage: str
-    event_types: Any
-    entity_filter: Any
-    webhook_url: Any
-    created_at: Any
-    updated_at: Any
 
 
 def iter_raw_events(store: SqliteEventStore, page_size: int = PAGE_SIZE) -> Iterator[RawEvent]:

@@ -9,9 +9,12 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
-from ..base import EntityType, Event
-from ..errors import EventDecodeError
-from .codec import EventRow, event_from_row, event_to_params
+from ...base import EntityType, Event
+from ...errors import EventDecodeError
+from ..codec import EventRow, event_from_row, event_to_params
+from ..interface import UNLIMITED, AuditableStore, EventQuery
+from ..raw import ReadNotes, UnreadableRow
+from ..sequenced import with_sequences
 from .connection import (
     Location,
     open_connection,
@@ -20,17 +23,14 @@ from .connection import (
     resolve_busy_timeout,
     translate_errors,
 )
-from .interface import UNLIMITED, EventQuery, EventStore
 from .query_sql import CompiledQuery, compile_query
-from .raw import ReadNotes, UnreadableRow, unknown_columns
 from .readonly import (
     ReadOnlyTarget,
     open_read_only_connection,
     prepare_read_only,
     require_real_events_table,
 )
-from .schema import DDL, EVENT_COLUMNS
-from .sequenced import with_sequences
+from .schema import DDL, EVENT_COLUMNS, unknown_columns
 from .side_tables import SideTablesMixin
 
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
@@ -45,12 +45,14 @@ INSERT_EVENTS = _INTO + ", ".join([_ROW] * ROWS_PER_INSERT)
 PAGE_SIZE = 1000
 
 
-class SqliteEventStore(SideTablesMixin, EventStore):
+class SqliteEventStore(SideTablesMixin, AuditableStore):
     """Events in SQLite; thread-local connections, appends serialised per store.
 
     Sequences come from the ``AUTOINCREMENT`` key inside an immediate transaction, so
     a batch gets consecutive numbers and concurrent writers never collide.
     """
+
+    backend = "sqlite"
 
     def __init__(
         self,

@@ -22,16 +22,17 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..base import EntityType, Event
-from ..errors import EventDecodeError
-from ..projections.metrics import StageMetrics, StageMetricsProjection, TaskMetrics
-from .codec import event_from_row
+from ...events.base import EntityType, Event
+from ...events.errors import EventDecodeError
+from ...events.projections.metrics import StageMetrics, StageMetricsProjection, TaskMetrics
+from ...events.store.codec import event_from_row
+from ...events.store.sqlite.store import SELECT_EVENTS, SqliteEventStore
+from ..contracts import FastPathUnavailable, MetricsFigures, in_thread, joined
 from .metrics_sql import (
     ALL_WORKFLOWS,
     COUNTED_TYPES,
@@ -45,14 +46,9 @@ from .metrics_sql import (
     figures_sql,
     rows_sql,
 )
-from .sqlite import SELECT_EVENTS, SqliteEventStore
 
 PAGE = 500
 Metrics = StageMetrics | TaskMetrics
-
-
-class FastPathUnavailable(Exception):
-    """The store holds something the SQL path cannot answer exactly: use the projection."""
 
 
 @dataclass
@@ -65,14 +61,6 @@ class _Group:
     impl_seq: int = -1
     lost: set[int] = field(default_factory=set)
     """A first or last sequence taken out that a decoded event must bring back."""
-
-
-@dataclass
-class MetricsFigures:
-    """Stage and task figures, in the order the projection would have created them."""
-
-    stages: dict[str, StageMetrics] = field(default_factory=dict)
-    tasks: dict[str, TaskMetrics] = field(default_factory=dict)
 
 
 def stage_and_task_figures(
@@ -211,43 +199,6 @@ def _fetch(store: SqliteEventStore, sql: str, params: Any) -> list[tuple[Any, ..
             if "JSON" in str(exc):  # malformed JSON: the decoder decides what it means
                 raise FastPathUnavailable(str(exc)) from exc
             raise
-
-
-def in_thread(work: Callable[[], Any]) -> Callable[[], Any]:
-    """Run ``work`` on another thread (SQLite releases the GIL); call the result to join."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["result"] = work()
-        except BaseException as exc:  # handed over to the joining thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name="stabilize-metrics-checks", daemon=True)
-    thread.start()
-
-    def join() -> Any:
-        thread.join()
-        if "error" in box:
-            raise box["error"]
-        return box["result"]
-
-    return join
-
-
-def joined(*joins: Callable[[], Any]) -> list[Any]:
-    """Every thread joined (the caller closes the store next: a thread still reading it
-    would crash the process), then the first error raised, if one failed."""
-    results: list[Any] = []
-    error: BaseException | None = None
-    for join in joins:
-        try:
-            results.append(join())
-        except BaseException as exc:
-            error = error or exc
-    if error is not None:
-        raise error
-    return results
 
 
 def _timestamp_checks(store: SqliteEventStore) -> list[int]:

@@ -15,8 +15,9 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
-from .catalog import WORKFLOW_SUMMARIES, WorkflowCatalog, WorkflowSummary, _payload, _status
-from .sqlite import SqliteEventStore
+from ...events.store.sqlite.store import SqliteEventStore
+from ..contracts import WorkflowSummary
+from .catalog import WORKFLOW_SUMMARIES, WorkflowCatalog, _payload, _status
 
 _WHOLE = "    FROM events\n    GROUP BY workflow_id"
 _CHOSEN = "    FROM events WHERE workflow_id IN ({marks})\n    GROUP BY workflow_id"

@@ -1,23 +1,12 @@
-"""The engine's tables, exactly as it creates them, so that both sides read each other's files."""
+"""The engine's SQLite tables, exactly as it creates them: both sides read each other's files."""
 
 from __future__ import annotations
 
-EVENT_COLUMNS = (
-    "sequence",
-    "event_id",
-    "event_type",
-    "timestamp",
-    "entity_type",
-    "entity_id",
-    "workflow_id",
-    "version",
-    "data",
-    "correlation_id",
-    "causation_id",
-    "actor",
-    "source_handler",
-    "schema_version",
-)
+import sqlite3
+
+from ..columns import EVENT_COLUMNS
+
+__all__ = ["DDL", "EVENT_COLUMNS", "unknown_columns"]
 
 CREATE_EVENTS = """
 CREATE TABLE IF NOT EXISTS events (
@@ -74,3 +63,9 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS idx_snapshots_entity ON snapshots(entity_type, entity_id)",
     CREATE_SUBSCRIPTIONS,
 )
+
+
+def unknown_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The columns of ``events`` beyond the engine's, in table order."""
+    known = set(EVENT_COLUMNS)
+    return tuple(str(r[1]) for r in conn.execute("PRAGMA table_info(events)") if r[1] not in known)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .side_tables import SELECT_SNAPSHOTS, SNAPSHOT_COLUMNS
-from .sqlite import SqliteEventStore
+from ...events.store.sqlite.side_tables import SELECT_SNAPSHOTS, SNAPSHOT_COLUMNS
+from ...events.store.sqlite.store import SqliteEventStore
 
 PAGE_SIZE = 500
 

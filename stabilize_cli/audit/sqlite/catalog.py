@@ -5,10 +5,10 @@ exist, how each ended. Answered in SQL so that listing needs no replay of every 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from .sqlite import SqliteEventStore
+from ...events.store.sqlite.store import SqliteEventStore
+from ..contracts import WorkflowSummary
 
 _LIFECYCLE = (
     "workflow.started",
@@ -65,22 +65,6 @@ SELECT DISTINCT workflow_id FROM events
 WHERE workflow_id >= ? AND workflow_id < ? ORDER BY workflow_id LIMIT ?
 """
 ENTITY_TYPES = "SELECT DISTINCT entity_type FROM events WHERE entity_id = ?"
-
-
-@dataclass(frozen=True)
-class WorkflowSummary:
-    """One workflow as the listing shows it; status follows the replay's rules."""
-
-    workflow_id: str
-    application: str | None
-    name: str | None
-    status: str | None
-    start_time: str | None
-    end_time: str | None
-    event_count: int
-    failed_stages: int
-    first_sequence: int
-    last_sequence: int
 
 
 def _payload(raw: object) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SchemaError, StoreOpenError
+from ...errors import SchemaError, StoreOpenError
 from .connection import event_instant, resolve_busy_timeout, translate_errors
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .sqlite import SqliteEventStore
+from ...events.store.sqlite.store import SqliteEventStore
+from ..contracts import json_needle
 
 PAGE_SIZE = 500
 _MENTIONING = (
@@ -24,11 +25,6 @@ _DECLARING = (
     "SELECT sequence, workflow_id FROM events WHERE sequence > ? AND data LIKE ? "
     "ORDER BY sequence LIMIT ?"
 )
-
-
-def json_needle(key: str) -> str:
-    """A key as the engine's ``json.dumps`` writes it, quotes included."""
-    return json.dumps(key)
 
 
 def payloads_mentioning(
