@@ -206,3 +206,31 @@ def test_the_html_page_has_a_title_the_chart_and_the_tables(
     assert "Unknown error" in dom
     image = screenshot(chromium, target, tmp_path / "run.png", 1300, 1200)
     assert image.count((0x2D, 0xA4, 0x4E), tolerance=6) > 500
+
+
+def test_statuses_differ_by_pattern_so_a_grey_print_still_tells_them_apart(
+    chromium: str, invoke: Invoke, tmp_path: Path
+) -> None:
+    """In grey, a failed bar is striped and a succeeded one plain: not colour alone."""
+    target = export(invoke, REAL_DB, "01M8HAZSBBC9YVRF09H4BCF2ZP", tmp_path / "run.svg")
+    svg = target.read_text(encoding="utf-8")
+    found = measure(chromium, svg, tmp_path)
+    image = screenshot(
+        chromium, target, tmp_path / "run.png", WIDTH, max(400, 1 + int(found["frame"]["height"]))
+    )
+
+    def greys(bar: dict[str, Any]) -> set[int]:
+        inside = range(int(bar["y"]) + 3, int(bar["bottom"]) - 3)
+        across = range(int(bar["x"]) + 3, int(bar["right"]) - 10)  # the end has a marker
+        return {sum(image.pixel(x, y)) // 3 for y in inside for x in across}
+
+    failed = [b for b in found["bars"] if "status-fail" in b["cls"] and b["width"] > 20]
+    succeeded = [b for b in found["bars"] if "status-ok" in b["cls"] and b["width"] > 20]
+    assert failed
+    assert succeeded
+    for bar in failed:
+        levels = greys(bar)
+        assert max(levels) - min(levels) > 80, bar
+    for bar in succeeded:
+        levels = greys(bar)
+        assert max(levels) - min(levels) < 20, bar

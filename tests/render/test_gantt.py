@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stabilize_cli.cli.run import open_for_audit
+from stabilize_cli.events.base import EntityType, EventType
 from stabilize_cli.queries.timeline import TimelineResult, workflow_timeline
 from stabilize_cli.queries.workflows import WorkflowFilter, list_workflows
 from stabilize_cli.render.gantt import (
@@ -21,6 +22,8 @@ from stabilize_cli.render.gantt import (
     tick_step,
 )
 
+from ..cli.conftest import make_event
+from ..cli.test_timeline import WF, started, write_db
 from ..conftest import FIXTURES, REAL_DB
 
 SHAPES_DB = FIXTURES / "real-shapes.db"
@@ -179,3 +182,17 @@ def test_axis_covers_the_span_in_at_most_ten_round_steps(span: int) -> None:
     assert all(b - a == ax.step_ms for a, b in zip(ax.ticks, ax.ticks[1:], strict=False))
     assert len(set(ax.labels)) == len(ax.labels)
     assert tick_step(span) == ax.step_ms
+
+
+def test_a_running_workflow_is_drawn_so_far_with_open_ends(tmp_path: Path) -> None:
+    stage = make_event(
+        EventType.STAGE_STARTED, EntityType.STAGE, "st-1", 0.5, workflow_id=WF, name="Build"
+    )
+    db = write_db(tmp_path / "running.db", [*started(), stage])
+    chart = chart_of(db, WF)
+    assert chart.total.endswith("so far")
+    workflow, build = chart.rows
+    assert workflow.segments[0].open_end
+    assert build.segments[0].open_end
+    assert build.segments[0].end_ms == chart.span_ms == 400  # started at 0.1 s, seen at 0.5 s
+    assert build.duration == "running"
