@@ -153,6 +153,12 @@ class _Clock:
         span = self.ms(self.end)
         return max(0, span) if span is not None else 0
 
+    def place(self, when: datetime | None) -> int | None:
+        """A moment on the chart: times before the start or after the end (a skewed clock
+        in the data) are drawn at the edge, never outside it."""
+        at = self.ms(when)
+        return None if at is None else min(max(at, 0), self.span_ms)
+
 
 @dataclass(frozen=True)
 class _Attempt:
@@ -205,19 +211,18 @@ def _segments_and_markers(
     markers: list[Marker] = []
     many = len(attempts) > 1
     for number, attempt in enumerate(attempts, start=1):
-        begin = clock.ms(attempt.start)
+        begin = clock.place(attempt.start)
         if begin is None:
-            end_only = clock.ms(attempt.end)
+            end_only = clock.place(attempt.end)
             if end_only is not None and _failed(attempt.status):
                 markers.append(_failure(end_only, attempt, number if many else 0))
             elif end_only is not None and attempt.status == "CANCELED":
                 markers.append(Marker(end_only, "cancel", "", f"canceled at {_offset(end_only)}"))
             continue
-        end = clock.ms(attempt.end)
+        end = clock.place(attempt.end)
         open_end = end is None
         status = text(attempt.status)
-        if end is None:
-            end = max(begin, clock.span_ms)
+        end = max(begin, clock.span_ms if end is None else end)
         last_kind: SegmentKind = "run" if number == len(attempts) else "attempt"
         if number > 1:
             markers.append(
@@ -230,7 +235,7 @@ def _segments_and_markers(
             )
         cursor = begin
         for tries, retried_at in enumerate(attempt.retries, start=1):
-            at = min(max(cursor, clock.ms(retried_at) or cursor), end)
+            at = min(max(cursor, clock.place(retried_at) or cursor), end)
             segments.append(
                 Segment(cursor, at, RETRIED, "retry", note=f"try {tries} failed; retried")
             )

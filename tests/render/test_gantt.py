@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stabilize_cli.cli.run import open_for_audit
@@ -196,3 +196,44 @@ def test_a_running_workflow_is_drawn_so_far_with_open_ends(tmp_path: Path) -> No
     assert build.segments[0].open_end
     assert build.segments[0].end_ms == chart.span_ms == 400  # started at 0.1 s, seen at 0.5 s
     assert build.duration == "running"
+
+
+KINDS = [
+    (EventType.WORKFLOW_CREATED, EntityType.WORKFLOW, WF, {"name": "w"}),
+    (EventType.WORKFLOW_STARTED, EntityType.WORKFLOW, WF, {}),
+    (EventType.STAGE_STARTED, EntityType.STAGE, "st", {"name": "s"}),
+    (EventType.TASK_STARTED, EntityType.TASK, "tk", {"name": "t", "stage_id": "st"}),
+    (EventType.TASK_RETRIED, EntityType.TASK, "tk", {"attempt": 1}),
+    (EventType.TASK_FAILED, EntityType.TASK, "tk", {"status": "TERMINAL", "error": "e"}),
+    (EventType.STAGE_FAILED, EntityType.STAGE, "st", {"status": "TERMINAL", "error": "e"}),
+    (EventType.STAGE_STARTED, EntityType.STAGE, "st", {"name": "s"}),
+    (EventType.STAGE_COMPLETED, EntityType.STAGE, "st", {"status": "SUCCEEDED"}),
+    (EventType.WORKFLOW_FAILED, EntityType.WORKFLOW, WF, {"status": "TERMINAL"}),
+]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=0, max_value=500, allow_nan=False),
+        min_size=len(KINDS),
+        max_size=len(KINDS),
+    ),
+    st.integers(min_value=2, max_value=len(KINDS)),
+)
+def test_any_clock_skew_keeps_every_bar_and_marker_on_the_chart(
+    tmp_path_factory: pytest.TempPathFactory, times: list[float], count: int
+) -> None:
+    """Events in sequence order but with times in any order (a skewed engine clock)."""
+    events = [
+        make_event(kind, entity, entity_id, at, workflow_id=WF, **data)
+        for (kind, entity, entity_id, data), at in zip(KINDS[:count], times, strict=False)
+    ]
+    db = write_db(tmp_path_factory.mktemp("skew") / "skew.db", events)
+    chart = chart_of(db, WF)
+    for r in chart.rows:
+        for segment in r.segments:
+            assert 0 <= segment.start_ms <= segment.end_ms <= chart.span_ms
+        for marker in r.markers:
+            assert 0 <= marker.at_ms <= chart.span_ms
+    assert axis(chart.span_ms).end_ms >= chart.span_ms
