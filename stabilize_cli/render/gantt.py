@@ -205,8 +205,10 @@ def _failed(status: Any) -> bool:
 
 
 def _segments_and_markers(
-    attempts: list[_Attempt], clock: _Clock, running: bool
+    attempts: list[_Attempt], clock: _Clock, running: bool, limit: datetime | None = None
 ) -> tuple[list[Segment], list[Marker]]:
+    """``limit``: where a run no event ended stops being drawn (its stage's end), else the
+    end of the chart; a task cannot have gone on after its stage ended."""
     segments: list[Segment] = []
     markers: list[Marker] = []
     many = len(attempts) > 1
@@ -222,6 +224,8 @@ def _segments_and_markers(
         end = clock.place(attempt.end)
         open_end = end is None
         status = text(attempt.status)
+        if end is None:
+            end = clock.place(limit) if limit is not None else None
         end = max(begin, clock.span_ms if end is None else end)
         last_kind: SegmentKind = "run" if number == len(attempts) else "attempt"
         if number > 1:
@@ -249,7 +253,7 @@ def _segments_and_markers(
             )
             cursor = at
         what = f"attempt {number}: " if many else ""
-        still = "still running" if running else "no event ended it"
+        still = "still running" if running and limit is None else "no event ended it"
         note = f"{what}{status}" + (f" ({still})" if open_end else "")
         segments.append(Segment(cursor, end, status, last_kind, open_end, note))
         if _failed(attempt.status):
@@ -287,9 +291,10 @@ def _row(
     entries: Sequence[TimelineEntry],
     clock: _Clock,
     running: bool,
+    limit: datetime | None = None,
 ) -> ChartRow:
     attempts = _final(line, _attempts(entries))
-    segments, markers = _segments_and_markers(attempts, clock, running)
+    segments, markers = _segments_and_markers(attempts, clock, running, limit)
     facts = []
     if len(attempts) > 1:
         facts.append(f"{len(attempts)} attempts")
@@ -364,7 +369,7 @@ def build_chart(result: TimelineResult) -> Chart:
     for stage in result.stages:
         rows.append(_row(stage, "stage", 1, grouped.get(stage.id, []), clock, running))
         for task in stage.tasks:
-            rows.append(_row(task, "task", 2, grouped.get(task.id, []), clock, running))
+            rows.append(_row(task, "task", 2, grouped.get(task.id, []), clock, running, stage.end))
     for task in result.loose_tasks:
         rows.append(_row(task, "task", 1, grouped.get(task.id, []), clock, running))
     notes = []

@@ -94,13 +94,23 @@ def test_a_cancel_is_marked_as_a_cancel_with_who_and_why_never_as_a_failure() ->
     assert [m.kind for m in never_ran.markers] == ["cancel"]
 
 
-def test_a_task_without_an_end_event_is_drawn_open_ended_to_the_span_end() -> None:
+def test_a_task_without_an_end_event_is_drawn_open_ended_to_its_stages_end() -> None:
     chart = chart_of(SHAPES_DB, PARALLEL_FAILED)
-    task = row(chart, "Move shard 1", "task")
+    stage, task = row(chart, "Move shard 1", "stage"), row(chart, "Move shard 1", "task")
     (segment,) = task.segments
     assert segment.open_end
-    assert segment.end_ms == chart.span_ms
+    assert segment.end_ms == stage.segments[-1].end_ms
     assert task.duration == "no end"
+
+
+def test_a_skipped_task_left_open_by_the_engine_stops_where_its_stage_ended() -> None:
+    """real-small's release: the optional task decides to skip, and no event ends it."""
+    chart = chart_of(REAL_DB, "01M8HB07W5GCNVDAVY6YB568Q8")
+    stage, task = row(chart, "Publish Docs", "stage"), row(chart, "Check Publish Docs", "task")
+    (segment,) = task.segments
+    assert segment.open_end
+    assert segment.end_ms == stage.segments[-1].end_ms < chart.span_ms
+    assert "no event ended it" in segment.note
 
 
 def all_workflows(db: Path) -> list[str]:
