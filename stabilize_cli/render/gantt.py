@@ -96,6 +96,8 @@ class Chart:
     sequences: str = ""
     notes: tuple[str, ...] = field(default=())
     """Lines under the header: what the chart leaves out or cannot place."""
+    bands: tuple[Segment, ...] = ()
+    """Stretches of the whole run drawn across every row: pauses, silences with no event."""
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -103,7 +105,8 @@ class Chart:
         seen: dict[str, None] = {}
         for row in self.rows:
             for segment in row.segments:
-                seen.setdefault(segment.status, None)
+                if segment.kind != "pause":
+                    seen.setdefault(segment.status, None)
         return tuple(seen)
 
     @property

@@ -220,7 +220,7 @@ def _legend_items(chart: Chart) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = [("status", s) for s in chart.statuses]
     if any(s.kind == "attempt" for r in chart.rows for s in r.segments):
         items.append(("attempt", ""))
-    if any(s.kind == "pause" for r in chart.rows for s in r.segments):
+    if chart.bands or any(s.kind == "pause" for r in chart.rows for s in r.segments):
         items.append(("pause", ""))
     if any(s.open_end for r in chart.rows for s in r.segments):
         items.append(("open", ""))
@@ -296,6 +296,10 @@ def _document(chart: Chart) -> Iterator[str]:
     yield f'<rect class="background" width="{WIDTH}" height="{_n(height)}" fill="#fff"/>'
     yield from _header(chart)
     yield from _axis(scale, axis_top, rows_bottom)
+    yield '<g class="zebra">'
+    yield from (_zebra(place) for place in placed if place.index % 2 == 0)
+    yield "</g>"
+    yield from _bands(chart, scale, rows_top - 8, rows_bottom)
     yield '<g class="rows">'
     for place in placed:
         yield from _row(place, scale)
@@ -438,11 +442,6 @@ def _row(place: Placed, scale: Scale) -> Iterator[str]:
     row = place.row
     top, middle = place.top, place.middle
     yield f'<g class="row row-{row.kind}" data-depth="{row.depth}">'
-    if place.index % 2 == 0:
-        yield (
-            f'<rect class="zebra" x="{PAD - 6}" y="{_n(top)}" width="{WIDTH - 2 * PAD + 12}" '
-            f'height="{_n(place.height)}" fill="#f6f8fa"/>'
-        )
     bold = row.kind != "task"
     indent = PAD + INDENT * row.depth
     weight = ' font-weight="700"' if bold else ""
@@ -477,6 +476,34 @@ def _row(place: Placed, scale: Scale) -> Iterator[str]:
         below = top + ROW_H + NOTE_H * len(row.notes) + 11
         yield _detail(row, place.detail, below if place.detail.below else middle + 4)
     yield "</g>"
+
+
+def _zebra(place: Placed) -> str:
+    return (
+        f'<rect x="{PAD - 6}" y="{_n(place.top)}" width="{WIDTH - 2 * PAD + 12}" '
+        f'height="{_n(place.height)}" fill="#f6f8fa"/>'
+    )
+
+
+def _bands(chart: Chart, scale: Scale, top: float, bottom: float) -> Iterator[str]:
+    """Pauses and silences across every row, behind the bars, named at their top."""
+    for band in chart.bands:
+        x0, x1 = scale.x(band.start_ms), scale.x(band.end_ms)
+        width = max(2.0, x1 - x0)
+        tip = f"<title>{xml(band.note)}</title>"
+        yield (
+            f'<g class="band"><rect x="{_n(x0)}" y="{_n(top)}" width="{_n(width)}" '
+            f'height="{_n(bottom - top)}" fill="url(#fill-{PAUSE.key})" fill-opacity=".55" '
+            f'stroke="{PAUSE.stroke}" stroke-dasharray="4,3">{tip}</rect>'
+        )
+        label = fit(band.note, width - 6, 10)
+        if width > 24 and label:
+            yield (
+                f'<text class="band-label" x="{_n(x0 + 3)}" y="{_n(top + 9)}" font-size="10" '
+                f'fill="{INK}" stroke="#fff" stroke-width="3" paint-order="stroke">'
+                f"{xml(label)}{tip}</text>"
+            )
+        yield "</g>"
 
 
 def _no_run(row: ChartRow) -> str:

@@ -163,3 +163,17 @@ def test_a_detail_with_no_room_beside_its_bar_gets_a_line_of_its_own() -> None:
     }
     below = next(e for e in details if e.text == "3 attempts, 4 retries")
     assert float(below.get("y", 0)) > labels["Apply records"] + 20
+
+
+def test_a_pause_band_is_drawn_behind_the_bars_and_named_in_the_legend() -> None:
+    chart = replace(
+        chart_with("wf", "boom"),
+        bands=(Segment(200, 700, "PAUSED", "pause", note="paused by ops@example.com for 0.50s"),),
+    )
+    svg = render_svg(chart)
+    root = parse(svg)
+    assert svg.index('class="band"') < svg.index('class="rows"')
+    band = next(e for e in root.iter(f"{NS}g") if e.get("class") == "band")
+    assert "paused by ops@example.com" in "".join(band.itertext())
+    legend = next(e for e in root.iter(f"{NS}g") if e.get("class") == "legend")
+    assert "paused" in "".join(legend.itertext())
