@@ -27,16 +27,15 @@ RETRIED = "RETRIED"
 """The status of a try that failed and was retried (not an engine status: ours, for the chart)."""
 NOT_STARTED = "NOT_STARTED"
 _STARTS = frozenset({"stage.started", "task.started"})
-_ENDS = frozenset(
-    {
-        "stage.completed",
-        "stage.failed",
-        "stage.canceled",
-        "stage.skipped",
-        "task.completed",
-        "task.failed",
-    }
-)
+_ENDS = {
+    "stage.completed": "SUCCEEDED",
+    "stage.failed": "TERMINAL",
+    "stage.canceled": "CANCELED",
+    "stage.skipped": "SKIPPED",
+    "task.completed": "SUCCEEDED",
+    "task.failed": "TERMINAL",
+}
+"""The events that end a run, with the status each means when its payload names none."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +186,8 @@ def _attempts(entries: Sequence[TimelineEntry]) -> list[_Attempt]:
             retries.append(entry.timestamp)
         elif entry.event_type in _ENDS:
             error = entry.details.get("error") or entry.details.get("reason")
-            attempts.append(_Attempt(start, entry.timestamp, entry.status, error, tuple(retries)))
+            status = entry.status or _ENDS[entry.event_type]
+            attempts.append(_Attempt(start, entry.timestamp, status, error, tuple(retries)))
             start, retries, opened = None, [], False
     if opened:
         attempts.append(_Attempt(start, None, None, None, tuple(retries)))

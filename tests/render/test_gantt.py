@@ -247,3 +247,32 @@ def test_any_clock_skew_keeps_every_bar_and_marker_on_the_chart(
         for marker in r.markers:
             assert 0 <= marker.at_ms <= chart.span_ms
     assert axis(chart.span_ms).end_ms >= chart.span_ms
+
+
+def test_an_earlier_attempt_ended_by_an_event_without_a_status_takes_the_events_meaning(
+    tmp_path: Path,
+) -> None:
+    """stage.canceled names no status: the earlier attempt is CANCELED, not unknown."""
+    s = EntityType.STAGE
+    events = [
+        *started(),
+        make_event(EventType.STAGE_STARTED, s, "st", 1, workflow_id=WF, name="Deploy"),
+        make_event(EventType.STAGE_CANCELED, s, "st", 2, workflow_id=WF, name="Deploy"),
+        make_event(
+            EventType.WORKFLOW_FAILED,
+            EntityType.WORKFLOW,
+            WF,
+            2.1,
+            workflow_id=WF,
+            status="TERMINAL",
+        ),
+        make_event(EventType.STAGE_STARTED, s, "st", 3, workflow_id=WF, name="Deploy"),
+        make_event(EventType.STAGE_COMPLETED, s, "st", 4, workflow_id=WF, status="SUCCEEDED"),
+    ]
+    chart = chart_of(write_db(tmp_path / "restart.db", events), WF)
+    deploy = row(chart, "Deploy", "stage")
+    assert [(s.kind, s.status) for s in deploy.segments] == [
+        ("attempt", "CANCELED"),
+        ("run", "SUCCEEDED"),
+    ]
+    assert [m.kind for m in deploy.markers] == ["cancel", "restart"]
