@@ -21,7 +21,7 @@ from rich.tree import Tree
 
 from ..queries.timeline import StageLine, TaskLine, TimelineResult
 from .console import Deferred
-from .durations import seconds
+from .durations import seconds as seconds  # noqa: PLC0414 - re-exported for other views
 from .formats import Format
 from .output import Report, dumps
 from .sanitize import NULL_MARK, clean
