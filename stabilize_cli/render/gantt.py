@@ -20,7 +20,7 @@ from .durations import seconds
 from .sanitize import NULL_MARK, clean
 
 SegmentKind = Literal["run", "attempt", "retry", "pause"]
-MarkerKind = Literal["failure", "retry", "restart", "cancel"]
+MarkerKind = Literal["failure", "retry", "restart", "cancel", "pause"]
 RowKind = Literal["workflow", "stage", "task"]
 
 RETRIED = "RETRIED"
@@ -76,8 +76,9 @@ class ChartRow:
 
     @property
     def notes(self) -> tuple[Marker, ...]:
-        """The markers whose text is shown under the row (failures and cancels)."""
-        return tuple(m for m in self.markers if m.kind in ("failure", "cancel") and m.short)
+        """The markers whose text is shown under the row (failures, cancels, pauses)."""
+        shown = ("failure", "cancel", "pause")
+        return tuple(m for m in self.markers if m.kind in shown and m.short)
 
 
 @dataclass(frozen=True)

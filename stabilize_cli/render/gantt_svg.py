@@ -71,6 +71,7 @@ MARKER_LEGEND = {
     "retry": "a retry of the task",
     "restart": "a restart: the run started again",
     "cancel": "canceled here",
+    "pause": "paused here",
 }
 
 
@@ -564,6 +565,13 @@ def _glyph(kind: str, x: float, middle: float, full: str) -> str:
             f'y2="{_n(middle + BAR_H / 2 + 2)}" stroke="{INK}" stroke-width="2"/>'
             f'<path d="M{_n(x)},{_n(top - 6)} l7,3.5 l-7,3.5 z" fill="{INK}"/>{tip}</g>'
         )
+    if kind == "pause":
+        return (
+            f'<g class="marker marker-pause"><circle cx="{_n(x)}" cy="{_n(middle)}" r="6.5" '
+            f'fill="#fff" stroke="{PAUSE.stroke}" stroke-width="1.5"/><path d="M{_n(x - 2)},'
+            f'{_n(middle - 3.5)} v7 M{_n(x + 2)},{_n(middle - 3.5)} v7" stroke="{INK}" '
+            f'stroke-width="1.8"/>{tip}</g>'
+        )
     return (
         f'<g class="marker marker-cancel"><circle cx="{_n(x)}" cy="{_n(middle)}" r="6.5" '
         f'fill="#fff" stroke="#7d5e00" stroke-width="1.5"/><path d="M{_n(x - 4.5)},'
@@ -582,10 +590,11 @@ def _detail(row: ChartRow, spot: DetailSpot, baseline: float) -> str:
     )
 
 
+_NOTE_LOOKS = {"failure": ("#82071e", "✕"), "cancel": ("#7d5e00", "⊘"), "pause": (INK, "‖")}
+
+
 def _note(marker: Marker, x: float, baseline: float) -> str:
-    failure = marker.kind == "failure"
-    colour = "#82071e" if failure else "#7d5e00"
-    glyph = "✕" if failure else "⊘"
+    colour, glyph = _NOTE_LOOKS.get(marker.kind, ("#7d5e00", "⊘"))
     room = WIDTH - PAD - x - 16
     return (
         f'<text class="cause" x="{_n(x)}" y="{_n(baseline)}" font-size="11" fill="{colour}" '

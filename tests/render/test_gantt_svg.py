@@ -177,3 +177,16 @@ def test_a_pause_band_is_drawn_behind_the_bars_and_named_in_the_legend() -> None
     assert "paused by ops@example.com" in "".join(band.itertext())
     legend = next(e for e in root.iter(f"{NS}g") if e.get("class") == "legend")
     assert "paused" in "".join(legend.itertext())
+
+
+def test_a_pause_marker_is_drawn_named_under_its_row_and_in_the_legend() -> None:
+    chart = chart_with("wf", "boom")
+    pause = Marker(300, "pause", "paused by ops@example.com at +0.30s", "paused, no resume time")
+    workflow = replace(chart.rows[0], markers=(pause,))
+    root = parse(render_svg(replace(chart, rows=(workflow, *chart.rows[1:]))))
+    groups = {e.get("class") for e in root.iter(f"{NS}g")}
+    assert "marker marker-pause" in groups
+    causes = [t for t in visible_texts(root) if t.startswith("‖")]
+    assert causes == ["‖ paused by ops@example.com at +0.30s"]
+    legend = next(e for e in root.iter(f"{NS}g") if e.get("class") == "legend")
+    assert "paused here" in "".join(legend.itertext())
