@@ -22,7 +22,7 @@ from ..events.base import EntityType, EventType
 from ..events.errors import StoreCorruptError
 from ..events.snapshots import check_snapshot_row
 from ..events.store import AuditableStore
-from ..events.timeutil import parse_timestamp
+from ..events.timeutil import OUT_OF_RANGE, TimeRangeError, parse_timestamp
 from .errors import InvalidInputError
 
 TOLERANCE = timedelta(seconds=5)
@@ -134,6 +134,7 @@ class _Auditor:
             ("checking causation ids", self._causations),
             ("checking snapshots", self._snapshots),
             ("checking subscriptions", self._subscriptions),
+            ("checking what the backend alone can tell", self._backend),
         )
         for name, section in sections:  # a corrupt page stops one section, not the audit
             try:
@@ -221,6 +222,12 @@ class _Auditor:
         for row in rows:
             self._subscription(row, head)
 
+    def _backend(self) -> None:
+        """Findings only one backend can make (PostgreSQL: commit order, what it does not
+        check in place of SQLite's quick_check)."""
+        for note in self.audit.integrity.backend_notes():
+            self._add(Severity(note.severity), note.code, note.message, *note.sequences)
+
     def _subscription(self, row: RawSubscription, head: int) -> None:
         name, position = f"subscription {_shown(row.id)}", row.last_sequence
         if row.storage != "integer":
@@ -303,12 +310,17 @@ class _EventChecks:
     def _timestamp(self, row: RawEvent) -> None:
         try:
             moment = parse_timestamp(row.timestamp)
+        except TimeRangeError:
+            message = f"timestamp {_shown(row.timestamp)} is {OUT_OF_RANGE}"
+            self._add(Severity.ERROR, "bad-timestamp", message, row.sequence)
+            return
         except (TypeError, ValueError, AttributeError):
             message = f"timestamp {_shown(row.timestamp)} is not an ISO 8601 time"
             self._add(Severity.ERROR, "bad-timestamp", message, row.sequence)
             return
         last, self.last_time = self.last_time, (moment, row.sequence)
-        if last is not None and moment < last[0] - self.tolerance:
+        # last - moment, not last - tolerance: the latter underflows at datetime.min.
+        if last is not None and last[0] - moment > self.tolerance:
             message = (
                 f"timestamp {moment.isoformat()} is {_seconds(last[0] - moment)} earlier than "
                 f"that of sequence {last[1]} ({last[0].isoformat()})"

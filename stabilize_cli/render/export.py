@@ -85,14 +85,20 @@ class ExportFile:
         raise self._fail(FileExistsError(17, "no free temporary name beside it"))
 
     def commit(self, content: str) -> None:
+        """Write and rename into place. A write that fails part way (disk full, file size
+        limit, I/O error) raises the OSError naming the path (exit 7); nothing is left."""
         assert self.temporary is not None
         try:
-            self.temporary.write_text(content, encoding="utf-8")
+            with self.temporary.open("w", encoding="utf-8") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
             if self.target.exists():
                 os.chmod(self.temporary, stat.S_IMODE(self.target.stat().st_mode))
             os.replace(self.temporary, self.target)
         except OSError as error:
-            raise self._fail(error) from None
+            self.discard()
+            raise OSError(error.errno, error.strerror, self.path) from None
         self.temporary = None
 
     def discard(self) -> None:

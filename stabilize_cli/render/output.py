@@ -142,11 +142,13 @@ def table_time(value: Any) -> Any:
         return value
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or beyond datetime's range in UTC
         return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    # Formatted by hand: strftime's %Y drops the leading zeros of years before 1000.
+    day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    return f"{day} {moment:%H:%M:%S}.{moment.microsecond // 1000:03d}"
 
 
 def rows_table(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> Table:

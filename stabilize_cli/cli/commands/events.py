@@ -66,7 +66,7 @@ def events(
 
     from ...queries.errors import InvalidInputError
     from ...queries.events import EventFilter, follow_events, query_events
-    from ...render.events import events_report, write_events, write_followed
+    from ...render.events import events_report, events_table, write_events, write_followed
     from ...render.sanitize import clean
 
     chosen = run.output(fmt, json_flag)
@@ -78,15 +78,15 @@ def events(
         entity_type=None if entity_type is None else entity_type.value,
         from_sequence=from_seq,
         to_sequence=to_seq,
-        since=as_utc(since),
-        until=as_utc(until),
+        since=as_utc(since, "--since"),
+        until=as_utc(until, "--until"),
         limit=limit,
         reverse=reverse,
     )
-    with run.open(db, notes=True) as store:
+    with run.open(db, notes=True, consistent=not follow) as store:
         stream = query_events(store, wanted)
         if not follow:
-            write_events(events_report(stream), stream.events, chosen)
+            write_events(events_report(stream), stream.events, chosen, events_table(stream))
             run.conclude(shown_raw=True)
             return
         followed = follow_events(

@@ -37,8 +37,10 @@ def state(
     from ...render.incomplete import mark_incomplete
     from ...render.output import write
     from ...render.state import state_report
+    from ..timeopts import as_utc
 
     chosen = run.output(fmt, json_flag)
+    at_time = as_utc(at_time, "--at-time")
     notes = run.read_notes()
     with run.open(db, notes=True) as store:
         result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=at_time)

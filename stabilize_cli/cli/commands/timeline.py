@@ -46,7 +46,13 @@ def timeline(
         from ...render.export import export_kind, render_export, reserved
     with run.open(db, notes=True) as store:
         kind = export_kind(export, store.path) if export else None
-        result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
+        result = workflow_timeline(
+            store,
+            resolve_workflow(store, workflow),
+            failures_only=failures,
+            # the table shows no per-event entries; the chart draws retries from them
+            keep_entries=bool(export) or chosen is not Format.TABLE,
+        )
     if export and kind:  # written in full before any output: a bad path prints nothing
         with reserved(export) as target:
             target.commit(render_export(result, kind))
