@@ -402,3 +402,14 @@ def test_the_table_pass_keeps_no_entries_and_arranges_the_same_stages() -> None:
                 full.ending,
                 full.last_event_at,
             )
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_the_chart_shows_retries_whatever_the_printed_format(
+    invoke: Invoke, tmp_path: Path, fmt: str
+) -> None:
+    """The table keeps no per-event entries; the export still needs each retry's time."""
+    target = tmp_path / "flaky.svg"
+    assert invoke("timeline", FLAKY, "--export", str(target), "--format", fmt).exit_code == 0
+    # one on the task's bar, one in the legend
+    assert target.read_text().count('class="marker marker-retry"') == 2
