@@ -30,7 +30,7 @@ from ..events.errors import (
     StoreOpenError,
     SubscriptionError,
 )
-from ..queries.errors import InvalidInputError, NotFoundError
+from ..queries.errors import CannotWriteError, InvalidInputError, NotFoundError
 from ..render.formats import FormatNotAvailableError
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
@@ -44,6 +44,7 @@ R = TypeVar("R")
 ERROR_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (NotFoundError, ExitCode.NOT_FOUND),
     (InvalidInputError, ExitCode.USAGE),
+    (CannotWriteError, ExitCode.CANNOT_OPEN),
     (FormatNotAvailableError, ExitCode.USAGE),
     (ValueError, ExitCode.USAGE),
     (StoreOpenError, ExitCode.CANNOT_OPEN),

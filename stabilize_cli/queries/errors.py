@@ -13,3 +13,7 @@ class NotFoundError(QueryError):
 
 class InvalidInputError(QueryError):
     """An argument is malformed or out of range (a reversed range, an ambiguous prefix)."""
+
+
+class CannotWriteError(QueryError):
+    """A file the user asked for (``--export``) cannot be written: nothing was written."""

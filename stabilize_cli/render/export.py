@@ -1,55 +1,23 @@
-"""The timeline written to SVG or HTML, for CI artifacts; never over the evidence."""
+"""The timeline written to SVG or HTML, for CI artifacts; never over the evidence.
+
+The file is reserved before anything is printed (a path that cannot be written fails first,
+exit 3) and written beside its target under a temporary name, then renamed over it: a
+reader never sees half a chart, and an interrupted run leaves no partial file behind.
+"""
 
 from __future__ import annotations
 
-import io
+import contextlib
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
-from rich.console import Console
-
-from ..queries.errors import InvalidInputError
+from ..queries.errors import CannotWriteError, InvalidInputError
 from ..queries.timeline import TimelineResult
-from .atomic import write_whole
-from .timeline import timeline_view
 
-EXPORT_WIDTH = 120
 EXPORT_KINDS = {".svg": "svg", ".html": "html", ".htm": "html"}
 SIDECARS = ("", "-wal", "-shm", "-journal")
-SVG_TEMPLATE = """\
-<svg class="rich-terminal" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">
-    <style>
-    .{unique_id}-matrix {{
-        font-family: "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace;
-        font-size: {char_height}px;
-        line-height: {line_height}px;
-        font-variant-east-asian: full-width;
-    }}
-    .{unique_id}-title {{
-        font-size: 18px;
-        font-weight: bold;
-        font-family: sans-serif;
-    }}
-    {styles}
-    </style>
-    <defs>
-    <clipPath id="{unique_id}-clip-terminal">
-      <rect x="0" y="0" width="{terminal_width}" height="{terminal_height}" />
-    </clipPath>
-    {lines}
-    </defs>
-    {chrome}
-    <g transform="translate({terminal_x}, {terminal_y})"
-       clip-path="url(#{unique_id}-clip-terminal)">
-    {backgrounds}
-    <g class="{unique_id}-matrix">
-    {matrix}
-    </g>
-    </g>
-</svg>
-"""
-"""Rich's SVG layout with local monospace fonts only: Rich's own template loads Fira Code
-from a CDN, and an artifact opened in a browser must fetch nothing (nor tell anyone it
-was opened)."""
 
 
 def export_kind(path: str, db_path: str) -> str:
@@ -72,25 +40,79 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def export_view(result: TimelineResult, path: str, kind: str) -> None:
-    """The tree as an SVG or HTML file; identical input gives identical bytes."""
-    console = Console(
-        record=True,
-        file=io.StringIO(),
-        width=EXPORT_WIDTH,
-        force_terminal=True,
-        color_system="truecolor",
-        no_color=False,
-        emoji=False,
-        highlight=False,
-        markup=False,
-        legacy_windows=False,
-        _environ={},
-    )
-    console.print(timeline_view(result, EXPORT_WIDTH))
-    svg = kind == "svg"
-    if svg:
-        text = console.export_svg(title="stabilize timeline", code_format=SVG_TEMPLATE)
-    else:
-        text = console.export_html()
-    write_whole(path, text)
+def render_export(result: TimelineResult, kind: str) -> str:
+    """The chart as an SVG document, or the page with the chart and the tables."""
+    from .gantt import build_chart  # noqa: PLC0415 - only an export needs the chart
+
+    chart = build_chart(result)
+    if kind == "svg":
+        from .gantt_svg import render_svg  # noqa: PLC0415
+
+        return render_svg(chart)
+    from .timeline_html import render_html  # noqa: PLC0415
+
+    return render_html(result, chart)
+
+
+class ExportFile:
+    """A reserved temporary file beside the target; :meth:`commit` renames it into place."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.target = Path(path).resolve()
+        self.temporary: Path | None = None
+        self._reserve()
+
+    def _fail(self, error: OSError) -> CannotWriteError:
+        return CannotWriteError(f"cannot write {self.path}: {error.strerror or error}")
+
+    def _reserve(self) -> None:
+        if self.target.is_dir():
+            raise self._fail(IsADirectoryError(21, "Is a directory"))
+        if self.target.exists() and not os.access(self.target, os.W_OK):
+            raise self._fail(PermissionError(13, "Permission denied"))
+        for number in range(100):
+            candidate = self.target.parent / f".stabilize-export-{os.getpid()}-{number}.tmp"
+            try:
+                descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise self._fail(error) from None
+            os.close(descriptor)
+            self.temporary = candidate
+            return
+        raise self._fail(FileExistsError(17, "no free temporary name beside it"))
+
+    def commit(self, content: str) -> None:
+        """Write and rename into place. A write that fails part way (disk full, file size
+        limit, I/O error) raises the OSError naming the path (exit 7); nothing is left."""
+        assert self.temporary is not None
+        try:
+            with self.temporary.open("w", encoding="utf-8") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if self.target.exists():
+                os.chmod(self.temporary, stat.S_IMODE(self.target.stat().st_mode))
+            os.replace(self.temporary, self.target)
+        except OSError as error:
+            self.discard()
+            raise OSError(error.errno, error.strerror, self.path) from None
+        self.temporary = None
+
+    def discard(self) -> None:
+        if self.temporary is not None:
+            with contextlib.suppress(OSError):
+                self.temporary.unlink()
+            self.temporary = None
+
+
+@contextlib.contextmanager
+def reserved(path: str) -> Iterator[ExportFile]:
+    """The export file reserved for the block; its temporary file is removed unless committed."""
+    export = ExportFile(path)
+    try:
+        yield export
+    finally:
+        export.discard()

@@ -24,6 +24,7 @@ from ..runs.attempts import Attempt
 from ..runs.model import instant
 from .cause import add_cause
 from .console import Deferred
+from .durations import seconds as seconds  # noqa: PLC0414 - re-exported for other views
 from .formats import Format
 from .output import Report, dumps
 from .sanitize import NULL_MARK, inert
@@ -47,17 +48,6 @@ STATUS_STYLES = {
 
 def status_style(status: Any) -> str:
     return STATUS_STYLES.get(str(status), "red" if status is not None else "dim")
-
-
-def seconds(ms: float) -> str:
-    """A duration for people: 0.35s, 2m05.3s, 1h02m03s."""
-    if ms < 59_995:
-        return f"{ms / 1000:.2f}s"
-    if ms < 3_599_950:
-        minutes, tenths = divmod(round(ms / 100), 600)
-        return f"{minutes}m{tenths / 10:04.1f}s"
-    hours, rest = divmod(round(ms / 1000), 3600)
-    return f"{hours}h{rest // 60:02d}m{rest % 60:02d}s"
 
 
 def plain(value: Any, *, multiline: bool = False) -> str:

@@ -226,11 +226,68 @@ def test_export_through_a_link_to_a_sidecar_is_refused(invoke: Invoke, real_db_c
     assert not Path(f"{real_db_copy}-journal").exists()
 
 
-def test_export_into_a_missing_directory_is_one_error_line(invoke: Invoke, tmp_path: Path) -> None:
+def test_export_into_a_missing_directory_fails_before_any_output(
+    invoke: Invoke, tmp_path: Path
+) -> None:
     target = tmp_path / "no" / "such" / "t.svg"
     result = invoke("timeline", FAILED, "--export", str(target))
-    assert result.exit_code == 2
+    assert result.exit_code == 3
+    assert result.stdout == ""
     assert result.stderr == f"error: cannot write {target}: No such file or directory\n"
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".html"])
+def test_export_onto_a_directory_fails_before_any_output(
+    invoke: Invoke, tmp_path: Path, suffix: str
+) -> None:
+    target = tmp_path / f"charts{suffix}"
+    target.mkdir()
+    result = invoke("timeline", FAILED, "--export", str(target), "--json")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == f"error: cannot write {target}: Is a directory\n"
+    assert list(tmp_path.iterdir()) == [target]
+    assert list(target.iterdir()) == []
+
+
+def test_export_under_a_file_fails_and_leaves_nothing(invoke: Invoke, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = invoke("timeline", FAILED, "--export", str(blocker / "t.svg"))
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr.startswith(f"error: cannot write {blocker / 't.svg'}: Not a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_failed_render_leaves_no_file_and_no_temporary(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever stops the export half way, the target never holds half a chart."""
+    target = tmp_path / "t.svg"
+    target.write_text("the previous chart")
+
+    def broken(chart: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("stabilize_cli.render.gantt_svg.render_svg", broken)
+    result = invoke("timeline", FAILED, "--export", str(target))
+    assert result.exit_code == 130
+    assert result.stdout == ""
+    assert target.read_text() == "the previous chart"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.svg"]
+
+
+def test_export_keeps_an_existing_files_mode_and_writes_through_a_link(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    real = tmp_path / "real.svg"
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "link.svg"
+    link.symlink_to(real)
+    assert invoke("timeline", FAILED, "--export", str(link)).exit_code == 0
+    assert link.is_symlink()
+    assert real.read_text().startswith("<svg")
+    assert real.stat().st_mode & 0o777 == 0o640
 
 
 def test_markup_and_escapes_in_names_and_errors_are_shown_literally(
@@ -348,3 +405,14 @@ def test_the_table_pass_keeps_no_entries_and_arranges_the_same_stages() -> None:
                 full.ending,
                 full.last_event_at,
             )
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_the_chart_shows_retries_whatever_the_printed_format(
+    invoke: Invoke, tmp_path: Path, fmt: str
+) -> None:
+    """The table keeps no per-event entries; the export still needs each retry's time."""
+    target = tmp_path / "flaky.svg"
+    assert invoke("timeline", FLAKY, "--export", str(target), "--format", fmt).exit_code == 0
+    # one on the task's bar, one in the legend
+    assert target.read_text().count('class="marker marker-retry"') == 2

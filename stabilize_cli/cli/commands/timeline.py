@@ -24,7 +24,9 @@ def timeline(
     export: Annotated[
         str | None,
         typer.Option(
-            "--export", help="Also write the tree to FILE.svg or FILE.html.", metavar="FILE"
+            "--export",
+            help="Also draw the run as a Gantt chart in FILE.svg, or a page with it in FILE.html.",
+            metavar="FILE",
         ),
     ] = None,
     full: Annotated[
@@ -57,19 +59,22 @@ def timeline(
     chosen = run.output(fmt, json_flag)
     notes = run.read_notes()
     if export:
-        from ...render.export import export_kind, export_view
+        from ...render.export import export_kind, render_export, reserved
     with run.open(db, notes=True) as store:
         kind = export_kind(export, store.path) if export else None
         result = workflow_timeline(
             store,
             resolve_workflow(store, workflow),
             failures_only=failures,
-            keep_entries=chosen is not Format.TABLE,  # the table shows no per-event entries
+            # the table shows no per-event entries; the chart draws retries from them
+            keep_entries=bool(export) or chosen is not Format.TABLE,
             gap_threshold=timedelta(seconds=gap),
         )
+    if export and kind:  # written in full before any output: a bad path prints nothing
+        with reserved(export) as target:
+            target.commit(render_export(result, kind))
     write(mark_incomplete(timeline_report(result, full=full), notes.unreadable), chosen)
     if export and kind:
-        export_view(result, export, kind)
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
     run.conclude()
     if exit_status:
