@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from ..events.projections.timeline import TimelineEntry
 from ..queries.timeline import FAILED_STATUSES, StageLine, TaskLine, TimelineResult
+from ..runs.cause import Cause
+from ..runs.model import instant
 from .durations import seconds
 from .sanitize import NULL_MARK, clean
 
@@ -170,6 +172,8 @@ class _Attempt:
     status: Any
     error: Any
     retries: tuple[datetime, ...]
+    summary: str | None = None
+    """The cause's one line, when the engine's tables gave the real cause."""
 
 
 def _attempts(entries: Sequence[TimelineEntry]) -> list[_Attempt]:
@@ -272,10 +276,11 @@ def _failure(at: int, attempt: _Attempt, number: int) -> Marker:
     prefix = f"attempt {number} " if number else ""
     if attempt.error is None:
         return Marker(at, "failure", f"{prefix}{status}", f"{prefix}{status} at {_offset(at)}")
+    summary = first_line(attempt.error) if attempt.summary is None else clean(attempt.summary)
     return Marker(
         at,
         "failure",
-        f"{prefix}{status}: {first_line(attempt.error)}",
+        f"{prefix}{status}: {summary}",
         f"{prefix}{status} at {_offset(at)}:\n{text(attempt.error, multiline=True)}",
     )
 
@@ -297,7 +302,7 @@ def _row(
     running: bool,
     limit: datetime | None = None,
 ) -> ChartRow:
-    attempts = _final(line, _attempts(entries))
+    attempts = _with_causes(line, _final(line, _attempts(entries)))
     segments, markers = _segments_and_markers(attempts, clock, running, limit)
     facts = []
     if len(attempts) > 1:
@@ -320,6 +325,37 @@ def _row(
         markers=tuple(markers),
         detail=", ".join(facts),
     )
+
+
+def cause_text(cause: Cause) -> str:
+    """The whole cause for a tooltip: message, exit code, outputs, where it was found."""
+    parts = [] if cause.message is None else [text(cause.message, multiline=True)]
+    if cause.exit_code is not None:
+        parts.append(f"exit code {text(cause.exit_code)}")
+    for key in ("stderr", "stdout"):
+        value = cause.fields.get(key)
+        if isinstance(value, str) and value.strip():
+            parts.append(f"{key}:\n{text(value.rstrip(), multiline=True)}")
+    parts.append(f"(from {text(cause.source)})")
+    return "\n".join(parts)
+
+
+def _caused(attempt: _Attempt, cause: Cause, note: str = "") -> _Attempt:
+    return replace(attempt, error=cause_text(cause) + note, summary=cause.summary)
+
+
+def _with_causes(line: StageLine | TaskLine, attempts: list[_Attempt]) -> list[_Attempt]:
+    """Failures told by their real cause where the engine's tables hold one: the final
+    attempt's from the row, a restarted stage's earlier failure from what it left."""
+    if line.cause is not None and attempts and _failed(attempts[-1].status):
+        attempts[-1] = _caused(attempts[-1], line.cause)
+    earlier = line.earlier_cause if isinstance(line, StageLine) else None
+    for index in reversed(range(len(attempts) - 1)):
+        if earlier is not None and _failed(attempts[index].status):
+            note = "\n(left in the stage's context by this earlier run)"
+            attempts[index] = _caused(attempts[index], earlier, note)
+            break
+    return attempts
 
 
 def _by_entity(entries: Iterable[TimelineEntry]) -> dict[str, list[TimelineEntry]]:
@@ -345,10 +381,32 @@ def _workflow_row(result: TimelineResult, clock: _Clock, running: bool) -> Chart
             failure = replace(failure, short="")  # the engine's stock text: the badge says it
         markers.append(failure)
     elif state.get("status") == "CANCELED":
-        by = "" if ending.canceled_by is None else f" by {text(ending.canceled_by)}"
-        reason = "" if ending.reason is None else f": {first_line(ending.reason)}"
-        full = "" if ending.reason is None else f":\n{text(ending.reason, multiline=True)}"
+        facts = result.facts
+        who = ending.canceled_by if ending.canceled_by is not None else facts.canceled_by
+        why = ending.reason if ending.reason is not None else facts.cancel_reason
+        by = "" if who is None else f" by {text(who)}"
+        reason = "" if why is None else f": {first_line(why)}"
+        full = "" if why is None else f":\n{text(why, multiline=True)}"
         markers.append(Marker(span, "cancel", f"canceled{by}{reason}", f"canceled{by}{full}"))
+    pause = result.facts.pause
+    paused_at = None if pause is None else clock.place(instant(pause.pause_time))
+    if pause is not None and paused_at is not None:
+        by = "" if pause.paused_by is None else f" by {text(pause.paused_by)}"
+        resumed = "" if pause.resume_time is not None else " (the engine records no resume time)"
+        said = f"paused{by} at {_offset(paused_at)}{resumed}"
+        markers.append(Marker(paused_at, "pause", said, said))
+    for restart in result.facts.restarts:
+        at = clock.place(restart.at) or 0
+        ended = f"{text(restart.status)} at seq {restart.sequence}"
+        markers.append(
+            Marker(
+                at,
+                "restart",
+                f"{ended}, restarted",
+                f"the workflow ended {ended} "
+                f"({_offset(at)}), then its stages started again: a restart",
+            )
+        )
     total = seconds(span) if segments else ""
     return ChartRow(
         label=text(state.get("name") if state.get("name") is not None else result.workflow_id),
@@ -377,6 +435,10 @@ def build_chart(result: TimelineResult) -> Chart:
     for task in result.loose_tasks:
         rows.append(_row(task, "task", 1, grouped.get(task.id, []), clock, running))
     notes = []
+    silent = result.facts.stages_without_events
+    if silent:
+        of = "" if result.facts.stage_count is None else f" of {result.facts.stage_count}"
+        notes.append(f"{silent}{of} stages left no event (not drawn: no workflow tables here)")
     if result.failures_only:
         notes.append("only the failing path (--failures)")
     if clock.origin is None:
@@ -399,7 +461,27 @@ def build_chart(result: TimelineResult) -> Chart:
         rows=tuple(rows),
         sequences=sequences,
         notes=tuple(notes),
+        bands=_bands(result, clock),
     )
+
+
+def _bands(result: TimelineResult, clock: _Clock) -> tuple[Segment, ...]:
+    """Silences in the run: a pause (the engine writes no event for one) or a stretch no
+    event explains. A long task's silence is not one: its own bar shows it."""
+    pause = result.facts.pause
+    bands = []
+    for gap in result.facts.gaps:
+        if gap.explanation == "task running":
+            continue
+        start, end = clock.place(gap.start) or 0, clock.place(gap.end) or 0
+        quiet = f"no event for {seconds(gap.ms)} (seq {gap.after_sequence}-{gap.before_sequence})"
+        if gap.explanation == "paused":
+            by = "" if pause is None or pause.paused_by is None else f" by {text(pause.paused_by)}"
+            note = f"paused{by}: {quiet}"
+        else:
+            note = f"unexplained: {quiet}"
+        bands.append(Segment(start, end, "PAUSED", "pause", note=note))
+    return tuple(bands)
 
 
 # -- the time axis --------------------------------------------------------------------------

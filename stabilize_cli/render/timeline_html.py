@@ -13,7 +13,7 @@ from datetime import datetime
 from ..events.timeutil import format_timestamp
 from ..queries.timeline import StageLine, TaskLine, TimelineResult
 from .durations import seconds
-from .gantt import Chart, text
+from .gantt import Chart, cause_text, text
 from .gantt_svg import FONT, render_svg, xml
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -112,6 +112,10 @@ def _line_row(line: StageLine | TaskLine, kind: str, origin: datetime | None) ->
     notes = []
     if line.error is not None:
         notes.append(text(line.error, multiline=True))
+    if line.cause is not None:
+        notes.append("cause: " + cause_text(line.cause))
+    if isinstance(line, StageLine) and line.earlier_cause is not None:
+        notes.append("left by an earlier, failed run: " + cause_text(line.earlier_cause))
     if isinstance(line, StageLine) and line.status == "SKIPPED":
         notes.append("skipped: " + text(line.skip_reason, multiline=True))
     cells = [

@@ -59,7 +59,9 @@ def test_a_restarted_stage_shows_both_attempts_and_the_first_ones_error() -> Non
     kinds = [m.kind for m in stage.markers]
     assert kinds.count("restart") == 1
     assert kinds.count("failure") == 1
-    assert [n.short for n in stage.notes] == ["attempt 1 TERMINAL: Unknown error"]
+    assert [n.short for n in stage.notes] == [
+        "attempt 1 TERMINAL: ACME order pending: rate limited"
+    ]
     assert stage.detail == "2 attempts"
     task = row(chart, "Deploy cert", "task")
     assert [s.status for s in task.segments] == ["TERMINAL", "SUCCEEDED"]
@@ -276,3 +278,54 @@ def test_an_earlier_attempt_ended_by_an_event_without_a_status_takes_the_events_
         ("run", "SUCCEEDED"),
     ]
     assert [m.kind for m in deploy.markers] == ["cancel", "restart"]
+
+
+def test_with_the_engines_tables_failures_carry_their_real_cause() -> None:
+    """ledger-migrate's script failed: the events say 'Unknown error', the row the traceback."""
+    chart = chart_of(SHAPES_DB, "01M95DESV22RWQMEG5BR3XQ53M")
+    stage = row(chart, "Apply migration 0042", "stage")
+    (note,) = stage.notes
+    assert note.short == (
+        "TERMINAL: RuntimeError: column 'amount_minor' already exists (migration 0042)"
+    )
+    assert "exit code 1" in note.full
+    assert "Traceback (most recent call last)" in note.full
+    assert "(from stage_executions.context)" in note.full
+    assert [r.label for r in chart.rows if r.status == "NOT_STARTED" and not r.segments] == [
+        "Verify schema",
+        "Verify schema",
+        "Notify #payments",
+        "Notify #payments",
+    ]
+
+
+def test_a_pause_and_a_restart_are_marked_on_the_workflow_row() -> None:
+    paused = chart_of(SHAPES_DB, "01M95DEXR6MKE1PV6SYS1CW5E4").rows[0]
+    assert [n.short for n in paused.notes] == [
+        "paused by ops@example.com at +0.18s (the engine records no resume time)"
+    ]
+    restarted = chart_of(SHAPES_DB, "01M95DF1695BNH768VKFZXAGJS").rows[0]
+    restarts = [m for m in restarted.markers if m.kind == "restart"]
+    assert [m.short for m in restarts] == [
+        "TERMINAL at seq 167, restarted",
+        "TERMINAL at seq 172, restarted",
+    ]
+
+
+def test_an_unexplained_silence_is_a_band_across_the_chart(tmp_path: Path) -> None:
+    events = [
+        *started(),
+        make_event(EventType.STAGE_STARTED, EntityType.STAGE, "st", 1, workflow_id=WF, name="a"),
+        make_event(
+            EventType.STAGE_COMPLETED,
+            EntityType.STAGE,
+            "st",
+            40,
+            workflow_id=WF,
+            status="SUCCEEDED",
+        ),
+    ]
+    chart = chart_of(write_db(tmp_path / "quiet.db", events), WF)
+    (band,) = chart.bands
+    assert (band.start_ms, band.end_ms, band.kind) == (900, 39_900, "pause")
+    assert band.note == "unexplained: no event for 39.00s (seq 3-4)"
