@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from ..render.formats import Format
+from .timeopts import TIME_HELP, TIME_METAVAR
 
 DEFAULT_DB = "stabilize.db"
 
@@ -33,12 +33,12 @@ WorkflowArg = Annotated[
     ),
 ]
 SinceOption = Annotated[
-    datetime | None,
-    typer.Option("--since", help="Only from this time (ISO 8601; UTC unless an offset is given)."),
+    str | None,
+    typer.Option("--since", metavar=TIME_METAVAR, help=f"Only from this time: {TIME_HELP}."),
 ]
 UntilOption = Annotated[
-    datetime | None,
-    typer.Option("--until", help="Only up to this time (ISO 8601; UTC unless an offset is given)."),
+    str | None,
+    typer.Option("--until", metavar=TIME_METAVAR, help=f"Only up to this time: {TIME_HELP}."),
 ]
 ExitStatusFlag = Annotated[
     bool,

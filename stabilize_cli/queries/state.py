@@ -10,7 +10,7 @@ from typing import Any
 from ..events.replay import EventReplayer
 from ..events.snapshots import SnapshotStore
 from ..events.store import AuditableStore
-from ..events.store.interface import UNLIMITED
+from ..events.store.interface import UNLIMITED, EventQuery
 from ..events.timeutil import ensure_utc
 from .errors import InvalidInputError
 
@@ -111,6 +111,15 @@ def diff_states(
         before=compared["before"],
         after=compared["after"],
     )
+
+
+def sequence_at(store: AuditableStore, workflow_id: str, when: datetime) -> int:
+    """The last global sequence of the workflow's events stamped at or before ``when``
+    (0 when none is: the state before the workflow existed)."""
+    query = EventQuery(
+        workflow_id=workflow_id, to_timestamp=ensure_utc(when), limit=1, ascending=False
+    )
+    return next((event.sequence for event in store.get_events(query)), 0)
 
 
 def _snapshots_of(store: AuditableStore) -> SnapshotStore | None:

@@ -124,7 +124,7 @@ def test_an_at_beyond_sqlite_integers_is_a_usage_error(invoke: Invoke) -> None:
 
 
 def test_a_malformed_at_time_is_a_usage_error(invoke: Invoke) -> None:
-    result = invoke("state", FAILED, "--at-time", "yesterday")
+    result = invoke("state", FAILED, "--at-time", "last tuesday")
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
 

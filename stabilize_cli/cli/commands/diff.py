@@ -8,9 +8,16 @@ from ...render.formats import Format
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, WorkflowArg
 from ..run import CommandRun
+from ..timeopts import TIME_HELP, as_utc
 
 SequenceArg = Annotated[
-    int, typer.Argument(help="A global sequence number (as timeline and history print them).")
+    str,
+    typer.Argument(
+        metavar="SEQ|TIME",
+        help="A global sequence number (as timeline and history print them), or a time: "
+        f"{TIME_HELP} (the workflow's last event by then).",
+        show_default=False,
+    ),
 ]
 
 
@@ -24,8 +31,8 @@ def diff(
     fmt: FormatOption = Format.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
-    """Show what changed in a workflow's state between sequence SEQ1 and SEQ2."""
-    from ...queries.state import diff_states
+    """Show what changed in a workflow's state between SEQ1 and SEQ2 (sequences or times)."""
+    from ...queries.state import diff_states, sequence_at
     from ...queries.workflows import resolve_workflow
     from ...render.incomplete import mark_incomplete
     from ...render.output import write
@@ -34,6 +41,16 @@ def diff(
     chosen = run.output(fmt, json_flag)
     notes = run.read_notes()
     with run.open(db, notes=True) as store:
-        result = diff_states(store, resolve_workflow(store, workflow), seq1, seq2)
+        workflow_id = resolve_workflow(store, workflow)
+
+        def point(text: str, what: str) -> int:
+            """A sequence as typed, or the workflow's last one at a time."""
+            if text.strip().lstrip("-").isdigit():
+                return int(text)
+            when = as_utc(text, what=what)
+            assert when is not None
+            return sequence_at(store, workflow_id, when)
+
+        result = diff_states(store, workflow_id, point(seq1, "SEQ1"), point(seq2, "SEQ2"))
     write(mark_incomplete(diff_report(result), notes.unreadable), chosen)
     run.conclude()

@@ -78,8 +78,8 @@ def events(
         entity_type=None if entity_type is None else entity_type.value,
         from_sequence=from_seq,
         to_sequence=to_seq,
-        since=as_utc(since),
-        until=as_utc(until),
+        since=as_utc(since, what="--since"),
+        until=as_utc(until, what="--until"),
         limit=limit,
         reverse=reverse,
     )

@@ -39,7 +39,12 @@ def failures(
     from ...render.output import write
 
     chosen = run.output(fmt, json_flag)
-    wanted = FailureFilter(application=app, since=as_utc(since), until=as_utc(until), limit=limit)
+    wanted = FailureFilter(
+        application=app,
+        since=as_utc(since, what="--since"),
+        until=as_utc(until, what="--until"),
+        limit=limit,
+    )
     wanted.validate()
     notes = run.read_notes()
     with (

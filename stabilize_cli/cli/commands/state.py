@@ -1,6 +1,5 @@
-"""`stabilize state WF [--at SEQ | --at-time ISO]`: the rebuilt state, now or at any point."""
+"""`stabilize state WF [--at SEQ | --at-time TIME]`: the rebuilt state, now or at any point."""
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -10,6 +9,7 @@ from ..errors import guarded
 from ..exit_codes import exit_with_outcome
 from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg
 from ..run import CommandRun
+from ..timeopts import TIME_HELP, TIME_METAVAR, as_utc
 
 
 @guarded
@@ -21,10 +21,8 @@ def state(
         typer.Option("--at", help="As of this global sequence number.", metavar="SEQ"),
     ] = None,
     at_time: Annotated[
-        datetime | None,
-        typer.Option(
-            "--at-time", help="As of this time (ISO 8601; UTC unless an offset is given)."
-        ),
+        str | None,
+        typer.Option("--at-time", metavar=TIME_METAVAR, help=f"As of this time: {TIME_HELP}."),
     ] = None,
     exit_status: ExitStatusFlag = False,
     db: DbOption = "stabilize.db",
@@ -39,9 +37,10 @@ def state(
     from ...render.state import state_report
 
     chosen = run.output(fmt, json_flag)
+    when = as_utc(at_time, what="--at-time")
     notes = run.read_notes()
     with run.open(db, notes=True) as store:
-        result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=at_time)
+        result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=when)
     write(mark_incomplete(state_report(result), notes.unreadable), chosen)
     run.conclude()
     if exit_status:

@@ -36,8 +36,8 @@ def workflows(
     wanted = WorkflowFilter(
         statuses=frozenset(s.upper() for s in status or ()),
         application=app,
-        since=as_utc(since),
-        until=as_utc(until),
+        since=as_utc(since, what="--since"),
+        until=as_utc(until, what="--until"),
         limit=limit,
     )
     with run.open(db) as store:
