@@ -7,14 +7,17 @@ from typing import Annotated, Any
 
 import typer
 from typer._click import Command, Context
+from typer._click.core import ParameterSource
 
 from .. import __version__
+from .argv import normalise
 from .coercion import QuickCoercionGroup
 from .errors import NeutralUsageErrors
 from .exit_codes import ExitCode, help_table
 from .lazy_commands import Builder, LazyCommands, command_from, single_command
+from .profiles import PROFILE_ENV, Profile, default_map, load_profile
 from .redact import NO_REDACT_ENV
-from .run import NO_REDACT_KEY
+from .run import NO_REDACT_KEY, PROFILE_KEY
 
 COMMANDS = {
     "workflows": "workflows",
@@ -29,9 +32,13 @@ COMMANDS = {
     "snapshots": "app",
     "subscriptions": "app",
     "demo": "demo",
+    "config": "app",
 }
 """Each command's module under ``cli.commands`` (named as the command) and the function,
 or Typer app for a group, it defines; in the order ``--help`` lists them."""
+
+SUBCOMMANDS = frozenset({"list", "show", "create", "verify", "prune"})
+"""Every subcommand name of the groups above (a test keeps this in step)."""
 
 ENGINE_COMMANDS = frozenset(
     {
@@ -90,6 +97,10 @@ class RootGroup(NeutralUsageErrors, QuickCoercionGroup):
         registered = {name: partial(_as_is, command) for name, command in self.commands.items()}
         self.commands = LazyCommands({**_builders(), **registered})
 
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        """Root options after the command name, shared ones before it: see ``argv``."""
+        return super().parse_args(ctx, normalise(args))
+
     def list_commands(self, ctx: Context) -> list[str]:
         """Names only: completing ``stabilize ti<Tab>`` builds just the commands that match."""
         return list(self.commands)
@@ -98,7 +109,8 @@ class RootGroup(NeutralUsageErrors, QuickCoercionGroup):
 app = typer.Typer(
     name="stabilize",
     help="Audit and debug Stabilize's event store: timelines, diffs, metrics, integrity.",
-    epilog="Exit codes:\n\n" + help_table(),
+    epilog="--db, --output/-o, --json, --profile and --no-redact may come before or after "
+    "the command name.\n\nExit codes:\n\n" + help_table(),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -128,9 +140,49 @@ def root(
             "they are hidden as *** by default.",
         ),
     ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            envvar=PROFILE_ENV,
+            metavar="NAME",
+            help="Take the database and option defaults from this profile of config.toml "
+            "(see 'stabilize config show').",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", metavar="DB", help="The event database.")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--output", "-o", "--format", "-f", metavar="FORMAT", help="Output format."),
+    ] = None,
+    json_flag: Annotated[bool, typer.Option("--json", help="Short for --output json.")] = False,
 ) -> None:
     """Audit and debug Stabilize's event store: timelines, diffs, metrics, integrity."""
+    # --db, --output and --json typed here were moved behind the command (``argv``): these
+    # declarations only list them in the root's help.
     ctx.meta[NO_REDACT_KEY] = no_redact
+    if ctx.resilient_parsing:  # Tab completion: no files, no errors
+        return
+    ctx.meta[PROFILE_KEY] = chosen = _profile(ctx, profile)
+    if chosen.name is not None:
+        ctx.default_map = default_map(chosen.defaults(), frozenset(COMMANDS), SUBCOMMANDS)
+
+
+def _profile(ctx: typer.Context, name: str | None) -> Profile:
+    """The profile in use; a config problem is one error line and exit 2."""
+    from ..queries.errors import InvalidInputError  # noqa: PLC0415 - light, on use
+    from ..render.sanitize import clean  # noqa: PLC0415
+
+    source = ctx.get_parameter_source("profile")
+    how = "--profile" if source is ParameterSource.COMMANDLINE else PROFILE_ENV
+    try:
+        return load_profile(name, how)
+    except InvalidInputError as error:
+        sys.stderr.write(f"error: {clean(str(error))}\n")
+        raise typer.Exit(int(ExitCode.USAGE)) from None
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -22,6 +22,8 @@ from typer._coercion import RuntimeParam, build_runtime_param
 from typer._param_types import coerce_cli_choice
 from typer.core import TyperGroup, _TyperParameter
 
+from .metavars import human_metavar
+
 _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _PLAIN_DECIMAL = re.compile(r"-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?")
 _UNSURE = object()
@@ -104,6 +106,7 @@ def _install(command: Command, ctx: Context) -> None:
             param._runtime_param = QuickCoercion(
                 parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
             )
+            human_metavar(param, descriptor.annotation)
 
 
 class QuickCoercionGroup(TyperGroup):

@@ -33,7 +33,7 @@ from ..queries.errors import InvalidInputError, NotFoundError
 from ..render.formats import FormatNotAvailableError
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
-from .run import NO_REDACT_KEY, CommandRun
+from .run import NO_REDACT_KEY, PROFILE_KEY, CommandRun
 from .settings import busy_timeout
 
 P = ParamSpec("P")
@@ -87,6 +87,8 @@ def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
         from .library_warnings import library_warnings  # noqa: PLC0415 - logging: 3 ms
 
         current = CommandRun(no_redact=bool(ctx.meta.get(NO_REDACT_KEY, False)))
+        current.profile = ctx.meta.get(PROFILE_KEY)
+        current.source_of = functools.partial(_source, ctx)
         try:
             with library_warnings(current):
                 current.busy_timeout = busy_timeout()
@@ -118,6 +120,21 @@ def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
     hints = {k: v for k, v in command.__annotations__.items() if k != _first(body)}
     run.__annotations__ = {"ctx": typer.Context, **hints}
     return run  # type: ignore[return-value]
+
+
+SOURCES = {
+    "COMMANDLINE": "command line",
+    "ENVIRONMENT": "environment",
+    "DEFAULT_MAP": "profile",
+    "DEFAULT": "default",
+    "PROMPT": "prompt",
+}
+
+
+def _source(ctx: typer.Context, name: str) -> str:
+    """Where parameter ``name`` of the running command got its value."""
+    source = ctx.get_parameter_source(name)
+    return "default" if source is None else SOURCES.get(source.name, source.name.lower())
 
 
 def _first(signature: inspect.Signature) -> str:

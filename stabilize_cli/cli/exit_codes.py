@@ -37,7 +37,7 @@ MEANINGS = {
 
 def help_table() -> str:
     """The table as help text (Typer's rich help keeps the line breaks)."""
-    return "\n\n".join(f"{int(code):>3}  {text}" for code, text in MEANINGS.items())
+    return "\n".join(f"{int(code):>3}  {text}" for code, text in MEANINGS.items())
 
 
 def exit_with_outcome(outcome: str) -> NoReturn:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     from ..events.store.raw import ReadNotes
     from ..redaction import Redactor
     from ..render.formats import Format
+    from .profiles import Profile
 
 NO_REDACT_KEY = "stabilize.no_redact"
 """Where the root callback leaves ``--no-redact`` in the invocation's shared ``ctx.meta``."""
+PROFILE_KEY = "stabilize.profile"
+"""Where the root callback leaves the :class:`~.profiles.Profile` in use."""
 NO_REDACT_WARNING = "warning: --no-redact: secrets in the output are shown in clear\n"
 STATE_LOGGER = "stabilize_cli.events.state"
 
@@ -39,6 +42,10 @@ class CommandRun:
         self.busy_timeout: float | None = None
         """Seconds each connection waits for a lock (None: the library's default)."""
         self.format: Format | None = None
+        self.profile: Profile | None = None
+        """The profile of ``config.toml`` in use (``config show`` reports it)."""
+        self.source_of: Callable[[str], str] = _default_source
+        """Where a parameter's value came from: command line, environment, profile, default."""
         self.notes: ReadNotes | None = None
         self._noted = _AlreadyNoted(self)
         self._told = False
@@ -114,6 +121,10 @@ class CommandRun:
 
     def _release_notes(self) -> None:
         logging.getLogger(STATE_LOGGER).removeFilter(self._noted)
+
+
+def _default_source(name: str) -> str:
+    return "default"
 
 
 class _AlreadyNoted(logging.Filter):

@@ -1,34 +1,33 @@
 """`stabilize diff WF SEQ1 SEQ2`: what changed in a workflow's state between two sequences."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ...render.formats import Format
 from ..errors import guarded
-from ..options import DbOption, FormatOption, JsonFlag, WorkflowArg
+from ..options import DbOption, JsonFlag, TreeFormatOption, WorkflowArg
 from ..run import CommandRun
 from ..timeopts import TIME_HELP, as_utc
 
-SequenceArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="SEQ|TIME",
+
+def _point(name: str) -> Any:
+    return typer.Argument(
+        metavar=name,
         help="A global sequence number (as timeline and history print them), or a time: "
         f"{TIME_HELP} (the workflow's last event by then).",
         show_default=False,
-    ),
-]
+    )
 
 
 @guarded
 def diff(
     run: CommandRun,
     workflow: WorkflowArg,
-    seq1: SequenceArg,
-    seq2: SequenceArg,
+    seq1: Annotated[str, _point("SEQ1")],
+    seq2: Annotated[str, _point("SEQ2")],
     db: DbOption = "stabilize.db",
-    fmt: FormatOption = Format.TABLE,
+    fmt: TreeFormatOption = Format.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
     """Show what changed in a workflow's state between SEQ1 and SEQ2 (sequences or times)."""

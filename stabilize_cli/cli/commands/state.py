@@ -7,7 +7,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import exit_with_outcome
-from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg
+from ..options import DbOption, ExitStatusFlag, JsonFlag, TreeFormatOption, WorkflowArg
 from ..run import CommandRun
 from ..timeopts import TIME_HELP, TIME_METAVAR, as_utc
 
@@ -26,7 +26,7 @@ def state(
     ] = None,
     exit_status: ExitStatusFlag = False,
     db: DbOption = "stabilize.db",
-    fmt: FormatOption = Format.TABLE,
+    fmt: TreeFormatOption = Format.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
     """Show a workflow's state rebuilt from its events, now or as of a sequence or time."""

@@ -8,7 +8,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import exit_with_outcome
-from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg
+from ..options import DbOption, ExitStatusFlag, JsonFlag, TreeFormatOption, WorkflowArg
 from ..run import CommandRun
 
 
@@ -27,7 +27,7 @@ def timeline(
     ] = None,
     exit_status: ExitStatusFlag = False,
     db: DbOption = "stabilize.db",
-    fmt: FormatOption = Format.TABLE,
+    fmt: TreeFormatOption = Format.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
     """Show a workflow's stages and tasks: status, timing, retries and errors in full."""
