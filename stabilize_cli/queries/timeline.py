@@ -6,6 +6,7 @@ sequence read), so the tree and the engine's entries never disagree about what h
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -17,12 +18,14 @@ from ..events.projections.timeline import (
     WorkflowTimelineProjection,
     whole_ms,
 )
-from ..events.replay import EventReplayer
+from ..events.state import apply_event, empty_state
 from ..events.store import AuditableStore
 from ..events.timeutil import format_timestamp, parse_timestamp
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
 _CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
+_RECORDING = frozenset({"stage.completed", "stage.failed", "task.completed", "task.failed"})
+_WORKFLOW_ENDS = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
 
 
 def _time(value: object) -> datetime | None:
@@ -43,6 +46,22 @@ def _ms(start: datetime | None, end: datetime | None) -> int | None:
     return None if start is None or end is None else whole_ms(start, end)
 
 
+def _one_duration(recorded: Any, start: datetime | None, end: datetime | None) -> Any:
+    """The engine's recorded ``duration_ms`` where it wrote one (the same number the
+    entries and metrics show), else the time between start and end."""
+    number = isinstance(recorded, int | float) and not isinstance(recorded, bool)
+    if number and math.isfinite(recorded) and recorded >= 0:
+        return recorded
+    return _ms(start, end)
+
+
+def _duration_from(recorded: Any, duration: Any) -> str | None:
+    """Which figure ``duration_ms`` is: the engine's record or the timestamps."""
+    if duration is None:
+        return None
+    return "recorded" if duration is recorded else "timestamps"
+
+
 def _sequence_keys(sequences: tuple[int, int] | None) -> dict[str, int | None]:
     first, last = sequences or (None, None)
     return {"first_sequence": first, "last_sequence": last}
@@ -59,6 +78,14 @@ class TaskLine:
     error: Any
     sequences: tuple[int, int] | None = None
     """Global sequence numbers of its first and last event (what ``diff`` takes)."""
+    recorded_ms: Any = None
+    """The ``duration_ms`` its closing event recorded (the engine's own figure)."""
+    no_end_event: bool = False
+    """It started, the workflow ended, and no event ever ended it."""
+
+    @property
+    def duration_ms(self) -> Any:
+        return _one_duration(self.recorded_ms, self.start, self.end)
 
     @property
     def failed(self) -> bool:
@@ -72,7 +99,9 @@ class TaskLine:
             "start_time": _iso(self.start),
             "end_time": _iso(self.end),
             "offset_ms": _ms(origin, self.start),
-            "duration_ms": _ms(self.start, self.end),
+            "duration_ms": self.duration_ms,
+            "duration_from": _duration_from(self.recorded_ms, self.duration_ms),
+            "no_end_event": self.no_end_event,
             "retry_count": self.retry_count,
             "error": self.error,
             **_sequence_keys(self.sequences),
@@ -93,6 +122,12 @@ class StageLine:
     skip_reason: Any
     tasks: tuple[TaskLine, ...]
     sequences: tuple[int, int] | None = None
+    recorded_ms: Any = None
+    no_end_event: bool = False
+
+    @property
+    def duration_ms(self) -> Any:
+        return _one_duration(self.recorded_ms, self.start, self.end)
 
     @property
     def failed(self) -> bool:
@@ -114,7 +149,9 @@ class StageLine:
             "start_time": _iso(self.start),
             "end_time": _iso(self.end),
             "offset_ms": _ms(origin, self.start),
-            "duration_ms": _ms(self.start, self.end),
+            "duration_ms": self.duration_ms,
+            "duration_from": _duration_from(self.recorded_ms, self.duration_ms),
+            "no_end_event": self.no_end_event,
             "error": self.error,
             "skip_reason": self.skip_reason,
             **_sequence_keys(self.sequences),
@@ -183,7 +220,9 @@ def workflow_timeline(
     projection = WorkflowTimelineProjection(workflow_id)
     projection.apply_all(events)
     last_sequence = events[-1].sequence if events else 0
-    state = EventReplayer(store).rebuild_workflow_state(workflow_id, last_sequence)
+    state = empty_state(workflow_id)
+    for event in events:  # the events read above: each workflow's events are read once
+        apply_event(state, event)
     stages, loose = _arrange(state, _Seen.of(events))
     entries = projection.get_failures() if failures_only else projection.get_state().entries
     if failures_only:
@@ -212,17 +251,26 @@ class _Seen:
 
     sequences: dict[str, tuple[int, int]]
     closed: dict[str, datetime]
+    recorded: dict[str, Any]
+    """Per entity, the ``duration_ms`` its last closing event recorded."""
+    finished: bool = False
+    """Whether the workflow ended (completed, failed or canceled)."""
 
     @classmethod
     def of(cls, events: list[Event]) -> _Seen:
         sequences: dict[str, tuple[int, int]] = {}
         closed: dict[str, datetime] = {}
+        recorded: dict[str, Any] = {}
+        finished = False
         for event in events:
             first, _ = sequences.get(event.entity_id, (event.sequence, 0))
             sequences[event.entity_id] = (first, event.sequence)
             if event.type_name in _CLOSING:
                 closed[event.entity_id] = event.timestamp
-        return cls(sequences, closed)
+            if event.type_name in _RECORDING and "duration_ms" in event.data:
+                recorded[event.entity_id] = event.data["duration_ms"]
+            finished = finished or event.type_name in _WORKFLOW_ENDS
+        return cls(sequences, closed, recorded, finished)
 
 
 def _arrange(
@@ -251,6 +299,8 @@ def _task_line(task: dict[str, Any], seen: _Seen) -> TaskLine:
         retry_count=retries if isinstance(retries, int) else 0,
         error=task.get("error"),
         sequences=seen.sequences.get(str(task.get("id"))),
+        recorded_ms=seen.recorded.get(str(task.get("id"))),
+        no_end_event=_no_end(task, seen),
     )
 
 
@@ -271,7 +321,14 @@ def _stage_line(stage: dict[str, Any], seen: _Seen, tasks: tuple[TaskLine, ...])
         skip_reason=stage.get("skip_reason"),
         tasks=tasks,
         sequences=seen.sequences.get(stage_id),
+        recorded_ms=seen.recorded.get(stage_id),
+        no_end_event=_no_end(stage, seen),
     )
+
+
+def _no_end(entity: dict[str, Any], seen: _Seen) -> bool:
+    """Started in a workflow that ended, and never ended itself: not "running"."""
+    return seen.finished and entity.get("status") == "RUNNING" and entity.get("end_time") is None
 
 
 def _ending(events: list[Event]) -> WorkflowEnding:

@@ -9,23 +9,18 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.console import (
-    Console,
-    ConsoleOptions,
     Group,
-    JustifyMethod,
     RenderableType,
-    RenderResult,
 )
-from rich.table import Table
 from rich.text import Text
 
 from ..events.errors import StoreError
 from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
 from .console import make_console
+from .fit import FitColumn, FitTable
 from .formats import Format
 from .output import Column, Report, cell, dumps, is_time, table_time, write, write_json_line
 from .safe import safe_text
@@ -58,49 +53,22 @@ EVENT_COLUMNS = (
     HANDLER,
     SUMMARY,
 )
-MIN_SUMMARY_WIDTH = 12
-GAP = 2
-
-
-DROPPABLE = ("source_handler", "actor", "entity_type", "version")
-"""Columns given up, in this order, before the summary gets too narrow to read."""
 WANTED_SUMMARY_WIDTH = 24
+MOVES_FIRST = {"source_handler": 0, "actor": 0, "entity_type": 0}
+"""Actor, handler and entity kind move under the row before the summary does."""
 
 
-@dataclass(frozen=True)
-class OneLineTable:
-    """Rows kept to one line each: fixed columns at their natural width, the last column
-    (the summary) gets what is left of the console's width and ends in an ellipsis. On a
-    narrow terminal the least useful columns go first; sequence, ids and type never do."""
-
-    columns: Sequence[Column]
-    records: Sequence[dict[str, Any]]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        *fixed, last = self.columns
-        cells = {c.key: [_cell(_shown(c.key, r.get(c.key))) for r in self.records] for c in fixed}
-        widths = {c.key: max([len(c.header), *(t.cell_len for t in cells[c.key])]) for c in fixed}
-        for key in DROPPABLE:
-            if _spare(options.max_width, widths) >= WANTED_SUMMARY_WIDTH:
-                break
-            if key in widths and len(widths) > 1:
-                del widths[key]
-        kept = [c for c in fixed if c.key in widths]
-        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for column in kept:
-            justify: JustifyMethod = "right" if column.numeric else "left"
-            table.add_column(
-                column.header, justify=justify, no_wrap=True, min_width=widths[column.key]
-            )
-        spare = max(_spare(options.max_width, widths), MIN_SUMMARY_WIDTH)
-        table.add_column(last.header, no_wrap=True, overflow="ellipsis", width=spare)
-        for index, record in enumerate(self.records):
-            table.add_row(*(cells[c.key][index] for c in kept), _cell(record.get(last.key)))
-        yield table
-
-
-def _spare(total: int, widths: dict[str, int]) -> int:
-    return total - sum(widths.values()) - GAP * len(widths)
+def event_table(columns: Sequence[Column], records: Sequence[dict[str, Any]]) -> FitTable:
+    """One line per event where the width allows: the summary (the last column) ends in
+    an ellipsis, not below a readable width; sequence, time, type and ids are never cut,
+    and a column that does not fit moves to a line under its row (see ``fit``)."""
+    *fixed, last = columns
+    fitted = [
+        FitColumn(c.header, "fixed", right=c.numeric, moves=MOVES_FIRST.get(c.key)) for c in fixed
+    ]
+    fitted.append(FitColumn(last.header, "clip", min_width=WANTED_SUMMARY_WIDTH))
+    rows = [[_cell(_shown(c.key, r.get(c.key))) for c in columns] for r in records]
+    return FitTable(fitted, rows)
 
 
 def _shown(key: str, value: Any) -> Any:
@@ -122,7 +90,7 @@ def history_report(history: EntityHistory) -> Report:
 
 
 def _history_view(history: EntityHistory, columns: Sequence[Column]) -> RenderableType:
-    return Group(_history_title(history), OneLineTable(columns, list(history.records())))
+    return Group(_history_title(history), event_table(columns, list(history.records())))
 
 
 def _history_title(history: EntityHistory) -> Text:
@@ -140,7 +108,7 @@ def events_report(stream: EventStream) -> Report:
         document=stream.to_json,
         columns=EVENT_COLUMNS,
         records=stream.records,
-        view=lambda: OneLineTable(EVENT_TABLE_COLUMNS, list(stream.records())),
+        view=lambda: event_table(EVENT_TABLE_COLUMNS, list(stream.records())),
     )
 
 

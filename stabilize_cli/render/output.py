@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import RenderableType
-from rich.table import Table
 
 from .console import make_console
+from .fit import FitColumn, FitTable
 from .formats import ROW_FORMATS, Format, FormatNotAvailableError
 from .safe import safe_text
 from .sanitize import NULL_MARK, clean, display
@@ -137,36 +137,43 @@ def is_time(key: str) -> bool:
 
 
 def table_time(value: Any) -> Any:
-    """Tables show UTC to the millisecond; JSON and CSV keep the stored ISO text."""
-    if not isinstance(value, str):
-        return value
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+    """The one time layout of every table: UTC to the millisecond (``2026-11-28
+    15:04:51.232``); JSON and CSV keep the stored ISO text. Not a time: as it is."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
         return value
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
-def rows_table(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> Table:
+FIXED_KEYS = frozenset({"status", "entity_type", "event_type", "kind", "severity", "check"})
+"""Text columns that are words from a small set: never cut, like ids and numbers."""
+
+
+def is_fixed(column: Column) -> bool:
+    """Numbers, ids, statuses and times are copied or compared: never cut or wrapped."""
+    return column.numeric or is_id(column.key) or is_time(column.key) or column.key in FIXED_KEYS
+
+
+def rows_table(
+    columns: Sequence[Column], records: Iterable[dict[str, Any]], *, title: str | None = None
+) -> FitTable:
+    """Rows for the terminal: times in one layout, fitted to the width (see ``fit``)."""
     rows = [
-        [table_time(r.get(c.key)) if is_time(c.key) else r.get(c.key) for c in columns]
+        [_table_cell(table_time(r.get(c.key)) if is_time(c.key) else r.get(c.key)) for c in columns]
         for r in records
     ]
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for index, column in enumerate(columns):
-        keep = column.numeric or is_id(column.key) or column.key in ("status", "entity_type")
-        widest = max((len(cell(row[index])) for row in rows), default=0)
-        table.add_column(
-            column.header,
-            justify="right" if column.numeric else "left",
-            no_wrap=keep,
-            min_width=max(widest, len(column.header)) if keep else None,
-        )
-    for row in rows:
-        table.add_row(*(_table_cell(value) for value in row))
-    return table
+    fitted = [
+        FitColumn(c.header, "fixed" if is_fixed(c) else "wrap", right=c.numeric) for c in columns
+    ]
+    return FitTable(fitted, rows, title=title)
 
 
 def _table_cell(value: Any) -> Any:

@@ -19,7 +19,8 @@ def metrics(
         int | None,
         typer.Option(
             "--top",
-            help="Also list the N slowest stage types by average (JSON: top_slowest, default 10).",
+            help="Only the N slowest stage types and tasks by average, in every format "
+            "(JSON's top_slowest lists N, default 10).",
             show_default=False,
         ),
     ] = None,
@@ -32,8 +33,7 @@ def metrics(
         list[str] | None,
         typer.Option(
             "--stage-type",
-            help="Only these stage types in the stage rows and top_slowest (repeatable); "
-            "tasks are not filtered.",
+            help="Only these stage types, and the tasks of stages of these types (repeatable).",
         ),
     ] = None,
     no_cache: Annotated[
