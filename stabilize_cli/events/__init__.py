@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING
 from .lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
-    from .base import EntityType, Event, EventMetadata, EventType
+    from .base import (
+        EntityType,
+        Event,
+        EventMetadata,
+        EventMigrator,
+        EventType,
+        create_stage_event,
+        create_task_event,
+        create_workflow_event,
+        get_event_migrator,
+        reset_event_migrator,
+    )
     from .bus import (
         EventBus,
         EventBusStats,
@@ -73,6 +84,7 @@ _HOME = {
     "EventBusStats": ".bus",
     "EventDecodeError": ".errors",
     "EventMetadata": ".base",
+    "EventMigrator": ".base",
     "EventQuery": ".store",
     "EventRecorder": ".recorder",
     "EventReplayer": ".replay",
@@ -108,12 +120,17 @@ _HOME = {
     "configure_event_bus": ".bus",
     "configure_event_recorder": ".recorder",
     "configure_event_sourcing": ".recorder",
+    "create_stage_event": ".base",
+    "create_task_event": ".base",
+    "create_workflow_event": ".base",
     "diff_values": ".diff",
     "event_context": ".recorder",
     "get_event_bus": ".bus",
     "get_event_metadata": ".recorder",
+    "get_event_migrator": ".base",
     "get_event_recorder": ".recorder",
     "reset_event_bus": ".bus",
+    "reset_event_migrator": ".base",
     "reset_event_recorder": ".recorder",
     "set_event_context": ".recorder",
 }
@@ -133,6 +150,7 @@ __all__ = [
     "EventBusStats",
     "EventDecodeError",
     "EventMetadata",
+    "EventMigrator",
     "EventQuery",
     "EventRecorder",
     "EventReplayer",
@@ -168,12 +186,17 @@ __all__ = [
     "configure_event_bus",
     "configure_event_recorder",
     "configure_event_sourcing",
+    "create_stage_event",
+    "create_task_event",
+    "create_workflow_event",
     "diff_values",
     "event_context",
     "get_event_bus",
     "get_event_metadata",
+    "get_event_migrator",
     "get_event_recorder",
     "reset_event_bus",
+    "reset_event_migrator",
     "reset_event_recorder",
     "set_event_context",
 ]

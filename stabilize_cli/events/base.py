@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -10,7 +13,15 @@ from typing import Any
 
 from .timeutil import ensure_utc, format_timestamp, parse_timestamp, utc_now
 
+log = logging.getLogger(__name__)
+
 RAW_EVENT_TYPE_KEY = "_raw_event_type"
+RAW_EVENT_TYPE = RAW_EVENT_TYPE_KEY
+"""The engine's name for the payload key keeping an unknown type's stored string."""
+
+CURRENT_SCHEMA_VERSION = 1
+"""The payload layout this build writes and folds. Read at call time (never copied), so
+a test or a later release that raises it is seen by migration and replay alike."""
 
 
 class EventType(StrEnum):
@@ -39,7 +50,8 @@ class EventType(StrEnum):
     CONTEXT_UPDATED = "context.updated"
     OUTPUTS_UPDATED = "outputs.updated"
     JUMP_EXECUTED = "jump.executed"
-    CUSTOM_PROGRESS = "custom.progress"
+    CUSTOM = "custom.progress"
+    CUSTOM_PROGRESS = "custom.progress"  # ours: an alias of CUSTOM, kept for older callers
     UNKNOWN = "unknown.event"
 
     @classmethod
@@ -49,6 +61,12 @@ class EventType(StrEnum):
             return cls(raw)
         except ValueError:
             return cls.UNKNOWN
+
+
+def parse_event_type(value: str) -> EventType:
+    """The type for a stored string, ``UNKNOWN`` for one this build does not know, so one
+    row written by a newer engine cannot fail a whole query."""
+    return EventType.parse(value)
 
 
 class EntityType(StrEnum):
@@ -182,3 +200,151 @@ def _timestamp_from(value: object) -> datetime:
     if value is None:
         return utc_now()
     raise ValueError(f"not a timestamp: {value!r}")
+
+
+def create_workflow_event(
+    event_type: EventType,
+    workflow_id: str,
+    version: int,
+    data: dict[str, Any],
+    metadata: EventMetadata,
+) -> Event:
+    """An event about the workflow itself: its entity id is the workflow id."""
+    return Event(
+        event_type=event_type,
+        entity_type=EntityType.WORKFLOW,
+        entity_id=workflow_id,
+        workflow_id=workflow_id,
+        version=version,
+        data=data,
+        metadata=metadata,
+    )
+
+
+def create_stage_event(
+    event_type: EventType,
+    stage_id: str,
+    workflow_id: str,
+    version: int,
+    data: dict[str, Any],
+    metadata: EventMetadata,
+) -> Event:
+    """An event about one stage of ``workflow_id``."""
+    return Event(
+        event_type=event_type,
+        entity_type=EntityType.STAGE,
+        entity_id=stage_id,
+        workflow_id=workflow_id,
+        version=version,
+        data=data,
+        metadata=metadata,
+    )
+
+
+def create_task_event(
+    event_type: EventType,
+    task_id: str,
+    workflow_id: str,
+    version: int,
+    data: dict[str, Any],
+    metadata: EventMetadata,
+) -> Event:
+    """An event about one task of ``workflow_id``."""
+    return Event(
+        event_type=event_type,
+        entity_type=EntityType.TASK,
+        entity_id=task_id,
+        workflow_id=workflow_id,
+        version=version,
+        data=data,
+        metadata=metadata,
+    )
+
+
+Migration = Callable[[Event], Event]
+
+
+class EventMigrator:
+    """Upcasts stored events to a newer payload layout, so replay folds old rows as new.
+
+    Migrations are registered per step (``from_version`` -> ``to_version``) and applied
+    one version at a time, v -> v+1, as the engine walks them: a step registered as
+    1 -> 3 is never used. Registering a step again replaces it.
+    """
+
+    def __init__(self) -> None:
+        self._steps: dict[tuple[int, int], Migration] = {}
+
+    def register(self, from_version: int, to_version: int) -> Callable[[Migration], Migration]:
+        """A decorator registering the function as the step and returning it unchanged."""
+
+        def decorator(migration: Migration) -> Migration:
+            self._steps[(from_version, to_version)] = migration
+            return migration
+
+        return decorator
+
+    @property
+    def registered_migrations(self) -> list[tuple[int, int]]:
+        """Every registered step, in order."""
+        return sorted(self._steps)
+
+    def migrate(
+        self, event: Event, target_version: int | None = None, strict: bool = True
+    ) -> Event:
+        """``event`` at ``target_version`` (default: ``CURRENT_SCHEMA_VERSION``).
+
+        Already there: the same object. Newer than the target: strict raises
+        ``ValueError``, lenient logs a warning and returns it as is. A missing step:
+        strict raises ``ValueError``, lenient returns the event as migrated so far (the
+        read path is lenient, so an incomplete registry never breaks a replay). An
+        exception raised by a migration itself is not caught.
+        """
+        target = CURRENT_SCHEMA_VERSION if target_version is None else target_version
+        if event.schema_version == target:
+            return event
+        if event.schema_version > target:
+            message = (
+                f"Event {event.event_id} has schema v{event.schema_version}, newer than"
+                f" this build's v{target}; refusing to apply it"
+            )
+            if strict:
+                raise ValueError(message)
+            log.warning("%s", message)
+            return event
+        migrated = event
+        for version in range(event.schema_version, target):
+            step = self._steps.get((version, version + 1))
+            if step is None:
+                if strict:
+                    raise ValueError(
+                        f"No migration registered from schema v{version} to v{version + 1}"
+                    )
+                return migrated
+            migrated = step(migrated)
+        return migrated
+
+
+_migrator: EventMigrator | None = None
+_migrator_lock = threading.Lock()
+
+
+def get_event_migrator() -> EventMigrator:
+    """The process-wide migrator replay applies, created empty on first use: register
+    steps on it to have old events upcast when they are folded."""
+    global _migrator  # noqa: PLW0603 - the engine's API is a module-level singleton
+    migrator = _migrator
+    if migrator is None:
+        with _migrator_lock:
+            if _migrator is None:
+                _migrator = EventMigrator()
+            migrator = _migrator
+    return migrator
+
+
+def reset_event_migrator() -> None:
+    """Forget the global migrator and its steps; the next ``get_event_migrator`` makes a
+    new, empty one (for tests)."""
+    global _migrator  # noqa: PLW0603
+    with _migrator_lock:
+        _migrator = None

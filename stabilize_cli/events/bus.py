@@ -3,6 +3,10 @@
 Handlers are always called outside the bus's lock: a handler may subscribe,
 unsubscribe or publish without deadlocking, and a slow handler never blocks
 other threads from changing subscriptions.
+
+ASYNC delivery keeps each subscription's events in publish order: every subscription
+has its own queue, drained by at most one pool thread at a time, while different
+subscriptions drain in parallel on the pool.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,6 +69,23 @@ class EventBusStats:
     errors: int = 0
     subscriptions_active: int = 0
     async_fallbacks: int = 0
+    events_ignored: int = 0
+    """Ours: events published after ``shutdown()``, which are dropped as in the engine."""
+
+
+DRAIN_BATCH = 64
+"""Events one pool task delivers for a subscription before yielding its thread, so a
+busy subscription cannot starve the others queued behind it on a small pool."""
+
+
+class _Mailbox:
+    """One ASYNC subscription's undelivered events, in publish order."""
+
+    __slots__ = ("events", "subscription")
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.events: deque[Event] = deque()
 
 
 class EventBus:
@@ -79,7 +101,11 @@ class EventBus:
         self._stats = EventBusStats()
         self._executor: ThreadPoolExecutor | None = None
         self._shutdown = False
+        self._shutdown_logged = False
         self._worker_state = threading.local()
+        # Keyed by id() of the Subscription object the events were matched to; the
+        # mailbox holds that object, so the id cannot be reused while it is queued.
+        self._mailboxes: dict[int, _Mailbox] = {}
 
     def __enter__(self) -> EventBus:
         return self
@@ -152,13 +178,28 @@ class EventBus:
         """Deliver ``event`` to every matching subscription.
 
         Matching is decided once, when publishing starts: a handler that changes
-        subscriptions affects the next event, not the one being delivered.
+        subscriptions affects the next event, not the one being delivered. After
+        ``shutdown()`` the event is ignored, as in the engine: counted in
+        ``stats.events_ignored`` and logged once per bus, not once per event.
         """
         with self._lock:
-            self._stats.events_published += 1
-            targets = [s for s in self._subscriptions.values() if s.matches(event)]
+            ignored = self._shutdown
+            if ignored:
+                self._stats.events_ignored += 1
+                first, self._shutdown_logged = not self._shutdown_logged, True
+                targets = []
+            else:
+                self._stats.events_published += 1
+                targets = [s for s in self._subscriptions.values() if s.matches(event)]
+        if ignored:
+            if first:
+                logger.warning(
+                    "event bus is shut down: ignoring event %s and any published after it",
+                    event.event_id,
+                )
+            return
         for subscription in targets:
-            if subscription.mode is SubscriptionMode.ASYNC and self._submit(subscription, event):
+            if subscription.mode is SubscriptionMode.ASYNC and self._enqueue(subscription, event):
                 continue
             self._deliver(subscription, event)
 
@@ -167,27 +208,60 @@ class EventBus:
         for event in events:
             self.publish(event)
 
-    def _submit(self, subscription: Subscription, event: Event) -> bool:
-        """Hand the delivery to the pool; ``False`` means the caller must deliver it inline."""
+    def _enqueue(self, subscription: Subscription, event: Event) -> bool:
+        """Queue an ASYNC delivery behind the subscription's earlier ones, starting a
+        drain on the pool when none runs; ``False``: the caller must deliver inline."""
         with self._lock:
+            mailbox = self._mailboxes.get(id(subscription))
+            if mailbox is not None:
+                mailbox.events.append(event)
+                return True
             if not self._shutdown:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(
-                        max_workers=self._max_workers, thread_name_prefix="event-bus"
-                    )
-                try:
-                    self._executor.submit(self._deliver_in_worker, subscription, event)
-                except RuntimeError:
-                    # The interpreter is shutting down and refuses new work.
-                    pass
-                else:
+                mailbox = _Mailbox(subscription)
+                mailbox.events.append(event)
+                self._mailboxes[id(subscription)] = mailbox
+                if self._start_drain(mailbox):
                     return True
+                del self._mailboxes[id(subscription)]
             self._stats.async_fallbacks += 1
             return False
 
-    def _deliver_in_worker(self, subscription: Subscription, event: Event) -> None:
+    def _start_drain(self, mailbox: _Mailbox) -> bool:
+        """Submit a drain of ``mailbox`` to the pool (lock held); ``False`` if refused."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._max_workers, thread_name_prefix="event-bus"
+            )
+        try:
+            self._executor.submit(self._drain, mailbox)
+        except RuntimeError:
+            # The pool was shut down, or the interpreter is exiting and refuses new work.
+            return False
+        return True
+
+    def _drain(self, mailbox: _Mailbox) -> None:
+        """Deliver the mailbox's events in order; after a batch, hand the rest to a new
+        pool task (behind other subscriptions' work) unless the pool no longer takes any."""
         self._worker_state.active = True
-        self._deliver(subscription, event)
+        delivered = 0
+        while True:
+            with self._lock:
+                if not mailbox.events:
+                    del self._mailboxes[id(mailbox.subscription)]
+                    return
+                if delivered >= DRAIN_BATCH:
+                    delivered = 0
+                    executor = self._executor
+                    if executor is not None and not self._shutdown:
+                        try:
+                            executor.submit(self._drain, mailbox)
+                        except RuntimeError:
+                            pass
+                        else:
+                            return
+                event = mailbox.events.popleft()
+            self._deliver(mailbox.subscription, event)
+            delivered += 1
 
     def _deliver(self, subscription: Subscription, event: Event) -> None:
         try:
@@ -230,13 +304,17 @@ class EventBus:
             return dataclasses.replace(self._stats, subscriptions_active=active)
 
     def reset(self) -> None:
-        """Forget subscriptions and counters, keeping the pool (and shutdown state) as is."""
+        """Forget subscriptions and counters and accept events again, as the engine's
+        reset does (also after ``shutdown()``); queued ASYNC deliveries still finish."""
         with self._lock:
             self._subscriptions.clear()
             self._stats = EventBusStats()
+            self._shutdown = False
+            self._shutdown_logged = False
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop the pool; later async deliveries run inline rather than being lost."""
+        """Stop the pool, letting queued ASYNC deliveries finish (waiting for them with
+        ``wait``); events published afterwards are ignored."""
         with self._lock:
             self._shutdown = True
             executor, self._executor = self._executor, None

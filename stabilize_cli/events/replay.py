@@ -8,14 +8,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .base import EntityType, Event
-from .state import apply_event, copy_state, empty_state, resumable
+from . import base
+from .base import CURRENT_SCHEMA_VERSION, EntityType, Event, EventType, get_event_migrator
+from .state import WorkflowState, apply_event, copy_state, empty_state, resumable
 from .store.interface import UNLIMITED, EventQuery, EventStore
 
 if TYPE_CHECKING:  # a replay without snapshots (timeline, history) need not load them
     from .snapshots import Snapshot, SnapshotStore
 
 log = logging.getLogger(__name__)
+
+# The names the engine's ``stabilize.events.replay`` offers, so code importing them from
+# this path needs only its package prefix changed.
+__all__ = [
+    "CURRENT_SCHEMA_VERSION",
+    "EntityType",
+    "Event",
+    "EventReplayer",
+    "EventType",
+    "ReplayResult",
+    "WorkflowState",
+    "get_event_migrator",
+]
 
 CONTINUE_WITHIN = 10_000
 """``compare_states`` folds the later state on from the earlier one when they are at most
@@ -58,13 +72,8 @@ class EventReplayer:
             result.final_state = copy_state(snapshot.state)
             result.from_snapshot = True
             result.snapshot_sequence = snapshot.sequence
-        query = EventQuery(
-            workflow_id=workflow_id,
-            from_sequence=result.snapshot_sequence,
-            to_sequence=as_of_sequence,
-            limit=UNLIMITED,
-        )
-        result.events_replayed = _fold(result.final_state, self.event_store.get_events(query))
+        events = self._events(workflow_id, result.snapshot_sequence, as_of_sequence)
+        result.events_replayed = _fold(result.final_state, events)
         return result
 
     def rebuild_workflow_state(
@@ -75,19 +84,53 @@ class EventReplayer:
     def time_travel_query(self, workflow_id: str, as_of_time: datetime) -> dict[str, Any]:
         """State from every event of the workflow stamped at or before ``as_of_time``."""
         state = empty_state(workflow_id)
-        query = EventQuery(workflow_id=workflow_id, to_timestamp=as_of_time, limit=UNLIMITED)
-        _fold(state, self.event_store.get_events(query))
+        _fold(state, self._events(workflow_id, 0, None, as_of_time))
         return state
 
     def replay_workflow_from_checkpoint(
         self, workflow_id: str, checkpoint_sequence: int, event_handler: Callable[[Event], None]
     ) -> None:
         """Hand every event after ``checkpoint_sequence`` to ``event_handler``, in order."""
-        query = EventQuery(
-            workflow_id=workflow_id, from_sequence=checkpoint_sequence, limit=UNLIMITED
-        )
-        for event in self.event_store.get_events(query):
+        for event in self._events(workflow_id, checkpoint_sequence, None):
+            if event.schema_version != base.CURRENT_SCHEMA_VERSION:
+                event = get_event_migrator().migrate(event, strict=False)  # noqa: PLW2901
             event_handler(event)
+
+    def _events(
+        self,
+        workflow_id: str,
+        after: int,
+        upto: int | None,
+        until_time: datetime | None = None,
+    ) -> Iterable[Event]:
+        """The workflow's events after ``after`` up to ``upto`` (and ``until_time``).
+
+        A store of this library is asked with one bounded query. Any other store (the
+        engine's, or a caller's stand-in) only through ``get_events_for_workflow``, the
+        one read the engine's replayer relies on."""
+        if isinstance(self.event_store, EventStore):
+            query = EventQuery(
+                workflow_id=workflow_id,
+                from_sequence=after,
+                to_sequence=upto,
+                to_timestamp=until_time,
+                limit=UNLIMITED,
+            )
+            return self.event_store.get_events(query)
+        events: Iterable[Event] = self.event_store.get_events_for_workflow(workflow_id, after)
+        if upto is not None:
+            events = (e for e in events if e.sequence <= upto)
+        if until_time is not None:
+            events = (e for e in events if e.timestamp <= until_time)
+        return events
+
+    def _apply_event(self, state: WorkflowState, event: Event) -> None:
+        """Fold one event into a typed state in place, as the engine's replayer does
+        (upcast first; skipped when newer than this build)."""
+        folded = state.to_dict()
+        apply_event(folded, event)
+        for name, value in vars(WorkflowState.from_dict(folded)).items():
+            setattr(state, name, value)
 
     def get_entity_history(self, entity_type: EntityType, entity_id: str) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.event_store.get_events_for_entity(entity_type, entity_id)]
@@ -99,13 +142,7 @@ class EventReplayer:
         before = self.rebuild_workflow_state(workflow_id, sequence1)
         if 0 <= sequence2 - sequence1 <= CONTINUE_WITHIN:
             after = copy_state(before)
-            query = EventQuery(
-                workflow_id=workflow_id,
-                from_sequence=sequence1,
-                to_sequence=sequence2,
-                limit=UNLIMITED,
-            )
-            _fold(after, self.event_store.get_events(query))
+            _fold(after, self._events(workflow_id, sequence1, sequence2))
         else:
             after = self.rebuild_workflow_state(workflow_id, sequence2)
         return {

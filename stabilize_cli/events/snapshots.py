@@ -65,11 +65,21 @@ class Snapshot:
             "version": self.version,
             "sequence": self.sequence,
             "state": self.state,
+            "state_hash": self.state_hash,
             "created_at": format_timestamp(self.created_at),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        """As the engine: a ``state_hash`` given must be the state's, else ``ValueError``."""
+        expected = data.get("state_hash")
+        if expected is not None:
+            actual = state_hash(data.get("state") or {})
+            if expected != actual:
+                raise ValueError(
+                    "Snapshot state integrity check failed:"
+                    f" expected {str(expected)[:16]}..., got {actual[:16]}..."
+                )
         created = data.get("created_at")
         return cls(
             entity_type=EntityType(data["entity_type"]),

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import base
 from .base import EntityType, Event, EventType
 from .timeutil import format_timestamp, parse_timestamp
 
-SUPPORTED_SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
 
 _WORKFLOW_STATUS = {
@@ -47,16 +47,22 @@ def empty_state(workflow_id: str) -> dict[str, Any]:
 
 
 def apply_event(state: dict[str, Any], event: Event) -> bool:
-    """Fold one event into ``state`` in place; False when it was skipped as too new."""
-    if event.schema_version > SUPPORTED_SCHEMA_VERSION:
-        log.warning(
-            "skipping event %s (sequence %s): schema v%s is newer than v%s",
-            event.event_id,
-            event.sequence,
-            event.schema_version,
-            SUPPORTED_SCHEMA_VERSION,
-        )
-        return False
+    """Fold one event into ``state`` in place; False when it was skipped as too new.
+
+    An older event is first upcast by the global migrator, leniently as the engine does:
+    with a step missing it is folded as far as it got."""
+    current = base.CURRENT_SCHEMA_VERSION
+    if event.schema_version != current:
+        if event.schema_version > current:
+            log.warning(
+                "skipping event %s (sequence %s): schema v%s is newer than v%s",
+                event.event_id,
+                event.sequence,
+                event.schema_version,
+                current,
+            )
+            return False
+        event = base.get_event_migrator().migrate(event, strict=False)
     if event.entity_type is EntityType.WORKFLOW:
         _apply_workflow(state, event)
     elif event.entity_type is EntityType.STAGE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -662,29 +663,58 @@ def test_shutdown_without_wait_returns_while_async_handlers_still_run(bus: Event
     assert finished.wait(TIMEOUT)
 
 
-def test_publishing_after_shutdown_delivers_async_subscriptions_inline(bus: EventBus) -> None:
+def test_publishing_after_shutdown_is_ignored_counted_and_logged_once(
+    bus: EventBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync, asynchronous = Recorder(), Recorder()
+    bus.subscribe("sync", sync)
+    bus.subscribe("async", asynchronous, mode=SubscriptionMode.ASYNC)
+    bus.shutdown()
+
+    with caplog.at_level(logging.WARNING, logger="stabilize_cli.events.bus"):
+        for _ in range(3):
+            bus.publish(make_event())
+        bus.publish_batch([make_event(), make_event()])
+
+    assert sync.events == []
+    assert asynchronous.events == []
+    assert bus.stats == EventBusStats(subscriptions_active=2, events_ignored=5)
+    ignored = [r for r in caplog.records if "shut down" in r.getMessage()]
+    assert len(ignored) == 1
+
+
+def test_reset_after_shutdown_accepts_events_again_as_in_the_engine(bus: EventBus) -> None:
+    bus.shutdown()
+    bus.publish(make_event())
+    bus.reset()
     received = Recorder()
     bus.subscribe("async", received, mode=SubscriptionMode.ASYNC)
-    bus.shutdown()
-    event = make_event()
 
-    bus.publish(event)
+    bus.publish(make_event())
 
-    assert received.events == [event]
-    assert received.threads == [threading.current_thread()]
+    assert received.called.wait(TIMEOUT)
+    assert bus.stats.events_ignored == 0
+    assert bus.stats.events_published == 1
 
 
-def test_async_fallbacks_count_each_async_delivery_made_inline(bus: EventBus) -> None:
-    bus.subscribe("async-1", Recorder(), mode=SubscriptionMode.ASYNC)
-    bus.subscribe("sync", Recorder())
-    bus.subscribe("async-2", Recorder(), mode=SubscriptionMode.ASYNC)
-    bus.shutdown()
+def test_an_async_delivery_the_pool_refuses_is_made_inline_and_counted(
+    bus: EventBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At interpreter exit the pool refuses new work; the event is delivered, not lost."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", refuse)
+    received = Recorder()
+    bus.subscribe("async", received, mode=SubscriptionMode.ASYNC)
 
     bus.publish(make_event())
     bus.publish(make_event())
 
-    assert bus.stats.async_fallbacks == 4
-    assert bus.stats.events_delivered == 6
+    assert received.threads == [threading.current_thread()] * 2
+    assert bus.stats.async_fallbacks == 2
+    assert bus.stats.events_delivered == 2
 
 
 def test_shutting_down_twice_is_harmless(bus: EventBus) -> None:
@@ -704,8 +734,8 @@ def test_leaving_the_context_manager_shuts_the_bus_down() -> None:
 
     bus.publish(make_event())
 
-    assert received.threads == [threading.current_thread()]
-    assert bus.stats.async_fallbacks == 1
+    assert received.events == []
+    assert bus.stats.events_ignored == 1
 
 
 def test_leaving_the_context_manager_waits_for_async_handlers() -> None:
@@ -911,7 +941,7 @@ def test_configure_event_bus_shuts_down_the_bus_it_replaces() -> None:
     old.publish(make_event())
 
     assert new is not old
-    assert old.stats.async_fallbacks == 1
+    assert old.stats.events_ignored == 1
 
 
 def test_reset_event_bus_shuts_down_and_forgets_the_global_bus() -> None:
@@ -922,7 +952,7 @@ def test_reset_event_bus_shuts_down_and_forgets_the_global_bus() -> None:
     old.publish(make_event())
 
     assert get_event_bus() is not old
-    assert old.stats.async_fallbacks == 1
+    assert old.stats.events_ignored == 1
 
 
 def test_reset_event_bus_without_a_global_bus_does_nothing() -> None:
@@ -930,3 +960,108 @@ def test_reset_event_bus_without_a_global_bus_does_nothing() -> None:
     reset_event_bus()
 
     assert isinstance(get_event_bus(), EventBus)
+
+
+# -- ASYNC ordering and parallelism -----------------------------------------
+
+
+def test_async_delivery_keeps_each_subscribers_events_in_publish_order_under_load() -> None:
+    """Many publisher threads, many ASYNC subscribers, a pool smaller than either: every
+    subscriber gets every event once, and each publisher's events in the order published."""
+    publishers, subscribers, per_publisher = 6, 9, 150
+    received: dict[str, list[tuple[int, int]]] = {f"sub-{i}": [] for i in range(subscribers)}
+    start = threading.Barrier(publishers, timeout=TIMEOUT)
+
+    def handler_for(name: str) -> Callable[[Event], None]:
+        def handle(event: Event) -> None:
+            if event.version % 7 == 0:
+                threading.Event().wait(0.0005)  # jitter: let other deliveries overtake
+            received[name].append((event.data["publisher"], event.version))
+
+        return handle
+
+    def publish_all(publisher: int) -> None:
+        start.wait()
+        for n in range(per_publisher):
+            bus.publish(Event(version=n, data={"publisher": publisher}))
+
+    with EventBus(max_workers=3) as bus:
+        for name in received:
+            bus.subscribe(name, handler_for(name), mode=SubscriptionMode.ASYNC)
+        threads = [threading.Thread(target=publish_all, args=(p,)) for p in range(publishers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+    for name, got in received.items():
+        assert len(got) == publishers * per_publisher, name
+        for publisher in range(publishers):
+            mine = [version for who, version in got if who == publisher]
+            assert mine == list(range(per_publisher)), (name, publisher)
+    assert bus.stats.events_delivered == subscribers * publishers * per_publisher
+
+
+def test_a_slow_async_subscriber_does_not_delay_another() -> None:
+    release = threading.Event()
+    fast = Recorder()
+    slow_calls: list[Event] = []
+
+    def slow(event: Event) -> None:
+        slow_calls.append(event)
+        release.wait(TIMEOUT)
+
+    with EventBus(max_workers=2) as bus:
+        bus.subscribe("slow", slow, mode=SubscriptionMode.ASYNC)
+        bus.subscribe("fast", fast, mode=SubscriptionMode.ASYNC)
+        events = [make_event() for _ in range(5)]
+        bus.publish_batch(events)
+
+        deadline = threading.Event()
+        for _ in range(200):
+            if len(fast.events) == 5:
+                break
+            deadline.wait(0.01)
+        assert fast.events == events
+        assert len(slow_calls) == 1  # still stuck on its first event
+        release.set()
+
+    assert [e.event_id for e in slow_calls] == [e.event_id for e in events]
+
+
+def test_a_busy_subscriber_yields_the_pool_after_a_batch() -> None:
+    """One worker, two subscribers: the second is served after at most one batch of the
+    first's backlog, not after all of it."""
+    from stabilize_cli.events.bus import DRAIN_BATCH  # noqa: PLC0415
+
+    backlog = DRAIN_BATCH * 4
+    gate = threading.Event()
+    busy_count = 0
+    seen_by_other: list[int] = []
+
+    def busy(event: Event) -> None:
+        nonlocal busy_count
+        gate.wait(TIMEOUT)
+        busy_count += 1
+
+    def other(event: Event) -> None:
+        seen_by_other.append(busy_count)
+
+    done = threading.Event()
+    with EventBus(max_workers=1) as bus:
+        bus.subscribe("busy", busy, mode=SubscriptionMode.ASYNC)
+        bus.subscribe("other", other, mode=SubscriptionMode.ASYNC)
+        for _ in range(backlog):
+            bus.publish(make_event())
+        bus.subscribe("done", lambda event: done.set(), mode=SubscriptionMode.ASYNC)
+        bus.publish(make_event())
+        gate.set()
+        # Shutting down drains what is left inline; wait until the pool did it all.
+        assert done.wait(TIMEOUT * 5)
+        for _ in range(500):
+            if busy_count == backlog + 1 and len(seen_by_other) == backlog + 1:
+                break
+            threading.Event().wait(0.01)
+
+    assert (busy_count, len(seen_by_other)) == (backlog + 1, backlog + 1)
+    assert seen_by_other[0] <= DRAIN_BATCH

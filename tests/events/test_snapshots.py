@@ -165,8 +165,18 @@ def test_a_snapshot_as_a_dict_holds_plain_json_values() -> None:
         "version": 3,
         "sequence": 42,
         "state": {"workflow_id": WF, "context": {"a": [1, 2]}},
+        "state_hash": engine_hash({"workflow_id": WF, "context": {"a": [1, 2]}}),
         "created_at": "2026-11-28T14:40:58.128463+00:00",
     }
+
+
+def test_a_snapshot_dict_whose_hash_does_not_match_its_state_is_refused() -> None:
+    data = {**example_snapshot().to_dict(), "state": {"workflow_id": "tampered"}}
+
+    with pytest.raises(ValueError, match="integrity check failed"):
+        Snapshot.from_dict(data)
+    without_hash = {k: v for k, v in data.items() if k != "state_hash"}
+    assert Snapshot.from_dict(without_hash).state == {"workflow_id": "tampered"}
 
 
 def test_a_snapshot_survives_a_round_trip_through_its_dict_form() -> None:
@@ -767,3 +777,65 @@ def test_replay_as_of_a_sequence_before_the_snapshot_ignores_it_and_matches_full
     earlier = data.draw(st.lists(st.integers(-1, k - 1), min_size=1, max_size=4))
 
     check_replay_through_snapshot(drawn, k, earlier, expect_snapshot=False)
+
+
+# -- the store's own get_latest_snapshot: the engine's shape --------------------------
+
+
+def test_store_latest_snapshot_has_the_engines_keys_and_a_decoded_state(
+    store: SqliteEventStore,
+) -> None:
+    state = {"status": "RUNNING", "stages": ["s1", "s2"], "context": {"n": 1}}
+    store.save_snapshot(EntityType.WORKFLOW, WF, WF, 5, 100, state)
+
+    latest = store.get_latest_snapshot(EntityType.WORKFLOW, WF)
+
+    assert latest == {
+        "entity_type": "workflow",
+        "entity_id": WF,
+        "workflow_id": WF,
+        "version": 5,
+        "sequence": 100,
+        "state": state,
+        "state_hash": engine_hash(state),
+    }
+
+
+def test_store_latest_snapshot_is_the_highest_version_not_the_highest_sequence(
+    store: SqliteEventStore,
+) -> None:
+    store.save_snapshot(EntityType.WORKFLOW, WF, WF, 7, 10, {"v": 7})
+    store.save_snapshot(EntityType.WORKFLOW, WF, WF, 5, 100, {"v": 5})
+    store.save_snapshot(EntityType.WORKFLOW, OTHER_WF, OTHER_WF, 9, 200, {"v": 9})
+
+    latest = store.get_latest_snapshot(EntityType.WORKFLOW, WF)
+
+    assert latest is not None
+    assert (latest["version"], latest["state"]) == (7, {"v": 7})
+    assert store.get_latest_snapshot(EntityType.STAGE, WF) is None
+
+
+def test_store_latest_snapshot_with_a_state_that_is_not_json_raises(
+    store: SqliteEventStore, db_path: Path
+) -> None:
+    from stabilize_cli.events.errors import SnapshotIntegrityError  # noqa: PLC0415
+
+    store.save_snapshot(EntityType.WORKFLOW, WF, WF, 1, 1, {"v": 1})
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("UPDATE snapshots SET state = 'not json'")
+    raw.close()
+
+    with pytest.raises(SnapshotIntegrityError, match="state is not JSON"):
+        store.get_latest_snapshot(EntityType.WORKFLOW, WF)
+
+
+def test_store_latest_snapshot_passes_through_the_snapshot_filter(
+    store: SqliteEventStore,
+) -> None:
+    store.save_snapshot(EntityType.WORKFLOW, WF, WF, 1, 1, {"token": "s3cret"})
+    store.snapshot_filter = lambda row: {**row, "state": json.dumps({"token": "***"})}
+
+    latest = store.get_latest_snapshot(EntityType.WORKFLOW, WF)
+
+    assert latest is not None
+    assert latest["state"] == {"token": "***"}

@@ -150,8 +150,9 @@ class StageMetricsProjection(Projection):
     """Execution counts, outcome rates and duration statistics per stage type and task."""
 
     def __init__(self) -> None:
-        self._stages: dict[str, StageMetrics] = {}
-        self._tasks: dict[str, TaskMetrics] = {}
+        # Private, but named as the engine names them: its own tests read them.
+        self._stage_metrics: dict[str, StageMetrics] = {}
+        self._task_metrics: dict[str, TaskMetrics] = {}
         self._seen: set[tuple[str, str, int | str]] = set()
 
     @property
@@ -162,8 +163,8 @@ class StageMetricsProjection(Projection):
         return event.entity_type in (EntityType.STAGE, EntityType.TASK)
 
     def reset(self) -> None:
-        self._stages.clear()
-        self._tasks.clear()
+        self._stage_metrics.clear()
+        self._task_metrics.clear()
         self._seen.clear()
 
     def apply(self, event: Event) -> None:
@@ -181,9 +182,9 @@ class StageMetricsProjection(Projection):
     def _apply_stage(self, event: Event) -> None:
         """Any stage event makes its type known; only lifecycle events count."""
         stage_type = str(event.data.get("type") or UNKNOWN_STAGE_TYPE)
-        metrics = self._stages.get(stage_type)
+        metrics = self._stage_metrics.get(stage_type)
         if metrics is None:
-            metrics = self._stages[stage_type] = StageMetrics(stage_type)
+            metrics = self._stage_metrics[stage_type] = StageMetrics(stage_type)
         kind = event.event_type
         if kind is EventType.STAGE_STARTED:
             metrics.execution_count += 1
@@ -200,9 +201,9 @@ class StageMetricsProjection(Projection):
 
     def _apply_task(self, event: Event) -> None:
         name = str(event.data.get("name") or UNKNOWN_STAGE_TYPE)
-        metrics = self._tasks.get(name)
+        metrics = self._task_metrics.get(name)
         if metrics is None:
-            metrics = self._tasks[name] = TaskMetrics(name)
+            metrics = self._task_metrics[name] = TaskMetrics(name)
         kind = event.event_type
         if kind is EventType.TASK_STARTED:
             metrics.execution_count += 1
@@ -221,28 +222,28 @@ class StageMetricsProjection(Projection):
                 metrics.durations.append(duration)
 
     def get_state(self) -> dict[str, StageMetrics]:
-        return dict(self._stages)
+        return dict(self._stage_metrics)
 
     def get_task_state(self) -> dict[str, TaskMetrics]:
-        return dict(self._tasks)
+        return dict(self._task_metrics)
 
     def get_metrics_for_type(self, stage_type: str) -> StageMetrics | None:
-        return self._stages.get(stage_type)
+        return self._stage_metrics.get(stage_type)
 
     def get_task_metrics_for_name(self, task_name: str) -> TaskMetrics | None:
-        return self._tasks.get(task_name)
+        return self._task_metrics.get(task_name)
 
     def get_top_slowest_stages(self, n: int = 10) -> list[tuple[str, float]]:
         """Stage types that have durations, slowest average first."""
-        timed = [(t, m.avg_duration_ms) for t, m in self._stages.items() if m.durations]
+        timed = [(t, m.avg_duration_ms) for t, m in self._stage_metrics.items() if m.durations]
         return sorted(timed, key=lambda item: item[1], reverse=True)[:n]
 
     def get_top_failing_stages(self, n: int = 10) -> list[tuple[str, float]]:
-        rates = [(t, m.failure_rate) for t, m in self._stages.items()]
+        rates = [(t, m.failure_rate) for t, m in self._stage_metrics.items()]
         return sorted(rates, key=lambda item: item[1], reverse=True)[:n]
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "stages": {t: m.to_dict() for t, m in self._stages.items()},
-            "tasks": {n: m.to_dict() for n, m in self._tasks.items()},
+            "stages": {t: m.to_dict() for t, m in self._stage_metrics.items()},
+            "tasks": {n: m.to_dict() for n, m in self._task_metrics.items()},
         }

@@ -6,9 +6,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..base import Event, EventType
+from ..base import EntityType, Event, EventType
 from ..timeutil import format_timestamp
 from .base import Projection
+
+# EntityType too, as the engine's module of this name offers it.
+__all__ = [
+    "EntityType",
+    "Event",
+    "EventType",
+    "Projection",
+    "TimelineEntry",
+    "WorkflowTimeline",
+    "WorkflowTimelineProjection",
+]
 
 _NOT_ON_TIMELINE = frozenset(
     {EventType.STATUS_CHANGED, EventType.CONTEXT_UPDATED, EventType.OUTPUTS_UPDATED}

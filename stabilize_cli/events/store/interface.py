@@ -188,9 +188,10 @@ class AuditableStore(EventStore):
         """The entity's snapshots up to ``max_sequence``, newest first."""
 
     @abstractmethod
-    def get_latest_snapshot(
-        self, entity_type: EntityType, entity_id: str
-    ) -> dict[str, Any] | None: ...
+    def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
+        """The engine's shape on every backend: the highest version's snapshot as
+        ``{entity_type, entity_id, workflow_id, version, sequence, state, state_hash}``
+        with ``state`` decoded (``SnapshotIntegrityError`` when it is not JSON)."""
 
     @abstractmethod
     def list_snapshots(self, workflow_id: str | None = None) -> list[dict[str, Any]]: ...

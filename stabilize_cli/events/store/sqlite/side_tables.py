@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ...base import EntityType, EventType
+from ...errors import SnapshotIntegrityError
 from ..hashing import state_hash
 from ..interface import UNLIMITED
 
@@ -29,6 +30,16 @@ SNAPSHOT_COLUMNS = (
     "state_hash",
     "created_at",
 )
+ENGINE_SNAPSHOT_KEYS = (
+    "entity_type",
+    "entity_id",
+    "workflow_id",
+    "version",
+    "sequence",
+    "state",
+    "state_hash",
+)
+"""What the engine's ``get_latest_snapshot`` returns: the row without ``id``/``created_at``."""
 HAS_SNAPSHOTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'"
 SELECT_SNAPSHOTS = f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots"
 UPSERT_SNAPSHOT = """
@@ -118,8 +129,32 @@ class SideTablesMixin:
             yield row if filt is None else filt(row)
 
     def get_latest_snapshot(self, entity_type: EntityType, entity_id: str) -> dict[str, Any] | None:
-        """The newest snapshot row, unchecked (``SnapshotStore`` verifies its hash)."""
-        return next(self.get_snapshots(entity_type, entity_id), None)
+        """The engine's shape: the entity's highest-version snapshot as a dict of
+        ``ENGINE_SNAPSHOT_KEYS`` with ``state`` decoded, unchecked (``SnapshotStore``
+        verifies hashes; the row's ``id`` and ``created_at`` are in :meth:`get_snapshots`).
+
+        A state that is not JSON raises ``SnapshotIntegrityError`` (the engine returns
+        ``{}``, which a caller would take for an empty workflow)."""
+        sql = (
+            f"{SELECT_SNAPSHOTS} WHERE entity_type = ? AND entity_id = ? "
+            "ORDER BY version DESC, id DESC LIMIT 1"
+        )
+        with self.reading() as conn:
+            raw = conn.execute(sql, (EntityType(entity_type).value, entity_id)).fetchone()
+        if raw is None:
+            return None
+        row = dict(zip(SNAPSHOT_COLUMNS, raw, strict=True))
+        if self.snapshot_filter is not None:
+            row = self.snapshot_filter(row)
+        shaped = {key: row[key] for key in ENGINE_SNAPSHOT_KEYS}
+        try:
+            shaped["state"] = json.loads(row["state"])
+        except (TypeError, ValueError) as exc:
+            raise SnapshotIntegrityError(
+                f"snapshot {row['id']} of {shaped['entity_type']} {entity_id}"
+                f" (version {shaped['version']}): state is not JSON: {exc}"
+            ) from exc
+        return shaped
 
     def list_snapshots(self, workflow_id: str | None = None) -> list[dict[str, Any]]:
         sql: str = SELECT_SNAPSHOTS
@@ -167,6 +202,17 @@ class SideTablesMixin:
                 "UPDATE event_subscriptions SET last_sequence = ?, "
                 "updated_at = datetime('now', 'utc') WHERE id = ?",
                 (last_sequence, subscription_id),
+            )
+
+    def update_subscription_cursor(
+        self, subscription_id: str, last_sequence: int, last_commit_cursor: str
+    ) -> None:
+        """Both delivery positions of a subscription at once, as the engine stores them."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE event_subscriptions SET last_sequence = ?, last_commit_cursor = ?, "
+                "updated_at = datetime('now', 'utc') WHERE id = ?",
+                (last_sequence, last_commit_cursor, subscription_id),
             )
 
     def delete_subscription(self, subscription_id: str) -> bool:

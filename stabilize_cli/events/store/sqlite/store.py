@@ -413,6 +413,23 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
     def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
         return list(self.get_events(EventQuery(from_sequence=sequence, limit=limit)))
 
+    def supports_commit_cursor(self) -> bool:
+        """True, as in the engine: SQLite commits one writer at a time, in sequence order."""
+        return True
+
+    def get_events_since_committed(self, cursor: str, limit: int = 1000) -> tuple[list[Event], str]:
+        """The engine's backend-neutral catch-up read: events after ``cursor`` (here a
+        sequence number as text) and the cursor to pass next (unchanged when none).
+
+        A cursor that is not a whole number raises ``ValueError`` (the engine reads it
+        as 0 and silently delivers everything again)."""
+        try:
+            after = int(cursor)
+        except ValueError:
+            raise ValueError(f"commit cursor must be a sequence number, got {cursor!r}") from None
+        events = self.get_events_since(after, limit)
+        return events, (str(events[-1].sequence) if events else cursor)
+
     def get_event_by_id(self, event_id: str) -> Event | None:
         rows = self._fetch(f"{SELECT_EVENTS} WHERE event_id = ?", (event_id,))
         if not rows:
