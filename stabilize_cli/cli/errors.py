@@ -29,7 +29,7 @@ from ..events.errors import (
     StoreOpenError,
     SubscriptionError,
 )
-from ..queries.errors import InvalidInputError, NotFoundError
+from ..queries.errors import CannotWriteError, InvalidInputError, NotFoundError
 from ..render.formats import FormatNotAvailableError
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
@@ -41,6 +41,7 @@ R = TypeVar("R")
 
 ERROR_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (NotFoundError, ExitCode.NOT_FOUND),
+    (CannotWriteError, ExitCode.CANNOT_OPEN),
     (InvalidInputError, ExitCode.USAGE),
     (FormatNotAvailableError, ExitCode.USAGE),
     (ValueError, ExitCode.USAGE),

@@ -13,3 +13,8 @@ class NotFoundError(QueryError):
 
 class InvalidInputError(QueryError):
     """An argument is malformed or out of range (a reversed range, an ambiguous prefix)."""
+
+
+class CannotWriteError(QueryError):
+    """A file the user asked to be written (``--export``) cannot be: exit 3, like a file
+    that cannot be opened, and before any output."""

@@ -11,7 +11,7 @@ from ..events.replay import EventReplayer
 from ..events.snapshots import SnapshotStore
 from ..events.store import AuditableStore
 from ..events.store.interface import UNLIMITED, EventQuery
-from ..events.timeutil import ensure_utc
+from ..events.timeutil import ensure_utc, format_timestamp
 from .errors import InvalidInputError
 
 
@@ -45,6 +45,35 @@ class StateResult:
     state: dict[str, Any]
     as_of_sequence: int | None = None
     as_of_time: datetime | None = None
+    sequences: tuple[int, int] | None = None
+    """The global sequences of the workflow's first and last event."""
+    first_time: datetime | None = None
+
+    @property
+    def before_it_existed(self) -> bool:
+        """Asked for a point before the workflow's first event: the state is empty, and
+        saying so beats an empty tree that looks like a broken store."""
+        if self.sequences is None:
+            return False
+        if self.as_of_sequence is not None:
+            return self.as_of_sequence < self.sequences[0]
+        return self.as_of_time is not None and (
+            self.first_time is not None and self.as_of_time < self.first_time
+        )
+
+    def existence_note(self) -> str | None:
+        if not self.before_it_existed or self.sequences is None:
+            return None
+        point = (
+            f"sequence {self.as_of_sequence}"
+            if self.as_of_sequence is not None
+            else format_timestamp(self.as_of_time or datetime.min)
+        )
+        first, last = self.sequences
+        return (
+            f"as of {point} workflow {self.workflow_id} did not exist yet: "
+            f"its events are {first}-{last}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the engine's rebuilt-state dict."""
@@ -62,12 +91,27 @@ def workflow_state(
     if at is not None and at_time is not None:
         raise InvalidInputError("--at and --at-time cannot be used together")
     replayer = EventReplayer(store, _snapshots_of(store))
+    span = _span(store, workflow_id) if at is not None or at_time is not None else (None, None)
     if at_time is not None:
         when = ensure_utc(at_time)
-        return StateResult(workflow_id, replayer.time_travel_query(workflow_id, when), None, when)
+        state = replayer.time_travel_query(workflow_id, when)
+        return StateResult(workflow_id, state, None, when, *span)
     if at is not None:
         check_sequence(at, "--at")
-    return StateResult(workflow_id, replayer.rebuild_workflow_state(workflow_id, at), at)
+    state = replayer.rebuild_workflow_state(workflow_id, at)
+    return StateResult(workflow_id, state, at, None, *span)
+
+
+def _span(
+    store: AuditableStore, workflow_id: str
+) -> tuple[tuple[int, int] | None, datetime | None]:
+    """The sequences of the workflow's first and last event, and the first one's time."""
+    first = next(iter(store.get_events(EventQuery(workflow_id=workflow_id, limit=1))), None)
+    newest = EventQuery(workflow_id=workflow_id, limit=1, ascending=False)
+    last = next(iter(store.get_events(newest)), None)
+    if first is None or last is None:
+        return None, None
+    return (first.sequence, last.sequence), first.timestamp
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..queries.errors import InvalidInputError
+from ..queries.errors import CannotWriteError, InvalidInputError
 from ..queries.timeline import TimelineResult
 from .timeline import timeline_view
 
@@ -26,7 +26,23 @@ def export_kind(path: str, db_path: str) -> str:
     kind = EXPORT_KINDS.get(Path(path).suffix.lower())
     if kind is None:
         raise InvalidInputError(f"--export {path}: the file name must end in .svg or .html")
+    check_writable(Path(path))
     return kind
+
+
+def check_writable(path: Path) -> None:
+    """Fail before anything is printed when ``path`` cannot be written: trying is the only
+    test that holds for every user (root passes ``os.access``) and file system."""
+    existed = path.exists()
+    if path.is_dir():
+        raise CannotWriteError(f"cannot write --export {path}: it is a directory")
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise CannotWriteError(f"cannot write --export {path}: {error.strerror or error}") from None
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -57,4 +73,4 @@ def export_view(result: TimelineResult, path: str, kind: str) -> None:
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as error:
-        raise InvalidInputError(f"cannot write {path}: {error.strerror or error}") from None
+        raise CannotWriteError(f"cannot write {path}: {error.strerror or error}") from None

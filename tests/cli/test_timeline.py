@@ -226,8 +226,9 @@ def test_export_through_a_link_to_a_sidecar_is_refused(invoke: Invoke, real_db_c
 def test_export_into_a_missing_directory_is_one_error_line(invoke: Invoke, tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "t.svg"
     result = invoke("timeline", FAILED, "--export", str(target))
-    assert result.exit_code == 2
-    assert result.stderr == f"error: cannot write {target}: No such file or directory\n"
+    assert result.exit_code == 3
+    assert result.stdout == ""  # checked before anything is printed
+    assert result.stderr == f"error: cannot write --export {target}: No such file or directory\n"
 
 
 def test_markup_and_escapes_in_names_and_errors_are_shown_literally(

@@ -87,6 +87,12 @@ def events(
         stream = query_events(store, wanted)
         if not follow:
             write_events(events_report(stream), stream.events, chosen)
+            if stream.full_page():
+                order = "newest" if reverse else "first"
+                sys.stderr.write(
+                    f"showing the {order} {limit} matching events; more match "
+                    "(--limit N, or --from-seq / --to-seq for the next page)\n"
+                )
             run.conclude(shown_raw=True)
             return
         followed = follow_events(

@@ -1,5 +1,6 @@
 """`stabilize state WF [--at SEQ | --at-time TIME]`: the rebuilt state, now or at any point."""
 
+import sys
 from typing import Annotated
 
 import typer
@@ -34,6 +35,7 @@ def state(
     from ...queries.workflows import resolve_workflow
     from ...render.incomplete import mark_incomplete
     from ...render.output import write
+    from ...render.sanitize import clean
     from ...render.state import state_report
 
     chosen = run.output(fmt, json_flag)
@@ -42,6 +44,9 @@ def state(
     with run.open(db, notes=True) as store:
         result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=when)
     write(mark_incomplete(state_report(result), notes.unreadable), chosen)
+    note = result.existence_note()
+    if note is not None and chosen is not Format.TABLE:  # the table says it in its header
+        sys.stderr.write(f"note: {clean(note)}\n")
     run.conclude()
     if exit_status:
         exit_with_outcome(outcome(result.state))

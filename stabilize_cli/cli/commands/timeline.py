@@ -43,7 +43,7 @@ def timeline(
     if export:
         from ...render.export import export_kind, export_view
     with run.open(db, notes=True) as store:
-        kind = export_kind(export, store.path) if export else None
+        kind = export_kind(export, store.path) if export else None  # fails before any output
         result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
     write(mark_incomplete(timeline_report(result), notes.unreadable), chosen)
     if export and kind:

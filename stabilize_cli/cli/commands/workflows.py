@@ -18,9 +18,14 @@ def workflows(
     db: DbOption = "stabilize.db",
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", help="Only these statuses (repeatable), e.g. TERMINAL."),
+        typer.Option(
+            "--status", help="Only these statuses (repeatable): TERMINAL, SUCCEEDED, RUNNING, ..."
+        ),
     ] = None,
     app: Annotated[str | None, typer.Option("--app", help="Only this application.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Only workflows of this name, e.g. nightly-etl.")
+    ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="At most this many rows.")] = 50,
@@ -36,6 +41,7 @@ def workflows(
     wanted = WorkflowFilter(
         statuses=frozenset(s.upper() for s in status or ()),
         application=app,
+        name=name,
         since=as_utc(since, what="--since"),
         until=as_utc(until, what="--until"),
         limit=limit,
@@ -43,5 +49,5 @@ def workflows(
     with run.open(db) as store:
         result = list_workflows(store, wanted, run.redactor)
     write(workflows_report(result), chosen)
-    if chosen is Format.TABLE and limit and len(result.workflows) == limit:
+    if limit and len(result.workflows) == limit:  # said on stderr, whatever the format
         sys.stderr.write(f"showing the newest {limit} workflows; --limit N for more\n")
