@@ -36,6 +36,9 @@ from .exit_codes import ExitCode
 from .run import NO_REDACT_KEY, PROFILE_KEY, CommandRun
 from .settings import busy_timeout
 
+DEBUG_ENV = "STABILIZE_DEBUG"
+DEBUG_HINT = f"rerun with {DEBUG_ENV}=1 for the traceback"
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -44,7 +47,7 @@ ERROR_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (CannotWriteError, ExitCode.CANNOT_OPEN),
     (InvalidInputError, ExitCode.USAGE),
     (FormatNotAvailableError, ExitCode.USAGE),
-    (ValueError, ExitCode.USAGE),
+    (UsageError, ExitCode.USAGE),
     (StoreOpenError, ExitCode.CANNOT_OPEN),
     (SchemaError, ExitCode.CANNOT_OPEN),
     (StoreCorruptError, ExitCode.CORRUPT),
@@ -106,8 +109,11 @@ def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
             raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
         except Exception as error:
             code = exit_code_for(error)
-            if code is None:
-                raise
+            if code is None:  # a bug, not the user's input: never exit 2 for it
+                if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+                    raise
+                message = f"internal error ({type(error).__name__}: {error}); {DEBUG_HINT}"
+                raise fail(message, ExitCode.INTERNAL, current) from None
             raise fail(str(error), code, current) from None
         finally:
             current.finish(quiet=_pipe_closed())

@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     BUSY = 5
     NOT_FOUND = 6
     RUNNING = 8
+    INTERNAL = 70
     INTERRUPTED = 130
     BROKEN_PIPE = 141
 
@@ -30,6 +31,7 @@ MEANINGS = {
     ExitCode.BUSY: "busy: still locked after the busy timeout (retry)",
     ExitCode.NOT_FOUND: "no such workflow, entity, event or snapshot",
     ExitCode.RUNNING: "--exit-status and the workflow is still running",
+    ExitCode.INTERNAL: "internal error (a bug): STABILIZE_DEBUG=1 shows the traceback",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
     ExitCode.BROKEN_PIPE: "broken pipe (output closed early): silent",
 }

@@ -78,19 +78,22 @@ class CommandRun:
         """The audited store, read-only: auditing never changes the evidence. Every event
         read from it is redacted by the run's redactor; with ``notes``, an unreadable row is
         left out of event reads and noted in :attr:`notes`."""
-        store = open_for_audit(
-            db,
-            self.redactor,
-            notes=self.read_notes() if notes else None,
-            busy_timeout=self.busy_timeout,
-        )
+        with _db_input():
+            store = open_for_audit(
+                db,
+                self.redactor,
+                notes=self.read_notes() if notes else None,
+                busy_timeout=self.busy_timeout,
+            )
         with _closing(store):
             yield store
 
     @contextmanager
     def open_for_writing(self, db: str) -> Iterator[AuditableStore]:
         """For the few commands that write (``snapshots create|prune``): never creates a file."""
-        with _closing(open_for_writing(db, busy_timeout=self.busy_timeout)) as store:
+        with _db_input():
+            store = open_for_writing(db, busy_timeout=self.busy_timeout)
+        with _closing(store):
             yield store
 
     # -- show -------------------------------------------------------------------------------
@@ -139,6 +142,19 @@ class _AlreadyNoted(logging.Filter):
         args = record.args if isinstance(record.args, tuple) else ()
         event_id = args[0] if args else None
         return notes is None or event_id not in notes.newer_schema_ids
+
+
+@contextmanager
+def _db_input() -> Iterator[None]:
+    """The library refuses a ``--db`` value it cannot take (``:memory:``, an unknown URL
+    scheme) with ValueError, as the engine does: that is the user's input (exit 2); any
+    other ValueError is a bug (exit 70)."""
+    from ..queries.errors import InvalidInputError  # noqa: PLC0415 - light, on use
+
+    try:
+        yield
+    except ValueError as error:
+        raise InvalidInputError(str(error)) from None
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from ..events.errors import StoreError
 from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
 from .console import make_console
 from .fit import FitColumn, FitTable
-from .formats import Format
+from .formats import Format, FormatNotAvailableError
 from .output import Column, Report, cell, dumps, is_time, table_time, write, write_json_line
 from .safe import safe_text
 from .sanitize import NULL_MARK
@@ -185,7 +185,9 @@ def _line_writer(fmt: Format) -> Callable[[StoredEvent], object]:
     if fmt is Format.TABLE:
         width = make_console().width
         return lambda event: sys.stdout.write(plain_line(event, width) + "\n")
-    raise ValueError(f"--follow cannot write --format {fmt.value} (a stream has no end)")
+    raise FormatNotAvailableError(
+        f"--follow cannot write --format {fmt.value} (a stream has no end)"
+    )
 
 
 def _cells(event: StoredEvent, columns: Sequence[Column]) -> list[str]:
