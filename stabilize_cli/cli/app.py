@@ -1,13 +1,12 @@
 """The `stabilize` command: the command tree, registered in one place."""
 
+import os
 import signal
 import sys
 from functools import partial
 from typing import Annotated, Any
 
 import typer
-from typer._click import Command, Context
-from typer._click.core import ParameterSource
 
 from .. import __version__
 from .argv import normalise
@@ -18,6 +17,7 @@ from .lazy_commands import Builder, LazyCommands, command_from, single_command
 from .profiles import PROFILE_ENV, Profile, default_map, load_profile
 from .redact import NO_REDACT_ENV
 from .run import NO_REDACT_KEY, PROFILE_KEY
+from .typer_private import Command, Context, ParameterSource
 
 COMMANDS = {
     "workflows": "workflows",
@@ -177,7 +177,8 @@ def _profile(ctx: typer.Context, name: str | None) -> Profile:
     from ..render.sanitize import clean  # noqa: PLC0415
 
     source = ctx.get_parameter_source("profile")
-    how = "--profile" if source is ParameterSource.COMMANDLINE else PROFILE_ENV
+    commandline = ParameterSource is not None and source is ParameterSource.COMMANDLINE
+    how = "--profile" if commandline else PROFILE_ENV
     try:
         return load_profile(name, how)
     except InvalidInputError as error:
@@ -190,11 +191,18 @@ def _terminate(signum: int, frame: object) -> None:
     sys.exit(128 + signum)
 
 
+def _program() -> str:
+    """``stabilize-audit`` when run by that name (its Tab completion reads
+    ``_STABILIZE_AUDIT_COMPLETE``), else ``stabilize``."""
+    name = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return "stabilize-audit" if name.startswith("stabilize-audit") else "stabilize"
+
+
 def main(*args: Any) -> None:
     """Console-script entry point; a closed pipe ends quietly with 141."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(prog_name="stabilize")
+        app(prog_name=_program())
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(int(ExitCode.BROKEN_PIPE))

@@ -15,9 +15,6 @@ from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import typer
-
-# Typer vendors Click and exposes no public name for its usage errors.
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from ..events.errors import (
@@ -36,6 +33,9 @@ from .exit_codes import ExitCode
 from .run import NO_REDACT_KEY, PROFILE_KEY, CommandRun
 from .settings import busy_timeout
 
+# Typer vendors Click and exposes no public name for its usage errors (typer_private).
+from .typer_private import AVAILABLE, ClickException, NoArgsIsHelpError, UsageError
+
 DEBUG_ENV = "STABILIZE_DEBUG"
 DEBUG_HINT = f"rerun with {DEBUG_ENV}=1 for the traceback"
 
@@ -47,7 +47,7 @@ ERROR_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (CannotWriteError, ExitCode.CANNOT_OPEN),
     (InvalidInputError, ExitCode.USAGE),
     (FormatNotAvailableError, ExitCode.USAGE),
-    (UsageError, ExitCode.USAGE),
+    *(((UsageError, ExitCode.USAGE),) if AVAILABLE else ()),
     (StoreOpenError, ExitCode.CANNOT_OPEN),
     (SchemaError, ExitCode.CANNOT_OPEN),
     (StoreCorruptError, ExitCode.CORRUPT),
@@ -175,7 +175,11 @@ def _silence_stdout() -> None:
 @contextlib.contextmanager
 def _neutral_usage_errors() -> Iterator[None]:
     """A usage error is one neutralised ``error:`` line and exit 2, like every other error
-    (Typer would draw a multi-line box); a bare command still gets its help."""
+    (Typer would draw a multi-line box); a bare command still gets its help. Without
+    Typer's private names, Typer's own box is shown."""
+    if not AVAILABLE:
+        yield
+        return
     try:
         yield
     except NoArgsIsHelpError:

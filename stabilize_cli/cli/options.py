@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ..render.formats import Format
+from .completion import workflow_ids
 from .timeopts import TIME_HELP, TIME_METAVAR
 
 DEFAULT_DB = "stabilize.db"
@@ -41,6 +42,7 @@ WorkflowArg = Annotated[
     str,
     typer.Argument(
         metavar="WF",
+        autocompletion=workflow_ids,
         help="Workflow id, a unique prefix of one, 'latest' or 'latest-failed'.",
         show_default=False,
     ),

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ...render.formats import Format
+from ..completion import event_types, workflow_ids
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
 from ..run import CommandRun
@@ -18,12 +19,20 @@ def events(
     workflow: Annotated[
         str | None,
         typer.Option(
-            "--workflow", "-w", help="Only this workflow: an id, a unique prefix, 'latest'."
+            "--workflow",
+            "-w",
+            help="Only this workflow: an id, a unique prefix, 'latest'.",
+            autocompletion=workflow_ids,
         ),
     ] = None,
     event_type: Annotated[
         list[str] | None,
-        typer.Option("--type", "-t", help="Only this event type (repeatable), e.g. stage.failed."),
+        typer.Option(
+            "--type",
+            "-t",
+            help="Only this event type (repeatable), e.g. stage.failed.",
+            autocompletion=event_types,
+        ),
     ] = None,
     entity_type: Annotated[
         EntityKind | None,

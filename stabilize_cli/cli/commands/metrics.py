@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ...render.formats import Format
+from ..completion import stage_types
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
 from ..run import CommandRun
@@ -34,6 +35,7 @@ def metrics(
         typer.Option(
             "--stage-type",
             help="Only these stage types, and the tasks of stages of these types (repeatable).",
+            autocompletion=stage_types,
         ),
     ] = None,
     no_cache: Annotated[

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from ...render.formats import Format
+from ..completion import statuses
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
 from ..run import CommandRun
@@ -19,7 +20,9 @@ def workflows(
     status: Annotated[
         list[str] | None,
         typer.Option(
-            "--status", help="Only these statuses (repeatable): TERMINAL, SUCCEEDED, RUNNING, ..."
+            "--status",
+            help="Only these statuses (repeatable): TERMINAL, SUCCEEDED, RUNNING, ...",
+            autocompletion=statuses,
         ),
     ] = None,
     app: Annotated[str | None, typer.Option("--app", help="Only this application.")] = None,
