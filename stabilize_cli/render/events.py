@@ -24,7 +24,7 @@ from .fit import FitColumn, FitTable
 from .formats import Format, FormatNotAvailableError
 from .output import Column, Report, cell, dumps, is_time, table_time, write, write_json_line
 from .safe import safe_text
-from .sanitize import NULL_MARK
+from .sanitize import NULL_MARK, clean
 
 SEQUENCE = Column("sequence", "SEQ", numeric=True)
 TIME = Column("timestamp", "TIME")
@@ -79,18 +79,33 @@ def _cell(value: Any) -> Text:
     return safe_text(value, style="dim" if value is None else "")
 
 
+def readable_table(
+    columns: Sequence[Column], records: Iterable[dict[str, Any]], broken: list[Exception]
+) -> RenderableType:
+    """The rows read before the store broke off (a damaged page), then a line saying the
+    table is incomplete; the error goes to ``broken``, raised once this is shown."""
+    rows: list[dict[str, Any]] = []
+    try:
+        rows.extend(records)
+    except StoreError as error:
+        broken.append(error)
+        mark = Text(f"INCOMPLETE: {clean(str(error))}", style="bold red")
+        return Group(event_table(columns, rows), mark)
+    return event_table(columns, rows)
+
+
 def history_report(history: EntityHistory) -> Report:
     whole = history.whole_workflow
-    return Report(
+    report = Report(
         document=history.to_json,
         columns=WORKFLOW_HISTORY_COLUMNS if whole else HISTORY_COLUMNS,
-        records=history.records,
-        view=lambda: _history_view(history, EVENT_TABLE_COLUMNS if whole else HISTORY_COLUMNS),
     )
-
-
-def _history_view(history: EntityHistory, columns: Sequence[Column]) -> RenderableType:
-    return Group(_history_title(history), event_table(columns, list(history.records())))
+    columns = EVENT_TABLE_COLUMNS if whole else HISTORY_COLUMNS
+    report.records = history.records
+    report.view = lambda: Group(
+        _history_title(history), readable_table(columns, history.records(), report.broken)
+    )
+    return report
 
 
 def _history_title(history: EntityHistory) -> Text:
@@ -104,12 +119,9 @@ def _history_title(history: EntityHistory) -> Text:
 
 
 def events_report(stream: EventStream) -> Report:
-    return Report(
-        document=stream.to_json,
-        columns=EVENT_COLUMNS,
-        records=stream.records,
-        view=lambda: event_table(EVENT_TABLE_COLUMNS, list(stream.records())),
-    )
+    report = Report(document=stream.to_json, columns=EVENT_COLUMNS, records=stream.records)
+    report.view = lambda: readable_table(EVENT_TABLE_COLUMNS, stream.records(), report.broken)
+    return report
 
 
 def write_events(report: Report, events: Callable[[], Iterable[StoredEvent]], fmt: Format) -> None:

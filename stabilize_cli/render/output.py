@@ -42,6 +42,8 @@ class Report:
     view: Callable[[], RenderableType] | None = None
     """The Rich view for ``--format table``."""
     formats: frozenset[Format] = field(default_factory=lambda: frozenset(Format))
+    broken: list[Exception] = field(default_factory=list)
+    """An error the view met after showing what it could read: raised once it is shown."""
 
 
 def write(report: Report, fmt: Format) -> None:
@@ -67,6 +69,8 @@ def write(report: Report, fmt: Format) -> None:
         else:
             assert report.records is not None
             console.print(rows_table(report.columns, report.records()))
+        if report.broken:
+            raise report.broken[0]
 
 
 def json_ready(value: Any) -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import chain
 from typing import Any
 
 from ...base import EntityType, Event
-from ...errors import EventDecodeError
+from ...errors import EventDecodeError, StoreCorruptError, StoreError
 from ..codec import EventRow, event_from_row, event_to_params
 from ..interface import UNLIMITED, AuditableStore, EventQuery
 from ..raw import ReadNotes, UnreadableRow
@@ -285,6 +285,11 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
 
         An ascending stream stops at the head it saw after its first page: a reader slower
         than a busy writer would otherwise chase the writer's appends and never finish.
+
+        A damaged page of the file (``StoreCorruptError``) does not end the stream where it
+        falls: the rows read before it are given, the stream goes on from the next row that
+        can be read, and the error is raised at the end, so a report shows every readable
+        row in order and then says it is incomplete.
         """
         direction = "ASC" if query.ascending else "DESC"
         keyset = f"sequence {'>' if query.ascending else '<'} ? AND sequence <= ?"
@@ -292,18 +297,26 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         ceiling = UNLIMITED
         to_skip = query.offset
         remaining = query.limit
+        damage: StoreCorruptError | None = None
+        sql = (
+            f"{SELECT_EVENTS} WHERE {compiled.where} AND {keyset} "
+            f"ORDER BY sequence {direction} LIMIT ?"
+        )
         while remaining > 0:
-            sql = (
-                f"{SELECT_EVENTS} WHERE {compiled.where} AND {keyset} "
-                f"ORDER BY sequence {direction} LIMIT ?"
-            )
             page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
-            rows = self._fetch(sql, (*compiled.params, cursor_seq, ceiling, page_size))
-            if not rows:
-                return
+            params = (*compiled.params, cursor_seq, ceiling, page_size)
+            rows, broken = self._fetch_readable(sql, params)
+            if broken is not None:
+                damage = damage or broken
+                last = rows[-1][0] if rows else cursor_seq
+                resumed = self._next_readable(sql, compiled, last, ceiling, query.ascending)
+            if not rows and broken is None:
+                break
             if query.ascending and ceiling == UNLIMITED and len(rows) == page_size:
                 ceiling = self.get_current_sequence()
-            cursor_seq = rows[-1][0]
+            if rows:
+                cursor_seq = rows[-1][0]
+            done = False
             for event in self._decode(rows, compiled):
                 if to_skip:
                     to_skip -= 1
@@ -311,9 +324,68 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 yield event
                 remaining -= 1
                 if remaining == 0:
-                    return
+                    done = True
+                    break
+            if done:
+                break
+            if broken is not None:
+                if resumed is None:
+                    break
+                cursor_seq = resumed
+                continue
             if len(rows) < page_size:
-                return
+                break
+        if damage is not None:
+            raise damage
+
+    def _fetch_readable(
+        self, sql: str, params: tuple[Any, ...]
+    ) -> tuple[list[EventRow], StoreCorruptError | None]:
+        """The rows a statement gives up to a damaged page, and the damage (None: none)."""
+        rows: list[EventRow] = []
+        try:
+            with self.reading() as conn:
+                for row in conn.execute(sql, params):
+                    rows.append(row)
+        except StoreCorruptError as error:
+            return rows, error
+        return rows, None
+
+    def _next_readable(
+        self,
+        sql: str,
+        compiled: CompiledQuery,
+        last: int,
+        ceiling: int,
+        ascending: bool,
+    ) -> int | None:
+        """A keyset cursor just past the damage after ``last``: the stream resumes at the
+        first row beyond it that can be read (None: none can)."""
+        sign = 1 if ascending else -1
+        if not ascending and last > 0:  # from the top: start at the head, not at 2^63
+            with suppress(StoreError):
+                last = min(last, self.get_current_sequence() + 1)
+
+        def readable(cursor: int) -> bool:
+            params = (*compiled.params, cursor, ceiling, 1)
+            return self._fetch_readable(sql, params)[1] is None
+
+        step = 1
+        while step <= UNLIMITED:
+            probe = max(0, min(UNLIMITED, last + sign * step))
+            if probe == last:
+                return None
+            if readable(probe):
+                low, high = last + sign * (step // 2), probe  # the first readable is in here
+                while abs(high - low) > 1:
+                    middle = (low + high) // 2
+                    if readable(middle):
+                        high = middle
+                    else:
+                        low = middle
+                return high
+            step *= 2
+        return None
 
     def _stream_statement(
         self, compiled: CompiledQuery, query: EventQuery
