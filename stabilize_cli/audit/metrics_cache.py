@@ -19,6 +19,8 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -130,9 +132,32 @@ class MetricsCache:
         are removed, so the directory does not grow without end."""
         cutoff = time.time() - STALE_DAYS * 86_400
         for entry in self.directory.glob("metrics-*.json"):
-            with contextlib.suppress(OSError):
-                if entry != keep and entry.stat().st_mtime < cutoff:
+            with contextlib.suppress(OSError, ValueError, RecursionError):
+                info = entry.lstat()
+                if entry != keep and info.st_mtime < cutoff and _provably_ours(entry, info):
                     entry.unlink()
+
+
+ENTRY_NAME = re.compile(r"metrics-([0-9a-f]{32})\.json")
+MAX_ENTRY_BYTES = 64 * 2**20
+
+
+def _provably_ours(entry: Path, info: os.stat_result) -> bool:
+    """Only an entry this tool wrote may be removed: a cache directory can be shared with
+    the user's own ``metrics-*.json`` reports. Ours is a regular file of this user, named
+    by the hash of the database path it records, in our entry format."""
+    match = ENTRY_NAME.fullmatch(entry.name)
+    if match is None or not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+        return False
+    if info.st_size > MAX_ENTRY_BYTES:
+        return False
+    document = json.loads(entry.read_text(encoding="utf-8"), parse_constant=_refuse)
+    if not isinstance(document, dict) or not str(document.get("format", "")).startswith("1/"):
+        return False
+    recorded = document.get("path")
+    if not isinstance(recorded, str) or not {"checkpoint", "prefix"} <= document.keys():
+        return False
+    return hashlib.sha256(os.fsencode(recorded)).hexdigest()[:32] == match.group(1)
 
 
 def _refuse(constant: str) -> None:

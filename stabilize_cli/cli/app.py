@@ -187,7 +187,8 @@ def _profile(ctx: typer.Context, name: str | None) -> Profile:
 
 
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so private copies of the database are removed."""
+    """SIGTERM and SIGHUP (a closed SSH session) unwind like Ctrl-C, so private copies
+    of the database are removed."""
     sys.exit(128 + signum)
 
 
@@ -201,6 +202,8 @@ def _program() -> str:
 def main(*args: Any) -> None:
     """Console-script entry point; a closed pipe ends quietly with 141."""
     signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup asked to ignore it
+        signal.signal(signal.SIGHUP, _terminate)
     try:
         app(prog_name=_program())
     except BrokenPipeError:

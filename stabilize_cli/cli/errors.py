@@ -10,6 +10,7 @@ import contextlib
 import functools
 import inspect
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -30,6 +31,7 @@ from ..queries.errors import CannotWriteError, InvalidInputError, NotFoundError
 from ..render.formats import FormatNotAvailableError
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
+from .int_bounds import check_integer_arguments
 from .run import NO_REDACT_KEY, PROFILE_KEY, CommandRun
 from .settings import busy_timeout
 
@@ -73,7 +75,11 @@ def fail(message: str, code: ExitCode, run: CommandRun) -> typer.Exit:
     """
     shown = run.redact(message)
     run.finish()
-    sys.stderr.write(f"error: {clean(shown)}\n")
+    try:
+        sys.stderr.write(f"error: {clean(shown)}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # stderr full or closed: the code says it
+        _silence(2)
     return typer.Exit(int(code))
 
 
@@ -94,10 +100,15 @@ def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
         current.profile = ctx.meta.get(PROFILE_KEY)
         current.source_of = functools.partial(_source, ctx)
         try:
+            if sys.stdout is None:  # started with descriptor 1 closed (``>&-``)
+                raise fail("standard output is closed", ExitCode.OUTPUT, current)
+            check_integer_arguments(kwargs)
             with library_warnings(current):
                 current.busy_timeout = busy_timeout()
                 result = command(current, *args, **kwargs)
             sys.stdout.flush()  # a closed pipe surfaces here (141), not in Typer's exit (1)
+            if _reader_gone():
+                raise BrokenPipeError
             return result
         except (typer.Exit, typer.Abort):
             raise
@@ -105,8 +116,11 @@ def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
             sys.stderr.write("interrupted\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:
-            _silence_stdout()
+            _silence(1)
             raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
+        except OSError as error:  # stdout on a full disk or /dev/full, stderr full, EIO
+            _silence(1)
+            raise fail(_io_problem(error), ExitCode.OUTPUT, current) from None
         except Exception as error:
             code = exit_code_for(error)
             if code is None:  # a bug, not the user's input: never exit 2 for it
@@ -163,13 +177,41 @@ def _tolerate_any_encoding() -> None:
                 reconfigure(errors="backslashreplace")
 
 
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+def _reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it.
+
+    CPython reports one large write that the kernel cut short (the reader left part way)
+    as complete and drops the rest without an error: the output was not all delivered,
+    so it is a closed pipe (141) all the same. ``poll`` reports POLLERR on such a pipe.
+    """
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        import select  # noqa: PLC0415 - only when stdout is a pipe
+
+        watcher = select.poll()
+        watcher.register(fd, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in watcher.poll(0))
+    except (OSError, ValueError, AttributeError):  # no descriptor (a test runner's stream)
+        return False
+
+
+def _silence(fd: int) -> None:
+    """After EPIPE or a failed write, point the descriptor at /dev/null so the
+    interpreter's final flush of what is still buffered stays quiet."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, fd)
+        os.close(devnull)
     except (OSError, ValueError):
         pass
+
+
+def _io_problem(error: OSError) -> str:
+    """One line for a failed read or write outside the database: what failed and where."""
+    where = f" ({error.filename})" if error.filename else " (writing the output)"
+    return f"I/O error: {error.strerror or error}{where}"
 
 
 @contextlib.contextmanager

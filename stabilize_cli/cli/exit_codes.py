@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     CORRUPT = 4
     BUSY = 5
     NOT_FOUND = 6
+    OUTPUT = 7
     RUNNING = 8
     INTERNAL = 70
     INTERRUPTED = 130
@@ -30,6 +31,7 @@ MEANINGS = {
     ExitCode.CORRUPT: "the database is corrupt or a row cannot be read",
     ExitCode.BUSY: "busy: still locked after the busy timeout (retry)",
     ExitCode.NOT_FOUND: "no such workflow, entity, event or snapshot",
+    ExitCode.OUTPUT: "cannot write: output closed, disk full or an I/O error",
     ExitCode.RUNNING: "--exit-status and the workflow is still running",
     ExitCode.INTERNAL: "internal error (a bug): STABILIZE_DEBUG=1 shows the traceback",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",

@@ -15,6 +15,9 @@ from ..queries.errors import InvalidInputError
 BUSY_TIMEOUT_ENV = "STABILIZE_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT = 5.0
 """Seconds to wait for the engine's lock before exit 5 (reliability matrix, CC)."""
+MAX_BUSY_TIMEOUT = (2**31 - 1) / 1000
+"""A limit, so larger values are clamped: SQLite waits at most 2^31-1 milliseconds (an
+int), and a larger value overflowed into not waiting at all."""
 
 
 def busy_timeout(environ: Mapping[str, str] = os.environ) -> float:
@@ -30,7 +33,7 @@ def busy_timeout(environ: Mapping[str, str] = os.environ) -> float:
         raise InvalidInputError(
             f"{BUSY_TIMEOUT_ENV} must be a non-negative number of seconds (got {raw!r})"
         )
-    return seconds
+    return min(seconds, MAX_BUSY_TIMEOUT)
 
 
 CACHE_DIR_ENV = "STABILIZE_CACHE_DIR"

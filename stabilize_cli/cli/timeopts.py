@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ..events.timeutil import ensure_utc, utc_now
+from ..events.timeutil import TIME_RANGE, TimeRangeError, ensure_utc, utc_now
 from ..queries.errors import InvalidInputError
 
 TIME_METAVAR = "TIME"
@@ -38,6 +38,10 @@ def parse_time(text: str, *, now: Clock = utc_now, what: str = "time") -> dateti
             seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(word))
             return ensure_utc(now()) - timedelta(seconds=seconds)
         return ensure_utc(datetime.fromisoformat(raw))
+    except TimeRangeError:
+        raise InvalidInputError(
+            f"{what} {raw} is outside the times this tool can hold ({TIME_RANGE})"
+        ) from None
     except (ValueError, OverflowError):
         pass
     raise InvalidInputError(
@@ -53,11 +57,18 @@ def _word(word: str, moment: datetime) -> datetime:
 
 
 def as_utc(
-    value: str | datetime | None, *, what: str = "time", now: Clock = utc_now
+    value: str | datetime | None, what: str = "time", *, now: Clock = utc_now
 ) -> datetime | None:
-    """An option's value as a UTC datetime (None stays None)."""
+    """An option's value as a UTC datetime (None stays None); one that has no UTC
+    datetime (``9999-12-31T23:59-01:00``) is a usage error naming ``what``, not an
+    overflow deep inside a query."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        return ensure_utc(value)
+        try:
+            return ensure_utc(value)
+        except TimeRangeError:
+            raise InvalidInputError(
+                f"{what} {value.isoformat()} is outside the times this tool can hold ({TIME_RANGE})"
+            ) from None
     return parse_time(value, now=now, what=what)

@@ -9,11 +9,30 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class TimeRangeError(ValueError):
+    """A time whose UTC instant lies outside what a datetime can hold (years 1 to 9999):
+    ``9999-12-31T23:59:59-01:00`` is valid ISO 8601 but has no UTC datetime."""
+
+
+TIME_RANGE = "0001-01-01 to 9999-12-31 UTC"
+"""The instants this library can place in time, in words for messages."""
+OUT_OF_RANGE = f"a time outside {TIME_RANGE} once read as UTC"
+"""Why a valid ISO 8601 text such as ``9999-12-31T23:59:59-01:00`` cannot be placed."""
+
+
 def ensure_utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC (the engine only ever writes UTC)."""
+    """Naive datetimes are taken as UTC (the engine only ever writes UTC).
+
+    Raises :class:`TimeRangeError` (a ValueError) instead of OverflowError for an instant
+    outside ``datetime``'s range, so every caller's "not a time" path handles it."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise TimeRangeError(
+            f"{value.isoformat()} is outside the times this tool can hold ({TIME_RANGE})"
+        ) from None
 
 
 def parse_timestamp(text: str) -> datetime:

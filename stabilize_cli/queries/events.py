@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +14,7 @@ from typing import Any
 
 from ..audit import read_models_for
 from ..events.base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventType
-from ..events.errors import StoreBusyError
+from ..events.errors import StoreBusyError, StoreOpenError
 from ..events.store import AuditableStore
 from ..events.store.interface import UNLIMITED, EventQuery
 from ..events.store.raw import UnreadableRow, json_value
@@ -117,17 +118,29 @@ def unreadable_record(row: UnreadableRow) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class EntityHistory:
+    """One entity's events, read lazily from the open store each time they are asked for:
+    a workflow of a million events is streamed, never held (issue 13, section 5)."""
+
     entity_type: EntityType
     entity_id: str
-    events: tuple[StoredEvent, ...]
+    store: AuditableStore
+    query: EventQuery
+    count: int
+    """Rows that match, unreadable ones included (they are shown in place)."""
+    owner: str | None
+    """The workflow the entity's events belong to, when that is another id (a stage's or
+    a task's), judged by its first and last event."""
     whole_workflow: bool = False
     """True with ``--all``: every event of the workflow, its stages' and tasks' too."""
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        return (event_record(e) for e in self.events)
+    def events(self) -> Iterator[StoredEvent]:
+        return self.store.get_rows(self.query)
 
-    def to_json(self) -> list[dict[str, Any]]:
-        return [e.to_dict() for e in self.events]
+    def records(self) -> Iterator[dict[str, Any]]:
+        return (event_record(e) for e in self.events())
+
+    def to_json(self) -> Iterator[dict[str, Any]]:
+        return (e.to_dict() for e in self.events())
 
 
 def entity_history(
@@ -145,7 +158,14 @@ def entity_history(
         query = EventQuery(workflow_id=entity_id, limit=UNLIMITED)
     else:
         query = EventQuery(entity_type=kind, entity_id=entity_id, limit=UNLIMITED)
-    return EntityHistory(kind, entity_id, tuple(store.get_rows(query)), whole_workflow)
+    ends = [
+        *store.get_rows(dataclasses.replace(query, limit=1)),
+        *store.get_rows(dataclasses.replace(query, limit=1, ascending=False)),
+    ]
+    owners = {e.workflow_id for e in ends} - {entity_id}
+    owner = owners.pop() if len(owners) == 1 else None
+    count = store.count_events(query)
+    return EntityHistory(kind, entity_id, store, query, count, owner, whole_workflow)
 
 
 def _workflow_reference(store: AuditableStore, entity_id: str, wanted: str | None) -> str:
@@ -294,9 +314,18 @@ def query_events(store: AuditableStore, wanted: EventFilter) -> EventStream:
 # -- following ----------------------------------------------------------------------------
 
 
+MAX_INTERVAL = 86_400.0
+"""A day between polls: beyond it ``--follow`` would look dead (and ``time.sleep`` fails
+past the platform's time_t)."""
+
+
 def check_interval(seconds: float) -> None:
     if not math.isfinite(seconds) or seconds <= 0:
         raise InvalidInputError(f"--interval must be a positive number of seconds (got {seconds})")
+    if seconds > MAX_INTERVAL:
+        raise InvalidInputError(
+            f"--interval must be at most {MAX_INTERVAL:g} seconds (got {seconds:g})"
+        )
 
 
 def follow_events(
@@ -331,14 +360,17 @@ def _poll(
     warn: Callable[[str], object],
 ) -> Iterator[StoredEvent]:
     last = _backlog_start(store, query)
+    same = SameDatabase(store)
     busy_in_a_row = 0
     while True:
         done = False
         try:
+            same.check_file()
             store.refresh()
-            head = store.get_current_sequence() if query.to_sequence is not None else None
+            head = same.check_contents()
             for event in store.get_rows(_after(query, last)):
                 last = event.sequence
+                same.shown(event)
                 yield event
             done = head is not None and query.to_sequence is not None and head >= query.to_sequence
             busy_in_a_row = 0
@@ -351,6 +383,67 @@ def _poll(
         if done or stop():
             return
         sleep(interval)
+
+
+class SameDatabase:
+    """Whether a followed database is still the one the stream started on.
+
+    Renamed or copied over, or deleted, it must not splice another database's events into
+    the stream, nor be followed forever once unlinked: the file's identity (device and
+    inode), its head sequence (never going back) and the last event shown (still there,
+    with the same id) are checked before each poll's read.
+    """
+
+    def __init__(self, store: AuditableStore) -> None:
+        self.store = store
+        self.on_file = store.backend == "sqlite" and not store.is_memory
+        """Only a file has an identity to check; a server's database is judged by content."""
+        self.identity = self._identity() if self.on_file else None
+        self.head = store.get_current_sequence()
+        self.anchor: tuple[int, object] | None = None
+
+    def _identity(self) -> tuple[int, int]:
+        try:
+            info = os.stat(self.store.path)
+        except FileNotFoundError:
+            raise StoreOpenError(
+                f"{self.store.path}: the database was deleted while being followed"
+            ) from None
+        return info.st_dev, info.st_ino
+
+    def check_file(self) -> None:
+        if self.on_file and self._identity() != self.identity:
+            raise StoreOpenError(
+                f"{self.store.path}: another file was put in the database's place "
+                "while it was followed; stopping (its events would be another database's)"
+            )
+
+    def check_contents(self) -> int:
+        """The head sequence, after checking nothing the stream showed has gone."""
+        head = self.store.get_current_sequence()
+        if head < self.head:
+            self._replaced(f"its last sequence went back from {self.head} to {head}")
+        self.head = head
+        if self.anchor is not None:
+            sequence, event_id = self.anchor
+            probe = EventQuery(from_sequence=sequence - 1, to_sequence=sequence, limit=1)
+            found = [_event_id(row) for row in self.store.get_rows(probe)]
+            if found != [event_id]:
+                self._replaced(f"event {sequence}, already shown, is gone or has another id")
+        return head
+
+    def shown(self, event: StoredEvent) -> None:
+        self.anchor = (event.sequence, _event_id(event))
+
+    def _replaced(self, why: str) -> None:
+        raise StoreOpenError(
+            f"{self.store.path}: the database changed into another while it was followed "
+            f"({why}); stopping"
+        )
+
+
+def _event_id(row: StoredEvent) -> object:
+    return row.event_id if isinstance(row, Event) else row.columns.get("event_id")
 
 
 def _backlog_start(store: AuditableStore, query: EventQuery) -> int:

@@ -35,7 +35,7 @@ def check_sequence(value: int, what: str) -> int:
     if value < 0:
         raise InvalidInputError(f"{what} must not be negative (got {value})")
     if value > UNLIMITED:
-        raise InvalidInputError(f"{what} is larger than 2^63-1 (got {value})")
+        raise InvalidInputError(f"{what} must be at most 2^63-1 (got {value})")
     return value
 
 

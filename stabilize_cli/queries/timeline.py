@@ -7,12 +7,13 @@ sequence read), so the tree and the engine's entries never disagree about what h
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from ..events.base import Event, EventType
 from ..events.projections.timeline import (
+    FAILURE_EVENTS,
     TimelineEntry,
     WorkflowTimeline,
     WorkflowTimelineProjection,
@@ -23,6 +24,11 @@ from ..events.store import AuditableStore
 from ..events.timeutil import format_timestamp, parse_timestamp
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
+_FAILURES_AND_STARTS = FAILURE_EVENTS | {
+    EventType.WORKFLOW_STARTED,
+    EventType.STAGE_STARTED,
+    EventType.TASK_STARTED,
+}
 _CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
 _RECORDING = frozenset({"stage.completed", "stage.failed", "task.completed", "task.failed"})
 _WORKFLOW_ENDS = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
@@ -214,17 +220,37 @@ class TimelineResult:
 
 
 def workflow_timeline(
-    store: AuditableStore, workflow_id: str, *, failures_only: bool = False
+    store: AuditableStore,
+    workflow_id: str,
+    *,
+    failures_only: bool = False,
+    keep_entries: bool = True,
 ) -> TimelineResult:
-    events = store.get_events_for_workflow(workflow_id)
+    """One streamed pass over the workflow's events: the state folds, the per-entity
+    sequences and the ending are taken as each event goes by, and no event is kept.
+
+    ``keep_entries=False`` (the table, which shows stages and tasks, not one line per
+    event) keeps only the failure entries (and the starts their durations need): memory
+    then stays that of the state, whatever the number of events.
+    """
     projection = WorkflowTimelineProjection(workflow_id)
-    projection.apply_all(events)
-    last_sequence = events[-1].sequence if events else 0
     state = empty_state(workflow_id)
-    for event in events:  # the events read above: each workflow's events are read once
+    seen = _Seen({}, {})
+    ending = _Ending()
+    first: Event | None = None
+    last: Event | None = None
+    for event in store.iter_workflow_events(workflow_id):
+        if keep_entries or event.event_type in _FAILURES_AND_STARTS:
+            projection.apply(event)
         apply_event(state, event)
-    stages, loose = _arrange(state, _Seen.of(events))
-    entries = projection.get_failures() if failures_only else projection.get_state().entries
+        seen.add(event)
+        ending.add(event)
+        if first is None:
+            first = event
+        last = event
+    keep_all = keep_entries and not failures_only
+    entries = projection.get_state().entries if keep_all else projection.get_failures()
+    stages, loose = _arrange(state, seen)
     if failures_only:
         stages, loose = _failing(stages), tuple(t for t in loose if t.failed)
     return TimelineResult(
@@ -234,9 +260,9 @@ def workflow_timeline(
         entries=tuple(entries),
         stages=stages,
         loose_tasks=loose,
-        ending=_ending(events),
-        sequences=(events[0].sequence, last_sequence) if events else None,
-        last_event_at=events[-1].timestamp if events else None,
+        ending=ending.result,
+        sequences=(first.sequence, last.sequence) if first and last else None,
+        last_event_at=last.timestamp if last else None,
         failures_only=failures_only,
     )
 
@@ -245,32 +271,25 @@ def _failing(stages: tuple[StageLine, ...]) -> tuple[StageLine, ...]:
     return tuple(s.failing_path() for s in stages if s.failed)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Seen:
     """Per entity: the sequences of its first and last event, and when a stage last closed."""
 
     sequences: dict[str, tuple[int, int]]
     closed: dict[str, datetime]
-    recorded: dict[str, Any]
+    recorded: dict[str, Any] = field(default_factory=dict)
     """Per entity, the ``duration_ms`` its last closing event recorded."""
     finished: bool = False
     """Whether the workflow ended (completed, failed or canceled)."""
 
-    @classmethod
-    def of(cls, events: list[Event]) -> _Seen:
-        sequences: dict[str, tuple[int, int]] = {}
-        closed: dict[str, datetime] = {}
-        recorded: dict[str, Any] = {}
-        finished = False
-        for event in events:
-            first, _ = sequences.get(event.entity_id, (event.sequence, 0))
-            sequences[event.entity_id] = (first, event.sequence)
-            if event.type_name in _CLOSING:
-                closed[event.entity_id] = event.timestamp
-            if event.type_name in _RECORDING and "duration_ms" in event.data:
-                recorded[event.entity_id] = event.data["duration_ms"]
-            finished = finished or event.type_name in _WORKFLOW_ENDS
-        return cls(sequences, closed, recorded, finished)
+    def add(self, event: Event) -> None:
+        first, _ = self.sequences.get(event.entity_id, (event.sequence, 0))
+        self.sequences[event.entity_id] = (first, event.sequence)
+        if event.type_name in _CLOSING:
+            self.closed[event.entity_id] = event.timestamp
+        if event.type_name in _RECORDING and "duration_ms" in event.data:
+            self.recorded[event.entity_id] = event.data["duration_ms"]
+        self.finished = self.finished or event.type_name in _WORKFLOW_ENDS
 
 
 def _arrange(
@@ -331,14 +350,21 @@ def _no_end(entity: dict[str, Any], seen: _Seen) -> bool:
     return seen.finished and entity.get("status") == "RUNNING" and entity.get("end_time") is None
 
 
-def _ending(events: list[Event]) -> WorkflowEnding:
-    """The error or cancel reason of the workflow's terminal event, if it failed or was canceled."""
-    for event in reversed(events):
-        if event.event_type is EventType.WORKFLOW_COMPLETED:
-            break
-        if event.event_type is EventType.WORKFLOW_FAILED:
-            return WorkflowEnding(error=event.data.get("error"))
-        if event.event_type is EventType.WORKFLOW_CANCELED:
+class _Ending:
+    """The error or cancel reason of the workflow's terminal event, if it failed or was
+    canceled: the last such event, unless a ``workflow.completed`` came after it."""
+
+    def __init__(self) -> None:
+        self.result = WorkflowEnding()
+
+    def add(self, event: Event) -> None:
+        kind = event.event_type
+        if kind is EventType.WORKFLOW_COMPLETED:
+            self.result = WorkflowEnding()
+        elif kind is EventType.WORKFLOW_FAILED:
+            self.result = WorkflowEnding(error=event.data.get("error"))
+        elif kind is EventType.WORKFLOW_CANCELED:
             data = event.data
-            return WorkflowEnding(canceled_by=data.get("canceled_by"), reason=data.get("reason"))
-    return WorkflowEnding()
+            self.result = WorkflowEnding(
+                canceled_by=data.get("canceled_by"), reason=data.get("reason")
+            )

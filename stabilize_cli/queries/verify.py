@@ -22,7 +22,7 @@ from ..events.base import EntityType, EventType
 from ..events.errors import StoreCorruptError
 from ..events.snapshots import check_snapshot_row
 from ..events.store import AuditableStore
-from ..events.timeutil import parse_timestamp
+from ..events.timeutil import OUT_OF_RANGE, TimeRangeError, parse_timestamp
 from .errors import InvalidInputError
 
 TOLERANCE = timedelta(seconds=5)
@@ -303,12 +303,17 @@ class _EventChecks:
     def _timestamp(self, row: RawEvent) -> None:
         try:
             moment = parse_timestamp(row.timestamp)
+        except TimeRangeError:
+            message = f"timestamp {_shown(row.timestamp)} is {OUT_OF_RANGE}"
+            self._add(Severity.ERROR, "bad-timestamp", message, row.sequence)
+            return
         except (TypeError, ValueError, AttributeError):
             message = f"timestamp {_shown(row.timestamp)} is not an ISO 8601 time"
             self._add(Severity.ERROR, "bad-timestamp", message, row.sequence)
             return
         last, self.last_time = self.last_time, (moment, row.sequence)
-        if last is not None and moment < last[0] - self.tolerance:
+        # last - moment, not last - tolerance: the latter underflows at datetime.min.
+        if last is not None and last[0] - moment > self.tolerance:
             message = (
                 f"timestamp {moment.isoformat()} is {_seconds(last[0] - moment)} earlier than "
                 f"that of sequence {last[1]} ({last[0].isoformat()})"

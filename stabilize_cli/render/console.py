@@ -18,7 +18,9 @@ def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console
     FORCE_COLOR gives colour, but animations (cursor codes) only on a real terminal."""
     stream = file or (sys.stderr if stderr else sys.stdout)
     is_tty = stream.isatty()
-    width = None if is_tty or os.environ.get("COLUMNS") else PIPE_WIDTH
+    width = _asked_width()
+    if width is None and not is_tty:
+        width = PIPE_WIDTH
     return _Console(
         file=stream,
         width=width,
@@ -30,6 +32,22 @@ def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console
         soft_wrap=False,
         safe_box=not _utf8(stream),
     )
+
+
+MIN_WIDTH = 40
+MAX_WIDTH = 1000
+"""``COLUMNS`` is clamped to these: at 0 Rich printed nothing at all, at 1 a table lost
+every cell, and at 99999999 three rows became 400 MB of padding."""
+
+
+def _asked_width() -> int | None:
+    """``COLUMNS`` as a usable width; None when unset or not a number (the terminal's)."""
+    raw = os.environ.get("COLUMNS", "").strip()
+    try:
+        asked = int(raw)
+    except ValueError:
+        return None
+    return min(max(asked, MIN_WIDTH), MAX_WIDTH)
 
 
 class _Console(Console):

@@ -7,8 +7,10 @@ followed stream prints each event as one plain line (a Rich table would re-rende
 from __future__ import annotations
 
 import csv
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import (
@@ -96,25 +98,29 @@ def readable_table(
 
 def history_report(history: EntityHistory) -> Report:
     whole = history.whole_workflow
+    columns = EVENT_TABLE_COLUMNS if whole else HISTORY_COLUMNS
     report = Report(
         document=history.to_json,
         columns=WORKFLOW_HISTORY_COLUMNS if whole else HISTORY_COLUMNS,
+        records=history.records,
     )
-    columns = EVENT_TABLE_COLUMNS if whole else HISTORY_COLUMNS
-    report.records = history.records
     report.view = lambda: Group(
         _history_title(history), readable_table(columns, history.records(), report.broken)
     )
     return report
 
 
+def history_table(history: EntityHistory) -> PagedTable:
+    columns = EVENT_TABLE_COLUMNS if history.whole_workflow else HISTORY_COLUMNS
+    return PagedTable(columns, history.records, lambda: _history_title(history))
+
+
 def _history_title(history: EntityHistory) -> Text:
     scope = "every event of workflow" if history.whole_workflow else history.entity_type.value
     title = Text.assemble((f"{scope} ", "bold"), safe_text(history.entity_id, style="bold"))
-    owners = {e.workflow_id for e in history.events if e.workflow_id != history.entity_id}
-    if len(owners) == 1:
-        title.append(" in workflow ").append_text(safe_text(owners.pop()))
-    count = len(history.events)
+    if history.owner is not None:
+        title.append(" in workflow ").append_text(safe_text(history.owner))
+    count = history.count
     return title.append(f": {count} event{'s' if count != 1 else ''}")
 
 
@@ -124,7 +130,66 @@ def events_report(stream: EventStream) -> Report:
     return report
 
 
-def write_events(report: Report, events: Callable[[], Iterable[StoredEvent]], fmt: Format) -> None:
+def events_table(stream: EventStream) -> PagedTable:
+    return PagedTable(EVENT_TABLE_COLUMNS, stream.records)
+
+
+PAGE_ROWS = 10_000
+"""Rows a table measures and renders at once: Rich holds a whole table (its cells, then
+its lines) before writing it, so a longer one is printed page by page."""
+
+
+@dataclass(frozen=True)
+class PagedTable:
+    """A table of events written in pages of :data:`PAGE_ROWS` rows, each sized to its
+    own rows: time and memory stay in proportion to one page, whatever the row count."""
+
+    columns: Sequence[Column]
+    records: Callable[[], Iterable[dict[str, Any]]]
+    title: Callable[[], RenderableType] | None = None
+
+    def write(self) -> None:
+        """Pages as they are read; when the store breaks off (a damaged page), the rows
+        read before it, then an ``INCOMPLETE`` line, then the error is raised."""
+        console = make_console()
+        rows = iter(self.records())
+        broken: list[StoreError] = []
+
+        def take() -> list[dict[str, Any]]:
+            page: list[dict[str, Any]] = []
+            if broken:
+                return page
+            try:
+                page.extend(itertools.islice(rows, PAGE_ROWS))
+            except StoreError as error:
+                broken.append(error)
+            return page
+
+        page = take()
+        following = take()
+        if following:
+            sys.stderr.write(
+                f"note: more than {PAGE_ROWS:,} rows: the table is printed in pages of "
+                f"{PAGE_ROWS:,}, each sized to its own rows (-f ndjson or -f csv: one row "
+                "per line)\n"
+            )
+        if self.title is not None:
+            console.print(self.title())
+        console.print(event_table(self.columns, page))
+        while following:
+            page, following = following, take()
+            console.print(event_table(self.columns, page))
+        if broken:
+            console.print(Text(f"INCOMPLETE: {clean(str(broken[0]))}", style="bold red"))
+            raise broken[0]
+
+
+def write_events(
+    report: Report,
+    events: Callable[[], Iterable[StoredEvent]],
+    fmt: Format,
+    table: PagedTable | None = None,
+) -> None:
     """JSON and NDJSON carry each event in the engine's form, written as it is read.
 
     An unreadable row is its columns as stored with an ``unreadable`` object saying why.
@@ -144,6 +209,8 @@ def write_events(report: Report, events: Callable[[], Iterable[StoredEvent]], fm
             raise
     elif fmt is Format.JSON:
         write_json_array(e.to_dict() for e in events())
+    elif fmt is Format.TABLE and table is not None:
+        table.write()
     else:
         write(report, fmt)
 

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from ..queries.errors import CannotWriteError, InvalidInputError
 from ..queries.timeline import TimelineResult
+from .atomic import write_whole
 from .timeline import timeline_view
 
 EXPORT_WIDTH = 120
@@ -70,7 +71,4 @@ def export_view(result: TimelineResult, path: str, kind: str) -> None:
     console.print(timeline_view(result, EXPORT_WIDTH))
     svg = kind == "svg"
     text = console.export_svg(title="stabilize timeline") if svg else console.export_html()
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise CannotWriteError(f"cannot write {path}: {error.strerror or error}") from None
+    write_whole(path, text)

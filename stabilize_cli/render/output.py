@@ -143,18 +143,20 @@ def is_time(key: str) -> bool:
 def table_time(value: Any) -> Any:
     """The one time layout of every table: UTC to the millisecond (``2026-11-28
     15:04:51.232``); JSON and CSV keep the stored ISO text. Not a time: as it is."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, str):
             moment = datetime.fromisoformat(value)
-        except ValueError:
+        else:
             return value
-    else:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or beyond datetime's range in UTC
         return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    # Formatted by hand: strftime's %Y drops the leading zeros of years before 1000.
+    day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    return f"{day} {moment:%H:%M:%S}.{moment.microsecond // 1000:03d}"
 
 
 FIXED_KEYS = frozenset({"status", "entity_type", "event_type", "kind", "severity", "check"})

@@ -31,6 +31,7 @@ from stabilize_cli.events.errors import StoreBusyError
 from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
 from stabilize_cli.queries.events import BUSY_RETRIES, follow_events
 
+from ..conftest import REAL_DB
 from .conftest import Invoke, run_process
 
 pytestmark = pytest.mark.slow
@@ -291,9 +292,14 @@ def test_the_store_refuses_a_negative_busy_timeout(tmp_path: Path) -> None:
 class FlakyStore:
     """A store whose polls find the database locked ``busy`` times, then see one event."""
 
+    path = str(REAL_DB)  # the follower checks the file is still the one it started on
+    backend = "sqlite"
+    is_memory = False
+
     def __init__(self, busy: int) -> None:
         self.busy = busy
         self.polls = 0
+        self.event = Event(sequence=1, entity_id="wf", workflow_id="wf")
 
     def refresh(self) -> bool:
         return False
@@ -301,14 +307,17 @@ class FlakyStore:
     def get_current_sequence(self) -> int:
         return 0
 
-    def get_events(self, query: EventQuery) -> Iterator[Event]:
+    def get_rows(self, query: EventQuery) -> Iterator[Event]:
+        """What --follow reads; a query ending at a sequence is its check that the last
+        event shown is still there, not a poll."""
+        if query.to_sequence is not None:
+            yield self.event
+            return
         self.polls += 1
         if self.polls <= self.busy:
             raise StoreBusyError("db: database is locked by another process")
         if self.polls == self.busy + 1:
-            yield Event(sequence=1, entity_id="wf", workflow_id="wf")
-
-    get_rows = get_events  # what --follow reads: every row, an unreadable one as stored
+            yield self.event
 
 
 def follow_flaky(store: FlakyStore, polls: int) -> tuple[list[int], list[str]]:

@@ -114,7 +114,7 @@ def test_a_negative_sequence_is_a_usage_error(invoke: Invoke) -> None:
 def test_a_sequence_beyond_sqlite_integers_is_a_usage_error(invoke: Invoke) -> None:
     result = invoke("diff", FAILED, "1", str(2**63))
     assert result.exit_code == 2
-    assert result.stderr == f"error: SEQ2 is larger than 2^63-1 (got {2**63})\n"
+    assert result.stderr == f"error: SEQ2 must be at most 2^63-1 (got {2**63})\n"
 
 
 def test_a_non_integer_sequence_is_a_usage_error(invoke: Invoke) -> None:

@@ -4,6 +4,7 @@ exactly what computing afresh (--no-cache) gives."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -242,10 +243,16 @@ def test_names_that_look_like_secrets_are_not_kept_on_disk(
 def test_entries_unused_for_a_month_are_removed_when_another_is_written(
     invoke: Invoke, db: Path, tmp_path: Path, private_cache: Path
 ) -> None:
-    stale = private_cache / "metrics-0123456789abcdef0123456789abcdef.json"
-    recent = private_cache / "metrics-fedcba9876543210fedcba9876543210.json"
-    for entry in (stale, recent):
-        entry.write_text("{}")
+    def entry_for(database: str) -> Path:
+        """An entry as the tool writes it: named by the hash of the path it records."""
+        name = hashlib.sha256(database.encode()).hexdigest()[:32]
+        entry = private_cache / f"metrics-{name}.json"
+        entry.write_text(
+            json.dumps({"format": "1/0", "path": database, "checkpoint": 0, "prefix": {}})
+        )
+        return entry
+
+    stale, recent = entry_for("/gone/stale.db"), entry_for("/gone/recent.db")
     month_ago = time.time() - (STALE_DAYS + 1) * 86_400
     os.utime(stale, (month_ago, month_ago))
     metrics(invoke, db)

@@ -123,7 +123,7 @@ def test_a_negative_at_is_a_usage_error(invoke: Invoke) -> None:
 def test_an_at_beyond_sqlite_integers_is_a_usage_error(invoke: Invoke) -> None:
     result = invoke("state", FAILED, "--at", str(2**63))
     assert result.exit_code == 2
-    assert result.stderr == f"error: --at is larger than 2^63-1 (got {2**63})\n"
+    assert result.stderr == f"error: --at must be at most 2^63-1 (got {2**63})\n"
 
 
 def test_a_malformed_at_time_is_a_usage_error(invoke: Invoke) -> None:

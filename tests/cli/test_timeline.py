@@ -320,3 +320,29 @@ def test_a_lower_case_ulid_prefix_finds_the_workflow(invoke: Invoke) -> None:
     lower = invoke("timeline", "01m8hb0192", "--json")
     assert lower.exit_code == 0, lower.stderr
     assert json.loads(lower.stdout)["workflow_id"] == "01M8HB0192C39KFA3JFF10TM4D"
+
+
+def test_the_table_pass_keeps_no_entries_and_arranges_the_same_stages() -> None:
+    """The table streams the events once and keeps only failure entries (its memory is the
+    state's, issue 13 section 5); stages, tasks and sequences equal the JSON pass's."""
+    from stabilize_cli.events.projections.timeline import FAILURE_EVENTS  # noqa: PLC0415
+    from stabilize_cli.queries.timeline import workflow_timeline  # noqa: PLC0415
+
+    statuses = [line.split()[0] for line in ENGINE_STATUSES.read_text().splitlines() if line]
+    with SqliteEventStore(str(REAL_DB), create_tables=False, read_only=True) as store:
+        for workflow in statuses:
+            full = workflow_timeline(store, workflow)
+            lean = workflow_timeline(store, workflow, keep_entries=False)
+            failures = {t.value for t in FAILURE_EVENTS}
+            assert list(lean.entries) == [e for e in full.entries if e.event_type in failures]
+            assert len(full.entries) > len(lean.entries)
+            assert (lean.stages, lean.loose_tasks, lean.state) == (
+                full.stages,
+                full.loose_tasks,
+                full.state,
+            )
+            assert (lean.sequences, lean.ending, lean.last_event_at) == (
+                full.sequences,
+                full.ending,
+                full.last_event_at,
+            )

@@ -217,8 +217,15 @@ def _check_days(store: SqliteEventStore) -> None:
         after = found[:-1] + chr(ord(found[-1]) + 1)
 
 
+EDGE_DAYS = ("0001-01-01", "9999-12-31")
+"""Days where an offset can carry the instant outside datetime's range: the decoder
+judges those rows (one such day in a store only costs the fast path)."""
+
+
 def _real_day(text: str) -> bool:
     if len(text) != 10 or not text.isascii() or text[4] != "-" or text[7] != "-":
+        return False
+    if text in EDGE_DAYS:
         return False
     try:
         date.fromisoformat(text)

@@ -75,7 +75,7 @@ def events(
 
     from ...queries.errors import InvalidInputError
     from ...queries.events import EventFilter, follow_events, query_events
-    from ...render.events import events_report, write_events, write_followed
+    from ...render.events import events_report, events_table, write_events, write_followed
     from ...render.sanitize import clean
 
     chosen = run.output(fmt, json_flag)
@@ -87,15 +87,16 @@ def events(
         entity_type=None if entity_type is None else entity_type.value,
         from_sequence=from_seq,
         to_sequence=to_seq,
-        since=as_utc(since, what="--since"),
-        until=as_utc(until, what="--until"),
+        since=as_utc(since, "--since"),
+        until=as_utc(until, "--until"),
         limit=limit,
         reverse=reverse,
     )
     with run.open(db, notes=True) as store:
         stream = query_events(store, wanted)
         if not follow:
-            write_events(events_report(stream), stream.events, chosen)
+            write_events(events_report(stream), stream.events, chosen, events_table(stream))
+            sys.stdout.flush()  # a closed pipe ends here, silently, before any note
             if stream.full_page():
                 order = "newest" if reverse else "first"
                 sys.stderr.write(

@@ -41,8 +41,8 @@ def failures(
     chosen = run.output(fmt, json_flag)
     wanted = FailureFilter(
         application=app,
-        since=as_utc(since, what="--since"),
-        until=as_utc(until, what="--until"),
+        since=as_utc(since, "--since"),
+        until=as_utc(until, "--until"),
         limit=limit,
     )
     wanted.validate()

@@ -52,11 +52,12 @@ def history(
     CSV and Markdown hold the table's rows.
     """
     from ...queries.events import entity_history
-    from ...render.events import history_report, write_events
+    from ...render.events import history_report, history_table, write_events
 
     chosen = run.output(fmt, json_flag)
     kind = None if entity_type is None else entity_type.value
     with run.open(db, notes=True) as store:
         found = entity_history(store, entity_id, kind, whole_workflow=whole_workflow)
-    write_events(history_report(found), lambda: found.events, chosen)
+        # Written while the store is open: the events stream from it, never held.
+        write_events(history_report(found), found.events, chosen, history_table(found))
     run.conclude(shown_raw=True)

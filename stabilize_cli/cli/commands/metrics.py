@@ -60,8 +60,8 @@ def metrics(
     chosen = run.output(fmt, json_flag)
     wanted = MetricsFilter(
         application=app,
-        since=as_utc(since, what="--since"),
-        until=as_utc(until, what="--until"),
+        since=as_utc(since, "--since"),
+        until=as_utc(until, "--until"),
         stage_types=frozenset(stage_type or ()),
         top=top,
     )

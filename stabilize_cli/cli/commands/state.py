@@ -39,7 +39,7 @@ def state(
     from ...render.state import state_report
 
     chosen = run.output(fmt, json_flag)
-    when = as_utc(at_time, what="--at-time")
+    when = as_utc(at_time, "--at-time")
     notes = run.read_notes()
     with run.open(db, notes=True) as store:
         result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=when)

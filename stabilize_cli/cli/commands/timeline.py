@@ -44,7 +44,12 @@ def timeline(
         from ...render.export import export_kind, export_view
     with run.open(db, notes=True) as store:
         kind = export_kind(export, store.path) if export else None  # fails before any output
-        result = workflow_timeline(store, resolve_workflow(store, workflow), failures_only=failures)
+        result = workflow_timeline(
+            store,
+            resolve_workflow(store, workflow),
+            failures_only=failures,
+            keep_entries=chosen is not Format.TABLE,  # the table shows no per-event entries
+        )
     write(mark_incomplete(timeline_report(result), notes.unreadable), chosen)
     if export and kind:
         export_view(result, export, kind)

@@ -45,12 +45,13 @@ def workflows(
         statuses=frozenset(s.upper() for s in status or ()),
         application=app,
         name=name,
-        since=as_utc(since, what="--since"),
-        until=as_utc(until, what="--until"),
+        since=as_utc(since, "--since"),
+        until=as_utc(until, "--until"),
         limit=limit,
     )
     with run.open(db) as store:
         result = list_workflows(store, wanted, run.redactor)
     write(workflows_report(result), chosen)
+    sys.stdout.flush()  # a closed pipe ends here, silently, before the note
     if limit and len(result.workflows) == limit:  # said on stderr, whatever the format
         sys.stderr.write(f"showing the newest {limit} workflows; --limit N for more\n")

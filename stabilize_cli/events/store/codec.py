@@ -10,7 +10,7 @@ from typing import Any
 
 from ..base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
 from ..errors import EventDecodeError
-from ..timeutil import format_timestamp, parse_timestamp
+from ..timeutil import OUT_OF_RANGE, TimeRangeError, format_timestamp, parse_timestamp
 
 EventRow = tuple[Any, ...]
 """Columns in :data:`schema.EVENT_COLUMNS` order."""
@@ -98,6 +98,8 @@ def event_from_row(row: EventRow) -> Event:
         raise EventDecodeError(sequence, "entity_type", raw_entity, "unknown entity type") from exc
     try:
         timestamp = parse_timestamp(raw_ts)
+    except TimeRangeError as exc:
+        raise EventDecodeError(sequence, "timestamp", raw_ts, OUT_OF_RANGE) from exc
     except (TypeError, ValueError, AttributeError) as exc:
         raise EventDecodeError(sequence, "timestamp", raw_ts, "not an ISO 8601 time") from exc
     return Event(

@@ -79,13 +79,19 @@ def open_connection(
         return conn
 
 
+MAX_BUSY_TIMEOUT_SECONDS = (2**31 - 1) / 1000
+"""SQLite takes the busy timeout as an int of milliseconds: beyond this (24.8 days) the
+conversion overflows and SQLite would not wait at all."""
+
+
 def resolve_busy_timeout(seconds: float | None) -> float:
-    """Seconds to wait for another connection's lock: the given value, else the default."""
+    """Seconds to wait for another connection's lock: the given value (clamped to what
+    SQLite can wait), else the default."""
     if seconds is None:
         return BUSY_TIMEOUT_SECONDS
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"busy timeout must be a non-negative number of seconds (got {seconds})")
-    return seconds
+    return min(seconds, MAX_BUSY_TIMEOUT_SECONDS)
 
 
 def event_instant(text: object) -> int | None:
@@ -152,7 +158,35 @@ def require_events_table(conn: sqlite3.Connection, path: str, columns: tuple[str
         if "events" not in tables:
             listed = ", ".join(t for t in tables if not t.startswith("sqlite_")) or "none"
             raise SchemaError(f"{path}: no events table (tables: {listed})")
-        present = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
-    missing = [c for c in columns if c not in present]
-    if missing:
-        raise SchemaError(f"{path}: events table lacks columns: {', '.join(missing)}")
+        info = conn.execute("PRAGMA table_info(events)").fetchall()
+        present = {row[1] for row in info}
+        missing = [c for c in columns if c not in present]
+        if missing:
+            raise SchemaError(f"{path}: events table lacks columns: {', '.join(missing)}")
+        problem = _sequence_problem(conn, info)
+    if problem:
+        raise SchemaError(f"{path}: not a Stabilize event store: events.sequence {problem}")
+
+
+def _sequence_problem(conn: sqlite3.Connection, info: list[tuple[object, ...]]) -> str | None:
+    """Every read orders and resumes by ``sequence``: a column that repeats or holds NULL
+    would silently drop or repeat rows. The engine's is ``INTEGER PRIMARY KEY``."""
+    keys = [row for row in info if isinstance(row[5], int) and row[5] > 0]
+    if len(keys) == 1 and keys[0][1] == "sequence" and str(keys[0][2]).upper() == "INTEGER":
+        return None  # the rowid itself: unique, never NULL
+    (column,) = [row for row in info if row[1] == "sequence"]
+    unique = False
+    for index in conn.execute("PRAGMA index_list(events)").fetchall():
+        name, is_unique, partial = index[1], index[2], index[4]
+        if is_unique and not partial:
+            indexed = [r[2] for r in conn.execute("PRAGMA index_info(" + _quoted(name) + ")")]
+            unique = unique or indexed == ["sequence"]
+    if not unique:
+        return "is not unique (no PRIMARY KEY or UNIQUE index on it alone)"
+    if not column[3]:
+        return "allows NULL"
+    return None
+
+
+def _quoted(name: object) -> str:
+    return '"' + str(name).replace('"', '""') + '"'

@@ -30,7 +30,9 @@ class CompiledQuery:
     exact: Callable[[Event | UnreadableRow], bool] | None
 
 
-def compile_query(query: EventQuery) -> CompiledQuery:
+def compile_query(query: EventQuery, *, sequence_bounds: bool = True) -> CompiledQuery:
+    """``sequence_bounds=False`` leaves ``from_sequence``/``to_sequence`` out: a keyset
+    stream carries them in its own page bounds (see ``_stream_by_sequence``)."""
     clauses: list[str] = ["1 = 1"]
     params: list[Any] = []
     if query.entity_type is not None:
@@ -46,10 +48,10 @@ def compile_query(query: EventQuery) -> CompiledQuery:
         types = [EventType(t).value for t in query.event_types]
         clauses.append(f"event_type IN ({', '.join('?' for _ in types)})" if types else "0 = 1")
         params.extend(types)
-    if query.from_sequence is not None:
+    if query.from_sequence is not None and sequence_bounds:
         clauses.append("sequence > ?")  # after from_sequence, as the engine reads it
         params.append(query.from_sequence)
-    if query.to_sequence is not None:
+    if query.to_sequence is not None and sequence_bounds:
         clauses.append("sequence <= ?")
         params.append(query.to_sequence)
     lower = None if query.from_timestamp is None else ensure_utc(query.from_timestamp)

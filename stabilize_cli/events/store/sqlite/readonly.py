@@ -14,15 +14,16 @@ import os
 import shutil
 import sqlite3
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import SchemaError, StoreOpenError
+from ...errors import SchemaError, StoreBusyError, StoreOpenError
+from . import private_copies
 from .connection import event_instant, resolve_busy_timeout, translate_errors
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
-COPY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -46,28 +47,74 @@ class ReadOnlyTarget:
 
     def cleanup(self) -> None:
         if self.copy_dir is not None:
-            shutil.rmtree(self.copy_dir, ignore_errors=True)
+            private_copies.remove(self.copy_dir)
 
 
-def prepare_read_only(path: str) -> ReadOnlyTarget:
-    """Check the file and decide how to open it without writing anything."""
-    _check_regular_file(path)
-    header = _read_header(path)
-    wal = header[18] == 2 and header[19] == 2
-    # SQLite keeps the side files beside a symlink's target, not beside the link.
-    real = os.path.realpath(path)
-    sidecars = all(os.path.exists(real + suffix) for suffix in ("-wal", "-shm"))
-    if wal and not sidecars:
-        import tempfile  # noqa: PLC0415 - 3 ms at import, needed only for this rare case
+def prepare_read_only(path: str, busy_timeout: float | None = None) -> ReadOnlyTarget:
+    """Check the file and decide how to open it without writing anything.
 
-        copy_dir = tempfile.mkdtemp(prefix="stabilize-audit-")
-        try:
-            copy, signature = _stable_copy(real, copy_dir)
-        except BaseException:  # interrupted mid-copy: leave no copy of the evidence behind
-            shutil.rmtree(copy_dir, ignore_errors=True)
-            raise
-        return ReadOnlyTarget(path, copy, wal, copy_dir, signature)
-    return ReadOnlyTarget(path, path, wal)
+    A WAL database whose writer keeps opening and closing its connection changes under
+    a copy: the decision and the copy are retried until ``busy_timeout`` (then
+    :class:`StoreBusyError`, exit 5), and whenever the writer's side files are back the
+    file is opened in place, with no copy at all.
+    """
+    deadline = time.monotonic() + resolve_busy_timeout(busy_timeout)
+    pause = 0.01
+    while True:
+        _check_regular_file(path)
+        header = _read_header(path)
+        wal = header[18] == 2 and header[19] == 2
+        # SQLite keeps the side files beside a symlink's target, not beside the link.
+        real = os.path.realpath(path)
+        if not wal or _usable_sidecars(real):
+            return ReadOnlyTarget(path, path, wal)
+        target = _try_copy(path, real)
+        if target is not None:
+            return target
+        if time.monotonic() >= deadline:
+            raise StoreBusyError(
+                f"{path}: kept changing while being copied for a consistent read "
+                "(a writer opening and closing it); retry"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+def _usable_sidecars(real: str) -> bool:
+    """``-wal`` and ``-shm`` both present, and the ``-shm`` is the database's own: a
+    read-only open writes read marks into it, so one hard-linked elsewhere (or a symlink)
+    would carry those writes out of the database's directory; such a file is read
+    through the private copy instead."""
+    if not os.path.exists(real + "-wal"):
+        return False
+    try:
+        shm = os.lstat(real + "-shm")
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(shm.st_mode) and shm.st_nlink == 1
+
+
+def _try_copy(path: str, real: str) -> ReadOnlyTarget | None:
+    """One attempt at a consistent private copy; None when a writer changed the file
+    meanwhile. A full ``$TMPDIR`` or another I/O error is :class:`StoreOpenError`."""
+    copy_dir = private_copies.new_directory()
+    try:
+        copied = _stable_copy(real, copy_dir)
+    except OSError as exc:
+        private_copies.remove(copy_dir)
+        where = os.path.dirname(copy_dir)
+        raise StoreOpenError(
+            f"{path}: cannot make the private copy a consistent read needs in {where} "
+            f"({exc.strerror or exc}); set TMPDIR to a directory with room"
+        ) from None
+    except BaseException:  # interrupted mid-copy: leave no copy of the evidence behind
+        private_copies.remove(copy_dir)
+        raise
+    if copied is None:
+        private_copies.remove(copy_dir)
+        return None
+    copy, signature = copied
+    return ReadOnlyTarget(path, copy, True, copy_dir, signature)
 
 
 def _check_regular_file(path: str) -> None:
@@ -100,24 +147,20 @@ def _read_header(path: str) -> bytes:
     return header
 
 
-def _stable_copy(path: str, copy_dir: str) -> tuple[str, tuple[tuple[int, int] | None, ...]]:
-    """Copy the file (and a ``-wal`` without ``-shm``: its commits count), retrying if a
+def _stable_copy(path: str, copy_dir: str) -> tuple[str, tuple[tuple[int, int] | None, ...]] | None:
+    """Copy the file (and a ``-wal`` without ``-shm``: its commits count); None if a
     writer changed them while we copied."""
     target = os.path.join(copy_dir, "snapshot.db")
-    for _ in range(COPY_ATTEMPTS):
-        before = _signature(path)
-        try:
-            shutil.copyfile(path, target)
-            if before[1] is not None:
-                shutil.copyfile(path + "-wal", target + "-wal")
-            elif os.path.exists(target + "-wal"):
-                os.remove(target + "-wal")  # left by an earlier attempt: no longer true
-        except FileNotFoundError:
-            continue  # a writer checkpointed and removed the -wal meanwhile: start again
-        if _signature(path) == before:
-            return target, before
-    shutil.rmtree(copy_dir, ignore_errors=True)
-    raise StoreOpenError(f"{path}: kept changing while being copied for a consistent read")
+    before = _signature(path)
+    try:
+        shutil.copyfile(path, target)
+        if before[1] is not None:
+            shutil.copyfile(path + "-wal", target + "-wal")
+    except FileNotFoundError:
+        return None  # a writer checkpointed and removed the -wal meanwhile
+    if _signature(path) != before:
+        return None
+    return target, before
 
 
 def _signature(path: str) -> tuple[tuple[int, int] | None, ...]:

@@ -94,7 +94,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         self._create = create_tables
         self._read_only: ReadOnlyTarget | None = None
         if read_only:
-            self._read_only = prepare_read_only(self._location.path)
+            self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._all: list[sqlite3.Connection] = []
@@ -187,7 +187,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             return False
         self._drop_connections()
         self._read_only.cleanup()
-        self._read_only = prepare_read_only(self._location.path)
+        self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
         return True
 
     def _drop_connections(self) -> None:
@@ -265,10 +265,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         """Ours: :meth:`get_events`, with an :class:`UnreadableRow` in the place of each
         row the codec refuses (it counts towards ``limit``), for audits that show them."""
         query.validate()
-        compiled = compile_query(query)
         if query.order_by == "sequence":
-            return self._stream_by_sequence(compiled, query)
-        return self._stream_statement(compiled, query)
+            return self._stream_by_sequence(compile_query(query, sequence_bounds=False), query)
+        return self._stream_statement(compile_query(query), query)
 
     def _events_only(self, rows: Iterator[Event | UnreadableRow]) -> Iterator[Event]:
         """Without notes an unreadable row raises; with them it was noted: leave it out."""
@@ -283,6 +282,11 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
     ) -> Iterator[Event | UnreadableRow]:
         """Keyset pages: each page is one short statement, so no read lock is held between.
 
+        The query's own sequence bounds are the pages' bounds, never a second pair of
+        clauses: SQLite ranges an index on one lower bound, and given two it may take the
+        query's, so every page would scan from the first event again (quadratic: 1M events
+        of one workflow took 38 s of CPU to decode instead of 12; issue 13 section 5).
+
         An ascending stream stops at the head it saw after its first page: a reader slower
         than a busy writer would otherwise chase the writer's appends and never finish.
 
@@ -292,31 +296,27 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         row in order and then says it is incomplete.
         """
         direction = "ASC" if query.ascending else "DESC"
-        keyset = f"sequence {'>' if query.ascending else '<'} ? AND sequence <= ?"
-        cursor_seq = 0 if query.ascending else UNLIMITED
-        ceiling = UNLIMITED
+        low = query.from_sequence or 0
+        high = UNLIMITED if query.to_sequence is None else query.to_sequence
+        open_ended = query.to_sequence is None
         to_skip = query.offset
         remaining = query.limit
         damage: StoreCorruptError | None = None
         sql = (
-            f"{SELECT_EVENTS} WHERE {compiled.where} AND {keyset} "
+            f"{SELECT_EVENTS} WHERE {compiled.where} AND sequence > ? AND sequence <= ? "
             f"ORDER BY sequence {direction} LIMIT ?"
         )
         while remaining > 0:
             page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
-            params = (*compiled.params, cursor_seq, ceiling, page_size)
-            rows, broken = self._fetch_readable(sql, params)
-            if broken is not None:
-                damage = damage or broken
-                last = rows[-1][0] if rows else cursor_seq
-                resumed = self._next_readable(sql, compiled, last, ceiling, query.ascending)
+            rows, broken = self._fetch_readable(sql, (*compiled.params, low, high, page_size))
             if not rows and broken is None:
                 break
-            if query.ascending and ceiling == UNLIMITED and len(rows) == page_size:
-                ceiling = self.get_current_sequence()
-            if rows:
-                cursor_seq = rows[-1][0]
-            done = False
+            if query.ascending and open_ended and len(rows) == page_size:
+                high, open_ended = min(high, self.get_current_sequence()), False
+            if rows and query.ascending:
+                low = rows[-1][0]
+            elif rows:
+                high = rows[-1][0] - 1
             for event in self._decode(rows, compiled):
                 if to_skip:
                     to_skip -= 1
@@ -324,14 +324,15 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 yield event
                 remaining -= 1
                 if remaining == 0:
-                    done = True
                     break
-            if done:
+            if remaining == 0:
                 break
             if broken is not None:
-                if resumed is None:
+                damage = damage or broken
+                bound = self._past_damage(sql, compiled, low, high, query.ascending)
+                if bound is None:
                     break
-                cursor_seq = resumed
+                low, high = (bound, high) if query.ascending else (low, bound)
                 continue
             if len(rows) < page_size:
                 break
@@ -351,39 +352,36 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             return rows, error
         return rows, None
 
-    def _next_readable(
-        self,
-        sql: str,
-        compiled: CompiledQuery,
-        last: int,
-        ceiling: int,
-        ascending: bool,
+    def _past_damage(
+        self, sql: str, compiled: CompiledQuery, low: int, high: int, ascending: bool
     ) -> int | None:
-        """A keyset cursor just past the damage after ``last``: the stream resumes at the
-        first row beyond it that can be read (None: none can)."""
-        sign = 1 if ascending else -1
-        if not ascending and last > 0:  # from the top: start at the head, not at 2^63
+        """The keyset bound just past a damaged page: ascending, the smallest ``low`` from
+        which the next row reads; descending, the largest ``high`` below the damage from
+        which it reads (None: nothing beyond it can be read)."""
+        if not ascending and high >= UNLIMITED:  # from the top: start at the head
             with suppress(StoreError):
-                last = min(last, self.get_current_sequence() + 1)
+                high = min(high, self.get_current_sequence())
 
-        def readable(cursor: int) -> bool:
-            params = (*compiled.params, cursor, ceiling, 1)
-            return self._fetch_readable(sql, params)[1] is None
+        def readable(bound: int) -> bool:
+            window = (bound, high) if ascending else (low, bound)
+            return self._fetch_readable(sql, (*compiled.params, *window, 1))[1] is None
 
+        sign = 1 if ascending else -1
+        start = low if ascending else high
         step = 1
         while step <= UNLIMITED:
-            probe = max(0, min(UNLIMITED, last + sign * step))
-            if probe == last:
+            probe = max(0, min(UNLIMITED, start + sign * step))
+            if probe == start and step > 1:
                 return None
             if readable(probe):
-                low, high = last + sign * (step // 2), probe  # the first readable is in here
-                while abs(high - low) > 1:
-                    middle = (low + high) // 2
+                bad = start + sign * (step // 2)  # the first readable bound lies past it
+                while abs(probe - bad) > 1:
+                    middle = (bad + probe) // 2
                     if readable(middle):
-                        high = middle
+                        probe = middle
                     else:
-                        low = middle
-                return high
+                        bad = middle
+                return probe
             step *= 2
         return None
 
@@ -448,11 +446,12 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                     notes.met_event(row, event)
                 yield event if self.event_filter is None else self.event_filter(event)
 
-    def _all_where(self, where: str, params: tuple[Any, ...]) -> list[Event]:
+    def _all_where(
+        self, where: str, params: tuple[Any, ...], from_sequence: int = 0
+    ) -> list[Event]:
         compiled = CompiledQuery(where, params, None)
-        return list(
-            self._events_only(self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED)))
-        )
+        bounds = EventQuery(from_sequence=from_sequence, limit=UNLIMITED)
+        return list(self._events_only(self._stream_by_sequence(compiled, bounds)))
 
     def get_events_for_entity(
         self, entity_type: EntityType, entity_id: str, from_version: int = 0
@@ -463,19 +462,15 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         )
 
     def get_events_for_workflow(self, workflow_id: str, from_sequence: int = 0) -> list[Event]:
-        return self._all_where("workflow_id = ? AND sequence > ?", (workflow_id, from_sequence))
+        return self._all_where("workflow_id = ?", (workflow_id,), from_sequence)
 
     def iter_workflow_events(
         self, workflow_id: str, from_sequence: int = 0, to_sequence: int | None = None
     ) -> Iterator[Event]:
         """Like :meth:`get_events_for_workflow`, streamed and optionally bounded above."""
-        upper = UNLIMITED if to_sequence is None else to_sequence
-        compiled = CompiledQuery(
-            "workflow_id = ? AND sequence > ? AND sequence <= ?",
-            (workflow_id, from_sequence, upper),
-            None,
-        )
-        return self._events_only(self._stream_by_sequence(compiled, EventQuery(limit=UNLIMITED)))
+        compiled = CompiledQuery("workflow_id = ?", (workflow_id,), None)
+        bounds = EventQuery(from_sequence=from_sequence, to_sequence=to_sequence, limit=UNLIMITED)
+        return self._events_only(self._stream_by_sequence(compiled, bounds))
 
     def get_current_sequence(self) -> int:
         with self.reading() as conn:
