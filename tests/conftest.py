@@ -64,3 +64,18 @@ def _fresh_globals() -> Any:
     yield
     reset_event_recorder()
     reset_event_bus()
+
+
+from .postgres_support import in_ci, pg_url, ran_postgres_tests  # noqa: E402, F401
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true a run in which no PostgreSQL test got a database fails: the
+    PostgreSQL path must never pass CI by being skipped."""
+    if not in_ci() or session.config.option.collectonly or session.testscollected == 0:
+        return
+    if ran_postgres_tests[0] == 0 and any("postgres" in item.nodeid for item in session.items):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("error: CI=true but no PostgreSQL test ran", red=True)

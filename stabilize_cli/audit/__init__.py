@@ -1,5 +1,5 @@
 """The audit commands' read models: questions the engine's API does not ask, answered in
-each backend's SQL (``audit/sqlite``; a PostgreSQL dialect goes in ``audit/postgres``).
+each backend's SQL (``audit/sqlite``, ``audit/postgres``).
 
 ``queries/`` asks through :func:`read_models_for` and the protocols in :mod:`.contracts`,
 never a backend module.
@@ -13,6 +13,7 @@ from .contracts import ReadModels
 
 if TYPE_CHECKING:
     from ..events.store import AuditableStore
+    from ..events.store.postgres import PostgresEventStore
     from ..events.store.sqlite import SqliteEventStore
 
 
@@ -31,7 +32,10 @@ def read_models_for(store: AuditableStore) -> ReadModels:
         from .sqlite import sqlite_read_models  # noqa: PLC0415 - one dialect per run
 
         return sqlite_read_models(cast("SqliteEventStore", store))
-    # "postgres": from .postgres import postgres_read_models (added with that backend)
+    if backend == "postgres":
+        from .postgres import postgres_read_models  # noqa: PLC0415 - one dialect per run
+
+        return postgres_read_models(cast("PostgresEventStore", store))
     raise UnsupportedBackendError(
         f"no audit read models for the {backend!r} backend ({type(store).__name__})"
     )

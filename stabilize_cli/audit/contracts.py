@@ -61,6 +61,16 @@ class RawSubscription(NamedTuple):
     updated_at: Any
 
 
+class BackendNote(NamedTuple):
+    """Something only one backend can say about a store, for ``verify`` to report:
+    severity ("error", "warning", "info"), a finding code, the message, the sequences."""
+
+    severity: str
+    code: str
+    message: str
+    sequences: tuple[int, ...]
+
+
 class FastPathUnavailable(Exception):
     """The store holds something the SQL path cannot answer exactly: use the projection."""
 
@@ -110,6 +120,7 @@ class IntegrityChecks(Protocol):
     def dangling_causations(self) -> list[tuple[int, Any]]: ...
     def has_table(self, name: str) -> bool: ...
     def raw_subscriptions(self) -> list[RawSubscription]: ...
+    def backend_notes(self) -> list[BackendNote]: ...
 
 
 class SnapshotAdmin(Protocol):

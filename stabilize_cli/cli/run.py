@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -74,10 +74,14 @@ class CommandRun:
     # -- open -------------------------------------------------------------------------------
 
     @contextmanager
-    def open(self, db: str, *, notes: bool = False) -> Iterator[AuditableStore]:
+    def open(
+        self, db: str, *, notes: bool = False, consistent: bool = True
+    ) -> Iterator[AuditableStore]:
         """The audited store, read-only: auditing never changes the evidence. Every event
         read from it is redacted by the run's redactor; with ``notes``, an unreadable row is
-        left out of event reads and noted in :attr:`notes`."""
+        left out of event reads and noted in :attr:`notes`. With ``consistent`` (all but a
+        follower, which must see what comes later), the run's reads share one snapshot
+        where the backend offers it, so a report's numbers agree while writers go on."""
         with _db_input():
             store = open_for_audit(
                 db,
@@ -85,7 +89,7 @@ class CommandRun:
                 notes=self.read_notes() if notes else None,
                 busy_timeout=self.busy_timeout,
             )
-        with _closing(store):
+        with _closing(store), store.consistent_reads() if consistent else nullcontext():
             yield store
 
     @contextmanager
@@ -201,10 +205,17 @@ def open_for_writing(db: str, *, busy_timeout: float | None = None) -> Auditable
 def _open(
     db: str, *, read_only: bool, busy_timeout: float | None, notes: ReadNotes | None
 ) -> AuditableStore:
-    """Dispatch on the ``--db`` string: the only place that knows which backend it names."""
-    # PostgreSQL (issue 9): ``postgresql://``, ``postgres://`` and libpq ``key=value``
-    # strings will open ``events.store.postgres`` here. Until that backend exists they go
-    # on to SQLite, which answers as before ("unsupported connection string" for a URL).
+    """Dispatch on the ``--db`` string: the only place that knows which backend it names.
+
+    ``postgresql://``, ``postgres://`` and libpq ``key=value`` strings open the
+    PostgreSQL store (psycopg is imported then, and only then); anything else is SQLite.
+    """
+    from ..events.store.postgres.dsn import is_postgres_dsn  # noqa: PLC0415 - no driver
+
+    if is_postgres_dsn(db):
+        from ..events.store.postgres import PostgresEventStore  # noqa: PLC0415 - on use
+
+        return PostgresEventStore(db, read_only=read_only, busy_timeout=busy_timeout, notes=notes)
     from ..events.store.sqlite import SqliteEventStore  # noqa: PLC0415 - sqlite3 on use
 
     if read_only:

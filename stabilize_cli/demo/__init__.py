@@ -22,6 +22,8 @@ from ..events.base import EntityType, Event, EventType
 from ..events.recorder import EventRecorder, event_context
 from ..events.replay import EventReplayer
 from ..events.snapshots import SnapshotStore
+from ..events.store.postgres import PostgresEventStore
+from ..events.store.postgres.dsn import is_postgres_dsn, redact_dsn
 from ..events.store.sqlite import SqliteEventStore
 from .shapes import plan
 from .simulation import Run
@@ -58,6 +60,9 @@ def _epoch_ms(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
+DemoStore = SqliteEventStore | PostgresEventStore
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 0
@@ -66,7 +71,7 @@ class _Clock:
         return _EPOCH + timedelta(microseconds=self.now)
 
 
-def _record(store: SqliteEventStore, runs: list[Run], event_ids: UlidSource) -> int:
+def _record(store: DemoStore, runs: list[Run], event_ids: UlidSource) -> int:
     """Every run's steps in time order, through the recorder, in one transaction."""
     clock = _Clock()
     recorder = EventRecorder(
@@ -110,7 +115,7 @@ def _simulate(rng: Random, ids: UlidSource) -> list[Run]:
     return runs
 
 
-def _snapshot(store: SqliteEventStore, runs: list[Run]) -> int:
+def _snapshot(store: DemoStore, runs: list[Run]) -> int:
     """The two longest workflows get snapshots (mid-run and at the end): something to list."""
     replayer, snapshots, saved = EventReplayer(store), SnapshotStore(store), set()
     for run in sorted(runs, key=lambda r: len(r.steps), reverse=True)[:2]:
@@ -127,7 +132,7 @@ def _snapshot(store: SqliteEventStore, runs: list[Run]) -> int:
     return len(saved)
 
 
-def _subscribe(store: SqliteEventStore) -> int:
+def _subscribe(store: DemoStore) -> int:
     """One consumer caught up, one lagging behind with a webhook: `subscriptions list`."""
     head = store.get_current_sequence()
     store.save_subscription("audit-archive", None, None, head)
@@ -139,7 +144,7 @@ def _subscribe(store: SqliteEventStore) -> int:
 
 @dataclass(frozen=True)
 class DemoSummary:
-    path: Path
+    path: Path | str
     seed: int
     events: int
     workflows: int
@@ -148,9 +153,12 @@ class DemoSummary:
 
 
 def _write(path: Path, seed: int) -> DemoSummary:
+    return _fill(SqliteEventStore(str(path)), path, seed)
+
+
+def _fill(store: DemoStore, path: Path | str, seed: int) -> DemoSummary:
     rng = Random(seed)
     ids = UlidSource(Random(f"entity-ids:{seed}"))
-    store = SqliteEventStore(str(path))
     try:
         runs = _simulate(rng, ids)
         events = _record(store, runs, UlidSource(Random(f"event-ids:{seed}")))
@@ -159,6 +167,33 @@ def _write(path: Path, seed: int) -> DemoSummary:
     finally:
         store.close()
     return DemoSummary(path, seed, events, len(runs), snapshots, subscriptions)
+
+
+class DemoTargetNotEmptyError(Exception):
+    """The server database already holds events: the demo never mixes with them."""
+
+
+def write_demo(text: str, seed: int = DEFAULT_SEED, *, overwrite: bool = False) -> DemoSummary:
+    """The demo into a file (``text`` a path or ``sqlite:///path``), or into a PostgreSQL
+    database (a URL or libpq ``key=value``), creating the engine's event tables there.
+
+    A server database that already holds events is refused (``--force`` replaces files
+    only: it never empties a database); raises :class:`DemoTargetNotEmptyError`.
+    """
+    if not is_postgres_dsn(text):
+        return write_demo_database(demo_path(text), seed, overwrite=overwrite)
+    store = PostgresEventStore(text, create_tables=True)
+    if store.get_current_sequence() or store.list_subscriptions() or store.list_snapshots():
+        store.close()
+        raise DemoTargetNotEmptyError(
+            f"{redact_dsn(text)} already holds an event store; the demo needs an empty database"
+        )
+    return _fill(store, redact_dsn(text), seed)
+
+
+def shown_target(text: str) -> str:
+    """Where the demo went, fit to show (a URL's password masked)."""
+    return redact_dsn(text) if is_postgres_dsn(text) else text
 
 
 def demo_path(text: str) -> Path:

@@ -1,4 +1,4 @@
-"""The event-sourcing API of ``stabilize.events``, on the engine's SQLite format.
+"""The event-sourcing API of ``stabilize.events``, on the engine's SQLite and PostgreSQL formats.
 
 Every public name of the engine's module is importable from here with the same
 parameters, defaults and return types. This package imports neither Typer nor Rich.
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from .snapshots import Snapshot, SnapshotPolicy, SnapshotStore
     from .state import WorkflowState
     from .store import AppendResult, EventQuery, EventStore, SqliteEventStore
+    from .store.postgres import PostgresEventStore
     from .subscriptions import DurableSubscription, SubscriptionManager
 
 _HOME = {
@@ -91,6 +92,7 @@ _HOME = {
     "EventSourcingError": ".errors",
     "EventStore": ".store",
     "EventType": ".base",
+    "PostgresEventStore": ".store.postgres",
     "Projection": ".projections",
     "ReplayResult": ".replay",
     "SchemaError": ".errors",
@@ -157,6 +159,7 @@ __all__ = [
     "EventSourcingError",
     "EventStore",
     "EventType",
+    "PostgresEventStore",
     "Projection",
     "ReplayResult",
     "SchemaError",

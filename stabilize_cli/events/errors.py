@@ -1,7 +1,7 @@
 """The library's own exceptions.
 
 Callers (the CLI above all) map these to messages and exit codes; nothing in the
-library lets a raw ``sqlite3`` error escape, so that mapping lives in one place.
+library lets a raw ``sqlite3`` or ``psycopg`` error escape, so that mapping lives in one place.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ class StoreCorruptError(StoreError):
 
 class StoreBusyError(StoreError):
     """Another connection held a lock for longer than the busy timeout."""
+
+
+class StoreConnectionLostError(StoreError):
+    """The database server went away during a command: what was read so far is partial."""
 
 
 class DuplicateEventError(StoreError):

@@ -13,14 +13,17 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .base import Event, EventType
 from .errors import EventSourcingError, SubscriptionError
 from .webhooks import deliver_webhook, validate_webhook_url
+
+if TYPE_CHECKING:
+    from .store.postgres.commit_order import FeedPage, FeedPosition
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,28 @@ class SubscriptionBackend(Protocol):
     def delete_subscription(self, subscription_id: str) -> bool: ...
 
 
+class CommitOrderedBackend(SubscriptionBackend, Protocol):
+    """A store that reads in commit order (PostgreSQL): positions are the engine's two
+    columns, ``last_sequence`` and ``last_commit_cursor``."""
+
+    def read_feed(self, position: FeedPosition, limit: int = 1000) -> FeedPage: ...
+
+    def head_position(self) -> FeedPosition: ...
+
+    def update_subscription_cursor(
+        self, subscription_id: str, last_sequence: int, last_commit_cursor: str
+    ) -> None: ...
+
+
+def commit_ordered(store: object) -> CommitOrderedBackend | None:
+    """The store as a commit-ordered backend, when it is one."""
+    if callable(getattr(store, "read_feed", None)) and callable(
+        getattr(store, "head_position", None)
+    ):
+        return store  # type: ignore[return-value]
+    return None
+
+
 @dataclass
 class DurableSubscription:
     """A consumer's filter and position; only the position and filter are persisted.
@@ -71,6 +96,9 @@ class DurableSubscription:
     enabled: bool = True
     error_count: int = 0
     max_errors: int = 10
+    last_commit_cursor: str = "0"
+    """Commit-ordered stores: every transaction below this xid was delivered (with
+    ``last_sequence``, a position inside one; see ``store.postgres.commit_order``)."""
 
     def matches(self, event: Event) -> bool:
         """An empty ``event_types`` list matches nothing, as in the engine (None = all).
@@ -101,7 +129,20 @@ class _Progress:
 
     retry_at: float = 0.0
     persisted: int = 0
+    persisted_cursor: str = "0"
     last_error: str | None = None
+
+
+@dataclass
+class _Batch:
+    """Events with the ``(last_sequence, last_commit_cursor)`` after each; ``end``: the
+    position once all were handled (a commit-ordered read moves on to its frontier)."""
+
+    items: list[tuple[Event, tuple[int, str]]]
+    end: tuple[int, str] | None
+
+    def __iter__(self) -> Iterator[tuple[Event, tuple[int, str]]]:
+        return iter(self.items)
 
 
 class SubscriptionManager:
@@ -165,12 +206,17 @@ class SubscriptionManager:
         """
         if not subscription_id:
             raise ValueError("subscription id must not be empty")
-        start = self._start_position(start_from)
+        start, cursor = self._start_position(start_from)
         if webhook_url is not None:
             validate_webhook_url(webhook_url, allow_private=self._allow_private)
         types = None if event_types is None else [EventType(t) for t in event_types]
         filt = None if entity_filter is None else dict(entity_filter)
-        self._store.save_subscription(subscription_id, types, filt, start, webhook_url)
+        if commit_ordered(self._store) is not None:
+            self._store.save_subscription(  # type: ignore[call-arg]
+                subscription_id, types, filt, start, webhook_url, last_commit_cursor=cursor
+            )
+        else:
+            self._store.save_subscription(subscription_id, types, filt, start, webhook_url)
         self._register(
             DurableSubscription(
                 id=subscription_id,
@@ -180,6 +226,7 @@ class SubscriptionManager:
                 last_sequence=start,
                 webhook_url=webhook_url,
                 max_errors=self._max_errors,
+                last_commit_cursor=cursor,
             )
         )
 
@@ -223,6 +270,7 @@ class SubscriptionManager:
                 last_sequence=last_sequence,
                 webhook_url=None if webhook_url is None else str(webhook_url),
                 max_errors=self._max_errors,
+                last_commit_cursor=str(row.get("last_commit_cursor") or "0"),
             )
         )
         return True
@@ -238,13 +286,21 @@ class SubscriptionManager:
     def _register(self, subscription: DurableSubscription) -> None:
         with self._lock:
             self._subscriptions[subscription.id] = subscription
-            self._progress[subscription.id] = _Progress(persisted=subscription.last_sequence)
+            self._progress[subscription.id] = _Progress(
+                persisted=subscription.last_sequence,
+                persisted_cursor=subscription.last_commit_cursor,
+            )
 
-    def _start_position(self, start_from: str) -> int:
+    def _start_position(self, start_from: str) -> tuple[int, str]:
+        """``(last_sequence, last_commit_cursor)`` to start from."""
+        ordered = commit_ordered(self._store)
         if start_from == "latest":
-            return self._store.get_current_sequence()
+            if ordered is not None:
+                head = ordered.head_position()
+                return head.last_sequence, head.commit_cursor
+            return self._store.get_current_sequence(), "0"
         if start_from == "beginning":
-            return 0
+            return 0, "0"
         text = start_from.strip() if isinstance(start_from, str) else ""
         if text.startswith("-") and _SEQUENCE.fullmatch(text[1:]):
             raise ValueError(f"start_from must not be negative (got {start_from!r})")
@@ -253,7 +309,12 @@ class SubscriptionManager:
                 f"start_from must be 'latest', 'beginning' or a sequence number "
                 f"(got {start_from!r})"
             )
-        return int(text)
+        if ordered is not None:
+            raise ValueError(
+                "this store delivers in commit order: start_from must be 'latest' or "
+                "'beginning' (a sequence number does not say which transactions came before)"
+            )
+        return int(text), "0"
 
     # -- delivery -------------------------------------------------------------------------
 
@@ -277,32 +338,55 @@ class SubscriptionManager:
         if progress is None or self._clock() < progress.retry_at:
             return 0
         try:
-            events = self._store.get_events_since(sub.last_sequence, limit=self._batch_size)
+            page = self._read(sub)
         except EventSourcingError as exc:
             logger.warning(
                 "subscription %s: cannot read events after %d: %s", sub.id, sub.last_sequence, exc
             )
             return 0
         delivered = 0
-        for event in events:
+        finished = True
+        for event, (sequence, cursor) in page:
             if (stop is not None and stop.is_set()) or self._progress_of(sub) is not progress:
+                finished = False
                 break
             if not sub.matches(event):
-                sub.last_sequence = event.sequence
+                sub.last_sequence, sub.last_commit_cursor = sequence, cursor
                 continue
             try:
                 self._deliver(sub, event)
             except Exception as exc:
                 self._record_failure(sub, progress, event, exc)
+                finished = False
                 break
-            sub.last_sequence = event.sequence
+            sub.last_sequence, sub.last_commit_cursor = sequence, cursor
             sub.error_count = 0
             progress.retry_at = 0.0
             progress.last_error = None
             delivered += 1
             self._persist(sub, progress)
+        if finished and page.end is not None:
+            sub.last_sequence, sub.last_commit_cursor = page.end
         self._persist(sub, progress)
         return delivered
+
+    def _read(self, sub: DurableSubscription) -> _Batch:
+        """The next batch and the position after each event: commit order where the
+        store has it (a page cut by its limit resumes inside it), else by sequence."""
+        ordered = commit_ordered(self._store)
+        if ordered is None:
+            events = self._store.get_events_since(sub.last_sequence, limit=self._batch_size)
+            return _Batch([(e, (e.sequence, sub.last_commit_cursor)) for e in events], None)
+        from .store.postgres.commit_order import FeedPosition  # noqa: PLC0415 - PG only
+
+        page = ordered.read_feed(
+            FeedPosition(sub.last_sequence, sub.last_commit_cursor), self._batch_size
+        )
+        positions = [(p.last_sequence, p.commit_cursor) for p in page.positions]
+        return _Batch(
+            list(zip(page.events, positions, strict=True)),
+            (page.end.last_sequence, page.end.commit_cursor),
+        )
 
     def _progress_of(self, sub: DurableSubscription) -> _Progress | None:
         """None once the subscription was deleted or replaced, so delivery stops."""
@@ -357,16 +441,23 @@ class SubscriptionManager:
         The in-memory position still advances, so this process does not redeliver;
         only a restart before the next successful write would, which at-least-once allows.
         """
-        if sub.last_sequence == progress.persisted or self._progress_of(sub) is not progress:
+        position = (sub.last_sequence, sub.last_commit_cursor)
+        if position == (progress.persisted, progress.persisted_cursor):
             return
+        if self._progress_of(sub) is not progress:
+            return
+        ordered = commit_ordered(self._store)
         try:
-            self._store.update_subscription_sequence(sub.id, sub.last_sequence)
+            if ordered is not None:
+                ordered.update_subscription_cursor(sub.id, *position)
+            else:
+                self._store.update_subscription_sequence(sub.id, sub.last_sequence)
         except EventSourcingError as exc:
             logger.warning(
                 "subscription %s: cannot save position %d: %s", sub.id, sub.last_sequence, exc
             )
             return
-        progress.persisted = sub.last_sequence
+        progress.persisted, progress.persisted_cursor = position
 
     # -- background polling ---------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
 from ..audit import read_models_for
 from ..events.base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventType
@@ -18,7 +18,7 @@ from ..events.errors import StoreBusyError, StoreOpenError
 from ..events.store import AuditableStore
 from ..events.store.interface import UNLIMITED, EventQuery
 from ..events.store.raw import UnreadableRow, json_value
-from ..events.timeutil import format_timestamp
+from ..events.timeutil import ensure_utc, format_timestamp
 from .errors import InvalidInputError, NotFoundError
 from .workflows import resolve_workflow
 
@@ -348,7 +348,116 @@ def follow_events(
     if not query.ascending:
         raise InvalidInputError("--reverse cannot be combined with --follow")
     check_interval(interval)
+    ordered = _commit_ordered(store)
+    if ordered is not None:
+        problem = ordered.commit_order_problem()
+        if problem is None:
+            return _poll_commit_order(ordered, store, query, interval, sleep, stop, warn)
+        warn(problem)
     return _poll(store, query, interval, sleep, stop, warn)
+
+
+class _CommitOrdered(Protocol):
+    """A store whose rows become visible in commit order, not sequence order (PostgreSQL):
+    a follower polling ``sequence > last`` could step past a row committed late."""
+
+    def commit_order_problem(self) -> str | None: ...
+    def follow_start(self) -> tuple[Any, int, frozenset[int]]: ...
+    def read_feed(self, position: Any, limit: int = 1000) -> Any: ...
+
+
+def _commit_ordered(store: AuditableStore) -> _CommitOrdered | None:
+    has = all(callable(getattr(store, name, None)) for name in ("follow_start", "read_feed"))
+    return cast("_CommitOrdered", store) if has else None
+
+
+FEED_PAGE = 1000
+
+
+def _poll_commit_order(
+    ordered: _CommitOrdered,
+    store: AuditableStore,
+    query: EventQuery,
+    interval: float,
+    sleep: Callable[[float], None],
+    stop: Callable[[], bool],
+    warn: Callable[[str], object],
+) -> Iterator[StoredEvent]:
+    """The backlog by sequence up to the head visible at the start, then every row in
+    commit order: each once, also one whose transaction took a lower sequence and
+    committed later, and nothing lost when a page is cut by its limit."""
+    position, head, seen_at_start = ordered.follow_start()
+    bounded = dataclasses.replace(query, to_sequence=_lower(query.to_sequence, head))
+    last = _backlog_start(store, bounded)
+    shown = set(seen_at_start)
+    for row in store.get_rows(_after(bounded, last)):
+        shown.add(row.sequence)  # a transaction open at the start may commit meanwhile
+        yield row
+    if query.to_sequence is not None and head >= query.to_sequence:
+        return
+    busy_in_a_row = 0
+    while True:
+        try:
+            page = ordered.read_feed(position, FEED_PAGE)
+            busy_in_a_row = 0
+        except StoreBusyError as error:
+            busy_in_a_row += 1
+            if busy_in_a_row > BUSY_RETRIES:
+                raise
+            if busy_in_a_row == 1:
+                warn(f"{error}; retrying every {interval:g}s")
+        else:
+            for row in page.rows:
+                if row.sequence not in shown and _matches(query, row):
+                    yield row
+            position = page.end
+            if len(page.rows) == FEED_PAGE:
+                continue  # more is waiting: no sleep
+        if stop():
+            return
+        sleep(interval)
+
+
+def _lower(limit: int | None, head: int) -> int:
+    return head if limit is None else min(limit, head)
+
+
+def _matches(query: EventQuery, row: StoredEvent) -> bool:
+    """The query's filters, on a row the feed read (it reads every row in commit order)."""
+    if query.from_sequence is not None and row.sequence <= query.from_sequence:
+        return False
+    if query.to_sequence is not None and row.sequence > query.to_sequence:
+        return False
+    if isinstance(row, UnreadableRow):
+        moment = row.timestamp
+        columns = row.columns
+        entity_type, entity_id = columns.get("entity_type"), columns.get("entity_id")
+        workflow_id, event_type = columns.get("workflow_id"), columns.get("event_type")
+    else:
+        moment = row.timestamp
+        entity_type, entity_id = row.entity_type.value, row.entity_id
+        workflow_id, event_type = row.workflow_id, row.type_name
+    if query.entity_type is not None and entity_type != EntityType(query.entity_type).value:
+        return False
+    if query.entity_id is not None and entity_id != query.entity_id:
+        return False
+    if query.workflow_id is not None and workflow_id != query.workflow_id:
+        return False
+    if query.event_types is not None and event_type not in {
+        EventType(t).value for t in query.event_types
+    }:
+        return False
+    if (
+        moment is not None
+        and query.from_timestamp is not None
+        and moment < ensure_utc(query.from_timestamp)
+    ):
+        return False
+    return not (
+        moment is not None
+        and query.to_timestamp is not None
+        and moment > ensure_utc(query.to_timestamp)
+    )
 
 
 def _poll(

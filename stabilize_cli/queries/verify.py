@@ -134,6 +134,7 @@ class _Auditor:
             ("checking causation ids", self._causations),
             ("checking snapshots", self._snapshots),
             ("checking subscriptions", self._subscriptions),
+            ("checking what the backend alone can tell", self._backend),
         )
         for name, section in sections:  # a corrupt page stops one section, not the audit
             try:
@@ -220,6 +221,12 @@ class _Auditor:
         self.subscriptions = len(rows)
         for row in rows:
             self._subscription(row, head)
+
+    def _backend(self) -> None:
+        """Findings only one backend can make (PostgreSQL: commit order, what it does not
+        check in place of SQLite's quick_check)."""
+        for note in self.audit.integrity.backend_notes():
+            self._add(Severity(note.severity), note.code, note.message, *note.sequences)
 
     def _subscription(self, row: RawSubscription, head: int) -> None:
         name, position = f"subscription {_shown(row.id)}", row.last_sequence

@@ -308,12 +308,19 @@ def test_a_secret_declared_after_its_value_was_written_is_still_hidden(
 
 
 def test_an_error_line_quoting_credentials_is_redacted_and_comes_last(invoke: Invoke) -> None:
-    result = invoke("workflows", db="postgres://app:DbPass33@db/x")
+    result = invoke("workflows", db="mysql://app:DbPass33@db/x")
     assert result.exit_code == 3
     assert result.stderr.splitlines() == [
         "redacted 1 value (use 'stabilize --no-redact COMMAND ...' to show them)",
-        "error: unsupported connection string 'postgres://app:***@db/x'",
+        "error: unsupported connection string 'mysql://app:***@db/x'",
     ]
+
+
+def test_a_postgres_url_in_an_error_line_never_shows_its_password(invoke: Invoke) -> None:
+    result = invoke("workflows", db="postgres://app:DbPass33@db.invalid/x")
+    assert result.exit_code == 3
+    assert "DbPass33" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("error: postgres://app:***@db.invalid/x:")
 
 
 # -- --no-redact ---------------------------------------------------------------------------

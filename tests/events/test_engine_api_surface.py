@@ -26,13 +26,7 @@ ENGINE_API = json.loads(
 OURS = "stabilize_cli.events"
 
 # Engine API another branch brings; checked like the rest as soon as it exists here.
-PENDING_ELSEWHERE = {
-    "PostgresEventStore": "the PostgreSQL store (issue #9, branch pg-lib)",
-    "DurableSubscription.last_commit_cursor": "commit-ordered subscriptions (issue #9)",
-    # Not in branch pg-lib when this was written: the engine's PostgreSQL schema option.
-    "PostgresEventStore.schema": "the engine's schema= parameter (issue #9)",
-    "PostgresEventStore.resolved_schema": "the engine's schema= parameter (issue #9)",
-}
+PENDING_ELSEWHERE: dict[str, str] = {}
 
 
 def module(suffix: str) -> Any:

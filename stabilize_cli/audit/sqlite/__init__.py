@@ -6,7 +6,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...events.store.sqlite.store import SqliteEventStore
-from ..contracts import MetricsFigures, RawEvent, RawSubscription, ReadModels, WorkflowSummary
+from ..contracts import (
+    BackendNote,
+    MetricsFigures,
+    RawEvent,
+    RawSubscription,
+    ReadModels,
+    WorkflowSummary,
+)
 from . import analytics, integrity, newest, secrets_scan, snapshot_admin
 from .cache_key import SqliteCacheSubject
 from .catalog import WorkflowCatalog
@@ -46,6 +53,10 @@ class SqliteIntegrity(_Bound):
 
     def raw_subscriptions(self) -> list[RawSubscription]:
         return integrity.raw_subscriptions(self.store)
+
+    def backend_notes(self) -> list[BackendNote]:
+        """SQLite says everything it knows through ``integrity_problems``."""
+        return []
 
 
 class SqliteSnapshotAdmin(_Bound):

@@ -22,7 +22,9 @@ def demo(
     path: Annotated[
         str,
         typer.Argument(
-            metavar="PATH", help="Where to write the database (a path or sqlite:///path)."
+            metavar="PATH",
+            help="Where to write the database: a path, sqlite:///path, or an empty "
+            "PostgreSQL database (postgresql://..., postgres://... or key=value).",
         ),
     ] = DEFAULT_PATH,
     seed: Annotated[
@@ -40,11 +42,13 @@ def demo(
 
     Exit 2 if PATH exists (without --force), 3 if it cannot be written.
     """
-    from ...demo import demo_path, write_demo_database
+    from ...demo import DemoTargetNotEmptyError, demo_path, shown_target, write_demo
 
     target = demo_path(path)
     try:
-        summary = write_demo_database(target, seed, overwrite=force)
+        summary = write_demo(path, seed, overwrite=force)
+    except DemoTargetNotEmptyError as error:
+        raise fail(str(error), ExitCode.USAGE, run) from None
     except FileExistsError:
         raise fail(
             f"{path} already exists; use --force to replace it", ExitCode.USAGE, run
@@ -56,8 +60,9 @@ def demo(
         raise fail(f"cannot write {path}: {reason}", ExitCode.CANNOT_OPEN, run) from None
     sys.stderr.write(
         clean(
-            f"wrote {summary.events} events, {summary.workflows} workflows to {path}; "
-            f"try: stabilize timeline latest-failed --db {shlex.quote(path)}"
+            f"wrote {summary.events} events, {summary.workflows} workflows to "
+            f"{shown_target(path)}; try: stabilize timeline latest-failed --db "
+            f"{shlex.quote(shown_target(path))}"
         )
         + "\n"
     )

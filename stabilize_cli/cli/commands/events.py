@@ -92,7 +92,7 @@ def events(
         limit=limit,
         reverse=reverse,
     )
-    with run.open(db, notes=True) as store:
+    with run.open(db, notes=True, consistent=not follow) as store:
         stream = query_events(store, wanted)
         if not follow:
             write_events(events_report(stream), stream.events, chosen, events_table(stream))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -159,6 +160,13 @@ class AuditableStore(EventStore):
     @abstractmethod
     def refresh(self) -> bool:
         """Make later appends visible to a follower; True if anything was reopened."""
+
+    def consistent_reads(self) -> AbstractContextManager[None]:
+        """Reads inside see one state of the store, where a backend gives that cheaply
+        (PostgreSQL: one REPEATABLE READ READ ONLY transaction). SQLite: nothing, each
+        read stays short (a long read transaction would block the engine's COMMIT in
+        rollback-journal mode)."""
+        return nullcontext()
 
     @abstractmethod
     def close(self) -> None:
