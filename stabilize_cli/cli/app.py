@@ -31,6 +31,7 @@ COMMANDS = {
     "verify": "verify",
     "snapshots": "app",
     "subscriptions": "app",
+    "explore": "explore",
     "demo": "demo",
     "config": "app",
 }

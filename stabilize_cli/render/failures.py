@@ -16,7 +16,7 @@ from ..queries.failures import FAILURE_TYPES, FailureGroup, FailureReport
 from .fit import FitColumn, FitTable
 from .output import Column, Report, table_time
 from .safe import safe_text
-from .sanitize import clean
+from .sanitize import inert
 
 EXAMPLE_LINES = 8
 """Lines of the example error shown in the table view; JSON carries all of it."""
@@ -75,7 +75,7 @@ def groups_table(report: FailureReport) -> FitTable:
 
 
 def _example_error(raw: str) -> Text:
-    lines = clean(raw, multiline=True).splitlines() or [""]
+    lines = inert(raw, multiline=True).splitlines() or [""]
     shown = "\n".join(lines[:EXAMPLE_LINES])
     text = Text(shown)
     if len(lines) > EXAMPLE_LINES:
