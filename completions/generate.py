@@ -22,30 +22,48 @@ from typer.testing import CliRunner
 from stabilize_cli.cli.app import app
 
 HERE = Path(__file__).resolve().parent
-FILES = {"stabilize.bash": "bash", "_stabilize": "zsh", "stabilize.fish": "fish"}
+PROGRAMS = ("stabilize", "stabilize-audit")
+"""Both entry points: where the engine's own package owns ``stabilize``, people type
+``stabilize-audit``, and Tab must work there too."""
+FILES = {
+    name: (program, shell)
+    for program in PROGRAMS
+    for name, shell in (
+        (f"{program}.bash", "bash"),
+        (f"_{program}", "zsh"),
+        (f"{program}.fish", "fish"),
+    )
+}
 
 
-def typer_script(shell: str) -> str:
-    """What ``_STABILIZE_COMPLETE=source_<shell> stabilize`` prints."""
-    env = {"_STABILIZE_COMPLETE": f"source_{shell}"}
-    result = CliRunner().invoke(app, [], prog_name="stabilize", env=env)
+def complete_var(program: str) -> str:
+    """Click's variable for ``program``: ``_STABILIZE_AUDIT_COMPLETE``."""
+    return "_" + program.replace("-", "_").upper() + "_COMPLETE"
+
+
+def typer_script(shell: str, program: str = "stabilize") -> str:
+    """What ``_STABILIZE_COMPLETE=source_<shell> stabilize`` prints (or its stabilize-audit
+    equivalent)."""
+    env = {complete_var(program): f"source_{shell}"}
+    result = CliRunner().invoke(app, [], prog_name=program, env=env)
     if result.exit_code != 0 or not result.stdout.strip():
         raise RuntimeError(f"source_{shell} failed ({result.exit_code}): {result.output}")
     return result.stdout
 
 
-def zsh_fpath_file(script: str) -> str:
+def zsh_fpath_file(script: str, program: str = "stabilize") -> str:
     """The ``eval`` line of Typer's zsh function, under ``#compdef`` on line 1."""
     evals = [line.strip() for line in script.splitlines() if line.strip().startswith("eval ")]
     if len(evals) != 1:
         raise RuntimeError(f"expected one eval line in Typer's zsh script, found {len(evals)}")
-    return f"#compdef stabilize\n{evals[0]}\n"
+    return f"#compdef {program}\n{evals[0]}\n"
 
 
 def render(name: str) -> str:
     """The committed content of one file (one trailing newline, LF only)."""
-    script = typer_script(FILES[name])
-    return zsh_fpath_file(script) if FILES[name] == "zsh" else script.strip() + "\n"
+    program, shell = FILES[name]
+    script = typer_script(shell, program)
+    return zsh_fpath_file(script, program) if shell == "zsh" else script.strip() + "\n"
 
 
 def main() -> int:

@@ -16,11 +16,20 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, get_args, get_origin
 
-# Typer exposes no public hook for coercion; these names are pinned by typer<0.30.
-from typer._click import Command, Context
-from typer._coercion import RuntimeParam, build_runtime_param
-from typer._param_types import coerce_cli_choice
-from typer.core import TyperGroup, _TyperParameter
+from typer.core import TyperGroup
+
+from .metavars import human_metavar
+
+# Typer exposes no public hook for coercion: its private names come from one module, and
+# without them (AVAILABLE False) the root group is plain Typer's.
+from .typer_private import (
+    AVAILABLE,
+    Command,
+    Context,
+    RuntimeParam,
+    build_runtime_param,
+    coerce_cli_choice,
+)
 
 _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _PLAIN_DECIMAL = re.compile(r"-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?")
@@ -28,10 +37,10 @@ _UNSURE = object()
 
 
 @dataclass(frozen=True)
-class QuickCoercion(RuntimeParam):
+class QuickCoercion(RuntimeParam):  # type: ignore[misc]
     """Simple values parsed here; everything else handed to Typer's own coercion."""
 
-    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: Context) -> Any:
+    def _coerce_value(self, value: Any, param: Any, ctx: Context) -> Any:
         quick = self.quick(value, ctx)
         if quick is not _UNSURE:
             return quick
@@ -99,11 +108,14 @@ def install_quick_coercion(command: Command, ctx: Context) -> None:
 
 def _install(command: Command, ctx: Context) -> None:
     for param in [*command.params, command.get_help_option(ctx)]:
-        if isinstance(param, _TyperParameter) and param._runtime_param is None:
-            descriptor = param.type_descriptor
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None:
+            continue
+        if AVAILABLE and param._runtime_param is None:
             param._runtime_param = QuickCoercion(
                 parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
             )
+        human_metavar(param, descriptor.annotation)
 
 
 class QuickCoercionGroup(TyperGroup):

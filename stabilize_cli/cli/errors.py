@@ -16,9 +16,6 @@ from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import typer
-
-# Typer vendors Click and exposes no public name for its usage errors.
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from ..events.errors import (
@@ -35,18 +32,25 @@ from ..render.formats import FormatNotAvailableError
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
 from .int_bounds import check_integer_arguments
-from .run import NO_REDACT_KEY, CommandRun
+from .run import NO_REDACT_KEY, PROFILE_KEY, CommandRun
 from .settings import busy_timeout
+
+# Typer vendors Click and exposes no public name for its usage errors (typer_private).
+from .typer_private import AVAILABLE, ClickException, NoArgsIsHelpError, UsageError
+
+DEBUG_ENV = "STABILIZE_DEBUG"
+DEBUG_HINT = f"rerun with {DEBUG_ENV}=1 for the traceback"
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 ERROR_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (NotFoundError, ExitCode.NOT_FOUND),
+    (CannotWriteError, ExitCode.CANNOT_OPEN),
     (InvalidInputError, ExitCode.USAGE),
     (CannotWriteError, ExitCode.CANNOT_OPEN),
     (FormatNotAvailableError, ExitCode.USAGE),
-    (ValueError, ExitCode.USAGE),
+    *(((UsageError, ExitCode.USAGE),) if AVAILABLE else ()),
     (StoreOpenError, ExitCode.CANNOT_OPEN),
     (SchemaError, ExitCode.CANNOT_OPEN),
     (StoreCorruptError, ExitCode.CORRUPT),
@@ -94,6 +98,8 @@ def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
         from .library_warnings import library_warnings  # noqa: PLC0415 - logging: 3 ms
 
         current = CommandRun(no_redact=bool(ctx.meta.get(NO_REDACT_KEY, False)))
+        current.profile = ctx.meta.get(PROFILE_KEY)
+        current.source_of = functools.partial(_source, ctx)
         try:
             if sys.stdout is None:  # started with descriptor 1 closed (``>&-``)
                 raise fail("standard output is closed", ExitCode.OUTPUT, current)
@@ -118,8 +124,11 @@ def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
             raise fail(_io_problem(error), ExitCode.OUTPUT, current) from None
         except Exception as error:
             code = exit_code_for(error)
-            if code is None:
-                raise
+            if code is None:  # a bug, not the user's input: never exit 2 for it
+                if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+                    raise
+                message = f"internal error ({type(error).__name__}: {error}); {DEBUG_HINT}"
+                raise fail(message, ExitCode.INTERNAL, current) from None
             raise fail(str(error), code, current) from None
         finally:
             current.finish(quiet=_pipe_closed())
@@ -133,6 +142,21 @@ def guarded(command: Callable[Concatenate[CommandRun, P], R]) -> Callable[P, R]:
     hints = {k: v for k, v in command.__annotations__.items() if k != _first(body)}
     run.__annotations__ = {"ctx": typer.Context, **hints}
     return run  # type: ignore[return-value]
+
+
+SOURCES = {
+    "COMMANDLINE": "command line",
+    "ENVIRONMENT": "environment",
+    "DEFAULT_MAP": "profile",
+    "DEFAULT": "default",
+    "PROMPT": "prompt",
+}
+
+
+def _source(ctx: typer.Context, name: str) -> str:
+    """Where parameter ``name`` of the running command got its value."""
+    source = ctx.get_parameter_source(name)
+    return "default" if source is None else SOURCES.get(source.name, source.name.lower())
 
 
 def _first(signature: inspect.Signature) -> str:
@@ -194,7 +218,11 @@ def _io_problem(error: OSError) -> str:
 @contextlib.contextmanager
 def _neutral_usage_errors() -> Iterator[None]:
     """A usage error is one neutralised ``error:`` line and exit 2, like every other error
-    (Typer would draw a multi-line box); a bare command still gets its help."""
+    (Typer would draw a multi-line box); a bare command still gets its help. Without
+    Typer's private names, Typer's own box is shown."""
+    if not AVAILABLE:
+        yield
+        return
     try:
         yield
     except NoArgsIsHelpError:

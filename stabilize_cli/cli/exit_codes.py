@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     NOT_FOUND = 6
     OUTPUT = 7
     RUNNING = 8
+    INTERNAL = 70
     INTERRUPTED = 130
     BROKEN_PIPE = 141
 
@@ -32,6 +33,7 @@ MEANINGS = {
     ExitCode.NOT_FOUND: "no such workflow, entity, event or snapshot",
     ExitCode.OUTPUT: "cannot write: output closed, disk full or an I/O error",
     ExitCode.RUNNING: "--exit-status and the workflow is still running",
+    ExitCode.INTERNAL: "internal error (a bug): STABILIZE_DEBUG=1 shows the traceback",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
     ExitCode.BROKEN_PIPE: "broken pipe (output closed early): silent",
 }
@@ -39,7 +41,7 @@ MEANINGS = {
 
 def help_table() -> str:
     """The table as help text (Typer's rich help keeps the line breaks)."""
-    return "\n\n".join(f"{int(code):>3}  {text}" for code, text in MEANINGS.items())
+    return "\n".join(f"{int(code):>3}  {text}" for code, text in MEANINGS.items())
 
 
 def exit_with_outcome(outcome: str) -> NoReturn:

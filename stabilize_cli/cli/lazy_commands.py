@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import typer
-from typer._click import Command
+
+from .typer_private import Command
 
 Builder = Callable[[], Command]
 

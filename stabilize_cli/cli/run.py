@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     from ..events.store.raw import ReadNotes
     from ..redaction import Redactor
     from ..render.formats import Format
+    from .profiles import Profile
 
 NO_REDACT_KEY = "stabilize.no_redact"
 """Where the root callback leaves ``--no-redact`` in the invocation's shared ``ctx.meta``."""
+PROFILE_KEY = "stabilize.profile"
+"""Where the root callback leaves the :class:`~.profiles.Profile` in use."""
 NO_REDACT_WARNING = "warning: --no-redact: secrets in the output are shown in clear\n"
 STATE_LOGGER = "stabilize_cli.events.state"
 
@@ -39,6 +42,10 @@ class CommandRun:
         self.busy_timeout: float | None = None
         """Seconds each connection waits for a lock (None: the library's default)."""
         self.format: Format | None = None
+        self.profile: Profile | None = None
+        """The profile of ``config.toml`` in use (``config show`` reports it)."""
+        self.source_of: Callable[[str], str] = _default_source
+        """Where a parameter's value came from: command line, environment, profile, default."""
         self.notes: ReadNotes | None = None
         self._noted = _AlreadyNoted(self)
         self._told = False
@@ -75,19 +82,22 @@ class CommandRun:
         left out of event reads and noted in :attr:`notes`. With ``consistent`` (all but a
         follower, which must see what comes later), the run's reads share one snapshot
         where the backend offers it, so a report's numbers agree while writers go on."""
-        store = open_for_audit(
-            db,
-            self.redactor,
-            notes=self.read_notes() if notes else None,
-            busy_timeout=self.busy_timeout,
-        )
+        with _db_input():
+            store = open_for_audit(
+                db,
+                self.redactor,
+                notes=self.read_notes() if notes else None,
+                busy_timeout=self.busy_timeout,
+            )
         with _closing(store), store.consistent_reads() if consistent else nullcontext():
             yield store
 
     @contextmanager
     def open_for_writing(self, db: str) -> Iterator[AuditableStore]:
         """For the few commands that write (``snapshots create|prune``): never creates a file."""
-        with _closing(open_for_writing(db, busy_timeout=self.busy_timeout)) as store:
+        with _db_input():
+            store = open_for_writing(db, busy_timeout=self.busy_timeout)
+        with _closing(store):
             yield store
 
     # -- show -------------------------------------------------------------------------------
@@ -120,6 +130,10 @@ class CommandRun:
         logging.getLogger(STATE_LOGGER).removeFilter(self._noted)
 
 
+def _default_source(name: str) -> str:
+    return "default"
+
+
 class _AlreadyNoted(logging.Filter):
     """Drops the replay's warning about an event the run's notes will report once."""
 
@@ -132,6 +146,19 @@ class _AlreadyNoted(logging.Filter):
         args = record.args if isinstance(record.args, tuple) else ()
         event_id = args[0] if args else None
         return notes is None or event_id not in notes.newer_schema_ids
+
+
+@contextmanager
+def _db_input() -> Iterator[None]:
+    """The library refuses a ``--db`` value it cannot take (``:memory:``, an unknown URL
+    scheme) with ValueError, as the engine does: that is the user's input (exit 2); any
+    other ValueError is a bug (exit 70)."""
+    from ..queries.errors import InvalidInputError  # noqa: PLC0415 - light, on use
+
+    try:
+        yield
+    except ValueError as error:
+        raise InvalidInputError(str(error)) from None
 
 
 @contextmanager

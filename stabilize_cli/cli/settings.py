@@ -40,14 +40,14 @@ CACHE_DIR_ENV = "STABILIZE_CACHE_DIR"
 
 
 def cache_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
-    """Where figures are kept between runs: ``STABILIZE_CACHE_DIR``, else the user's
-    cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``) under ``stabilize-cli``; None
-    when there is no home to find it in (then nothing is kept)."""
+    """Where figures are kept between runs: ``STABILIZE_CACHE_DIR``, else the platform's
+    user cache directory (``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches``
+    on macOS, ``%LOCALAPPDATA%`` on Windows) under ``stabilize-cli``; None when there is no
+    home to find it in (then nothing is kept)."""
+    from .dirs import cache_dir  # noqa: PLC0415 - metrics only
+
     chosen = environ.get(CACHE_DIR_ENV, "").strip()
-    base = environ.get("XDG_CACHE_HOME", "").strip()
     try:
-        if chosen:
-            return Path(chosen).expanduser()
-        return (Path(base) if base else Path.home() / ".cache") / "stabilize-cli"
+        return Path(chosen).expanduser() if chosen else cache_dir(environ)
     except RuntimeError:  # no HOME and no passwd entry (a container, cron), or ~nobody
         return None

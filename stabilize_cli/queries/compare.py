@@ -9,7 +9,7 @@ from ..audit import read_models_for
 from ..events.store import AuditableStore
 from ..runs.compare import Comparison, Side, SideStage, SideTask, compare_runs
 from .errors import NotFoundError
-from .timeline import StageLine, TimelineResult, workflow_timeline
+from .timeline import StageLine, TaskLine, TimelineResult, workflow_timeline
 from .workflows import LATEST_FAILED, resolve_workflow
 
 
@@ -54,16 +54,22 @@ def _duration(start: Any, end: Any) -> int | None:
     return int((end - start).total_seconds() * 1000)
 
 
+def _line_ms(line: StageLine | TaskLine) -> int | None:
+    """The timeline's one duration (the engine's recorded figure where it wrote one)."""
+    value = line.duration_ms
+    return None if value is None else int(value)
+
+
 def _stage(line: StageLine, outputs: Any) -> SideStage:
     return SideStage(
         ref_id=str(line.ref_id if line.ref_id is not None else line.id),
         name=line.name,
         status=line.status,
-        duration_ms=_duration(line.start, line.end),
+        duration_ms=_line_ms(line),
         cause=line.cause,
         error=line.error,
         outputs=outputs,
-        tasks=tuple(SideTask(t.name, t.status, _duration(t.start, t.end)) for t in line.tasks),
+        tasks=tuple(SideTask(t.name, t.status, _line_ms(t)) for t in line.tasks),
     )
 
 

@@ -16,4 +16,5 @@ class InvalidInputError(QueryError):
 
 
 class CannotWriteError(QueryError):
-    """A file the user asked for (``--export``) cannot be written: nothing was written."""
+    """A file the user asked to be written (``--export``) cannot be: exit 3, like a file
+    that cannot be opened, and before any output."""

@@ -319,10 +319,29 @@ class EventStream:
 
     store: AuditableStore
     query: EventQuery
+    _shown: list[int] = field(default_factory=list)
+    """How many rows the last read gave, and the sequence of its last one."""
 
     def events(self) -> Iterator[StoredEvent]:
         """Every matching row: an unreadable one as an :class:`UnreadableRow`, in place."""
-        return self.store.get_rows(self.query)
+        self._shown[:] = [0, 0]
+        for row in self.store.get_rows(self.query):
+            self._shown[:] = [self._shown[0] + 1, row.sequence]
+            yield row
+
+    def full_page(self) -> bool:
+        """Whether the last read stopped at ``--limit`` with more rows matching: then the
+        caller says so (a page that ends silently looks like the whole answer)."""
+        if not self._shown or self._shown[0] < self.query.limit or self.query.limit == 0:
+            return False
+        last = self._shown[1]
+        low, high = self.query.from_sequence, self.query.to_sequence
+        if self.query.ascending:
+            after = dataclasses.replace(self.query, from_sequence=max(low or 0, last), limit=1)
+        else:
+            below = last - 1 if high is None else min(high, last - 1)
+            after = dataclasses.replace(self.query, to_sequence=below, limit=1)
+        return next(iter(self.store.get_rows(after)), None) is not None
 
     def records(self) -> Iterator[dict[str, Any]]:
         return (event_record(e) for e in self.events())

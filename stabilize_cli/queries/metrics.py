@@ -5,11 +5,16 @@ in a list, so memory follows the number of stage types and durations, not of eve
 
 Filters, and what they mean:
 
-- ``since``/``until`` select events by their own timestamps, so a stage that started
-  before ``since`` and ended after it counts its outcome and duration but not its run.
+- ``since``/``until`` select runs by their start: every event of a stage or task whose
+  run opened (``*.started``, or ``stage.skipped``) within the window counts, its outcome
+  and duration too, even if it ended after ``until``; a run opened before ``since`` counts
+  not at all. So RUNS always equals OK + FAILED + runs with another outcome (canceled,
+  still running). Feeding the engine's projection the events stamped within the window
+  would count a late run's completion without its start, and a start without its end.
 - ``application`` keeps the events of that application's workflows (from the catalog).
-- ``stage_types`` narrows the stage rows and ``top_slowest`` only: task events do not
-  name their stage's type, so tasks are never filtered by it.
+- ``stage_types`` keeps those stage types, and the tasks of stages of those types (a
+  task is tied to its stage by ``task.started``'s ``stage_id``).
+- ``top`` keeps the N slowest rows (by average) of stages and of tasks.
 """
 
 from __future__ import annotations
@@ -22,8 +27,13 @@ from typing import Any
 from ..audit import read_models_for
 from ..audit.contracts import CacheSubject, FastPathUnavailable, MetricsFigures, in_thread, joined
 from ..audit.metrics_cache import CachedFigures, MetricsCache
-from ..events.base import Event, EventType
-from ..events.projections.metrics import StageMetrics, StageMetricsProjection, TaskMetrics
+from ..events.base import EntityType, Event, EventType
+from ..events.projections.metrics import (
+    UNKNOWN_STAGE_TYPE,
+    StageMetrics,
+    StageMetricsProjection,
+    TaskMetrics,
+)
 from ..events.store import UNLIMITED, AuditableStore, EventQuery
 from ..redaction import DECLARATION_KEY, NO_SECRETS, Redactor
 from .errors import InvalidInputError
@@ -91,14 +101,58 @@ class MetricsFilter:
         check_count("--top", self.top)
 
     def query(self) -> EventQuery:
-        return EventQuery(
-            from_timestamp=self.since,
-            to_timestamp=self.until,
-            limit=UNLIMITED,
-        )
+        """Events from ``since`` on: a run opened in the window has no event before it."""
+        return EventQuery(from_timestamp=self.since, limit=UNLIMITED)
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the events must be read one by one (SQL's figures cannot say it)."""
+        return self.since is not None or self.until is not None or bool(self.stage_types)
 
     def keeps(self, stage_type: str) -> bool:
         return not self.stage_types or stage_type in self.stage_types
+
+
+OPENING = frozenset({EventType.STAGE_STARTED, EventType.STAGE_SKIPPED, EventType.TASK_STARTED})
+"""The event that opens a stage's or a task's run: where ``--since/--until`` look."""
+
+
+def runs_opened_between(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> Iterator[Event]:
+    """The events of the stages and tasks whose first event opens their run within
+    [since, until]; every other run is left out whole."""
+    decided: dict[str, bool] = {}
+    for event in events:
+        keep = decided.get(event.entity_id)
+        if keep is None:
+            moment = event.timestamp
+            keep = event.event_type in OPENING
+            keep = (
+                keep and (since is None or moment >= since) and (until is None or moment <= until)
+            )
+            decided[event.entity_id] = keep
+        if keep:
+            yield event
+
+
+def of_stage_types(events: Iterable[Event], types: frozenset[str]) -> Iterator[Event]:
+    """Stage events of those types, and the events of tasks of such stages."""
+    stage_type: dict[str, str] = {}
+    task_stage: dict[str, str] = {}
+    for event in events:
+        if event.entity_type is EntityType.STAGE:
+            named = event.data.get("type")
+            known = stage_type.get(event.entity_id)
+            kind = str(named) if named else known or UNKNOWN_STAGE_TYPE
+            stage_type[event.entity_id] = kind
+            if kind in types:
+                yield event
+            continue
+        if event.event_type is EventType.TASK_STARTED:
+            task_stage[event.entity_id] = str(event.data.get("stage_id"))
+        if stage_type.get(task_stage.get(event.entity_id, "")) in types:
+            yield event
 
 
 def _by_average(rows: Iterable[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -119,11 +173,18 @@ class MetricsResult:
     stage_types: frozenset[str] = field(default_factory=frozenset)
 
     def records(self) -> Iterable[dict[str, Any]]:
-        """One row per stage type, slowest average first."""
-        return _by_average(self.stages.values(), "stage_type")
+        """One row per stage type, slowest average first (``top`` of them)."""
+        return _by_average(self.stages.values(), "stage_type")[: self.top]
 
     def task_records(self) -> Iterable[dict[str, Any]]:
-        return _by_average(self.tasks.values(), "task_name")
+        return _by_average(self.tasks.values(), "task_name")[: self.top]
+
+    def rows(self) -> Iterable[dict[str, Any]]:
+        """Stages then tasks, each with ``kind`` and ``name``: CSV, NDJSON and Markdown."""
+        for row in self.records():
+            yield {"kind": "stage", "name": row["stage_type"], **row}
+        for row in self.task_records():
+            yield {"kind": "task", "name": row["task_name"], **row}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -175,12 +236,17 @@ def stage_metrics(
     ``cache`` and no filter, figures computed before are reused and brought up to date.
     """
     wanted.validate()
-    if wanted.since is None and wanted.until is None:
+    if not wanted.streamed:
         figures = _fast_figures(store, wanted, cache)
         if figures is not None:
             return summarise(figures.stages, figures.tasks, wanted)
     events = scoped_events(store, wanted.query(), wanted.application, track)
-    return project((e for e in events if e.event_type in STAGE_AND_TASK_TYPES), wanted)
+    chosen: Iterable[Event] = (e for e in events if e.event_type in STAGE_AND_TASK_TYPES)
+    if wanted.since is not None or wanted.until is not None:
+        chosen = runs_opened_between(chosen, wanted.since, wanted.until)
+    if wanted.stage_types:
+        chosen = of_stage_types(chosen, wanted.stage_types)
+    return project(chosen, wanted)
 
 
 Found = tuple[MetricsFigures, frozenset[str | None]]

@@ -14,11 +14,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from contextlib import suppress
 from typing import Any
 
 from ..audit import read_models_for
 from ..audit.contracts import json_needle
 from ..events.base import Event
+from ..events.errors import StoreCorruptError
 from ..events.snapshots import check_snapshot_row
 from ..events.store import AuditableStore, state_hash
 from ..events.store.raw import UnreadableRow
@@ -69,17 +71,23 @@ class WorkflowSecrets:
         return sequence <= head and workflow_id not in declaring
 
     def _scan(self, workflow_id: str | None) -> DeclaredSecrets:
+        """Declared names and their values. On a damaged page the scan keeps what it read
+        before it (the pattern redaction still applies to every value), so the readable
+        events are still shown; the read that meets the damage reports it (exit 4)."""
         names: set[str] = set()
         values: list[str] = []
-        for payload in self._scans.payloads_mentioning(workflow_id, [json_needle(DECLARATION_KEY)]):
-            declared, inline = declarations(payload)
-            names |= declared
-            values += inline
+        with suppress(StoreCorruptError):
+            needles = [json_needle(DECLARATION_KEY)]
+            for payload in self._scans.payloads_mentioning(workflow_id, needles):
+                declared, inline = declarations(payload)
+                names |= declared
+                values += inline
         if not names:
             return DeclaredSecrets.build((), values)
         folded = frozenset(n.casefold() for n in names)
-        for payload in self._scans.payloads_mentioning(workflow_id, map(json_needle, names)):
-            values += values_under(payload, folded)
+        with suppress(StoreCorruptError):
+            for payload in self._scans.payloads_mentioning(workflow_id, map(json_needle, names)):
+                values += values_under(payload, folded)
         return DeclaredSecrets.build(names, values)
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from ..events.replay import EventReplayer
 from ..events.snapshots import SnapshotStore
 from ..events.store import AuditableStore
-from ..events.store.interface import UNLIMITED
-from ..events.timeutil import ensure_utc
+from ..events.store.interface import UNLIMITED, EventQuery
+from ..events.timeutil import ensure_utc, format_timestamp
 from ..runs.cause import FAILED as FAILED_STATUSES
 from ..runs.cause import Cause
 from .errors import InvalidInputError
@@ -48,8 +48,37 @@ class StateResult:
     state: dict[str, Any]
     as_of_sequence: int | None = None
     as_of_time: datetime | None = None
+    sequences: tuple[int, int] | None = None
+    """The global sequences of the workflow's first and last event."""
+    first_time: datetime | None = None
     causes: dict[str, Cause] = field(default_factory=dict)
     """Real causes from the engine's tables, by the id of a stage failed in this state."""
+
+    @property
+    def before_it_existed(self) -> bool:
+        """Asked for a point before the workflow's first event: the state is empty, and
+        saying so beats an empty tree that looks like a broken store."""
+        if self.sequences is None:
+            return False
+        if self.as_of_sequence is not None:
+            return self.as_of_sequence < self.sequences[0]
+        return self.as_of_time is not None and (
+            self.first_time is not None and self.as_of_time < self.first_time
+        )
+
+    def existence_note(self) -> str | None:
+        if not self.before_it_existed or self.sequences is None:
+            return None
+        point = (
+            f"sequence {self.as_of_sequence}"
+            if self.as_of_sequence is not None
+            else format_timestamp(self.as_of_time or datetime.min)
+        )
+        first, last = self.sequences
+        return (
+            f"as of {point} workflow {self.workflow_id} did not exist yet: "
+            f"its events are {first}-{last}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The engine's rebuilt-state dict; a failed stage also gets its real ``cause``."""
@@ -86,14 +115,31 @@ def workflow_state(
     if at is not None and at_time is not None:
         raise InvalidInputError("--at and --at-time cannot be used together")
     replayer = EventReplayer(store, _snapshots_of(store))
+    span = _span(store, workflow_id) if at is not None or at_time is not None else (None, None)
     if at_time is not None:
         when = ensure_utc(at_time)
         state = replayer.time_travel_query(workflow_id, when)
-        return StateResult(workflow_id, state, None, when, _causes(store, workflow_id, state))
+        return StateResult(
+            workflow_id, state, None, when, *span, causes=_causes(store, workflow_id, state)
+        )
     if at is not None:
         check_sequence(at, "--at")
     state = replayer.rebuild_workflow_state(workflow_id, at)
-    return StateResult(workflow_id, state, at, causes=_causes(store, workflow_id, state))
+    return StateResult(
+        workflow_id, state, at, None, *span, causes=_causes(store, workflow_id, state)
+    )
+
+
+def _span(
+    store: AuditableStore, workflow_id: str
+) -> tuple[tuple[int, int] | None, datetime | None]:
+    """The sequences of the workflow's first and last event, and the first one's time."""
+    first = next(iter(store.get_events(EventQuery(workflow_id=workflow_id, limit=1))), None)
+    newest = EventQuery(workflow_id=workflow_id, limit=1, ascending=False)
+    last = next(iter(store.get_events(newest)), None)
+    if first is None or last is None:
+        return None, None
+    return (first.sequence, last.sequence), first.timestamp
 
 
 @dataclass(frozen=True)
@@ -137,6 +183,15 @@ def diff_states(
         before=compared["before"],
         after=compared["after"],
     )
+
+
+def sequence_at(store: AuditableStore, workflow_id: str, when: datetime) -> int:
+    """The last global sequence of the workflow's events stamped at or before ``when``
+    (0 when none is: the state before the workflow existed)."""
+    query = EventQuery(
+        workflow_id=workflow_id, to_timestamp=ensure_utc(when), limit=1, ascending=False
+    )
+    return next((event.sequence for event in store.get_events(query)), 0)
 
 
 def _snapshots_of(store: AuditableStore) -> SnapshotStore | None:

@@ -6,6 +6,7 @@ sequence read), so the tree and the engine's entries never disagree about what h
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,8 @@ _FAILURES_AND_STARTS = FAILURE_EVENTS | {
 GENERIC_ERRORS = frozenset({"Task failed", "Unknown error"})
 """What the events say when the real text is in the engine's tables."""
 _CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
+_RECORDING = frozenset({"stage.completed", "stage.failed", "task.completed", "task.failed"})
+_WORKFLOW_ENDS = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
 
 
 def _time(value: object) -> datetime | None:
@@ -56,6 +59,22 @@ def _iso(value: datetime | None) -> str | None:
 
 def _ms(start: datetime | None, end: datetime | None) -> int | None:
     return None if start is None or end is None else whole_ms(start, end)
+
+
+def _one_duration(recorded: Any, start: datetime | None, end: datetime | None) -> Any:
+    """The engine's recorded ``duration_ms`` where it wrote one (the same number the
+    entries and metrics show), else the time between start and end."""
+    number = isinstance(recorded, int | float) and not isinstance(recorded, bool)
+    if number and math.isfinite(recorded) and recorded >= 0:
+        return recorded
+    return _ms(start, end)
+
+
+def _duration_from(recorded: Any, duration: Any) -> str | None:
+    """Which figure ``duration_ms`` is: the engine's record or the timestamps."""
+    if duration is None:
+        return None
+    return "recorded" if duration is recorded else "timestamps"
 
 
 def _sequence_keys(sequences: tuple[int, int] | None) -> dict[str, int | None]:
@@ -78,6 +97,14 @@ class TaskLine:
     """The real cause from the engine's tables (an ``is_enabled`` error), when it failed."""
     attempts: tuple[Attempt, ...] = ()
     """Each run of the task, from the events; more than one after a restart."""
+    recorded_ms: Any = None
+    """The ``duration_ms`` its closing event recorded (the engine's own figure)."""
+    no_end_event: bool = False
+    """It started, the workflow ended, and no event ever ended it."""
+
+    @property
+    def duration_ms(self) -> Any:
+        return _one_duration(self.recorded_ms, self.start, self.end)
 
     @property
     def failed(self) -> bool:
@@ -95,7 +122,9 @@ class TaskLine:
             "start_time": _iso(self.start),
             "end_time": _iso(self.end),
             "offset_ms": _ms(origin, self.start),
-            "duration_ms": _ms(self.start, self.end),
+            "duration_ms": self.duration_ms,
+            "duration_from": _duration_from(self.recorded_ms, self.duration_ms),
+            "no_end_event": self.no_end_event,
             "retry_count": self.retry_count,
             "error": self.error,
             **_sequence_keys(self.sequences),
@@ -126,6 +155,12 @@ class StageLine:
     """Each run of the stage, from the events; more than one after a restart."""
     earlier_cause: Cause | None = None
     """What a failed earlier attempt left in the stage's context (it later succeeded)."""
+    recorded_ms: Any = None
+    no_end_event: bool = False
+
+    @property
+    def duration_ms(self) -> Any:
+        return _one_duration(self.recorded_ms, self.start, self.end)
 
     @property
     def failed(self) -> bool:
@@ -156,7 +191,9 @@ class StageLine:
             "start_time": _iso(self.start),
             "end_time": _iso(self.end),
             "offset_ms": _ms(origin, self.start),
-            "duration_ms": _ms(self.start, self.end),
+            "duration_ms": self.duration_ms,
+            "duration_from": _duration_from(self.recorded_ms, self.duration_ms),
+            "no_end_event": self.no_end_event,
             "error": self.error,
             "skip_reason": self.skip_reason,
             **_sequence_keys(self.sequences),
@@ -287,18 +324,25 @@ def _failing(stages: tuple[StageLine, ...]) -> tuple[StageLine, ...]:
     return tuple(s.failing_path() for s in stages if s.failed or s.failed_before_restart)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Seen:
     """Per entity: the sequences of its first and last event, and when a stage last closed."""
 
     sequences: dict[str, tuple[int, int]]
     closed: dict[str, datetime]
+    recorded: dict[str, Any] = field(default_factory=dict)
+    """Per entity, the ``duration_ms`` its last closing event recorded."""
+    finished: bool = False
+    """Whether the workflow ended (completed, failed or canceled)."""
 
     def add(self, event: Event) -> None:
         first, _ = self.sequences.get(event.entity_id, (event.sequence, 0))
         self.sequences[event.entity_id] = (first, event.sequence)
         if event.type_name in _CLOSING:
             self.closed[event.entity_id] = event.timestamp
+        if event.type_name in _RECORDING and "duration_ms" in event.data:
+            self.recorded[event.entity_id] = event.data["duration_ms"]
+        self.finished = self.finished or event.type_name in _WORKFLOW_ENDS
 
 
 def _arrange(
@@ -378,6 +422,8 @@ def _task_line(
         sequences=seen.sequences.get(task_id),
         cause=None if row is None else task_cause(row),
         attempts=attempts,
+        recorded_ms=seen.recorded.get(task_id),
+        no_end_event=_no_end(task, seen),
     )
 
 
@@ -413,7 +459,14 @@ def _stage_line(
         cause=None if row is None else stage_cause(row),
         attempts=attempts,
         earlier_cause=leftover_cause(row) if row is not None and restarted else None,
+        recorded_ms=seen.recorded.get(stage_id),
+        no_end_event=_no_end(stage, seen),
     )
+
+
+def _no_end(entity: dict[str, Any], seen: _Seen) -> bool:
+    """Started in a workflow that ended, and never ended itself: not "running"."""
+    return seen.finished and entity.get("status") == "RUNNING" and entity.get("end_time") is None
 
 
 class _Ending:

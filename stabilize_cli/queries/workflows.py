@@ -10,10 +10,27 @@ from typing import Any
 
 from ..audit import read_models_for
 from ..audit.contracts import WorkflowSummary
-from ..events.store import AuditableStore
+from ..events.base import EntityType
+from ..events.store import AuditableStore, EventQuery
 from ..events.timeutil import parse_timestamp
 from ..redaction import Redactor
 from .errors import InvalidInputError, NotFoundError
+
+STATUSES = (
+    "NOT_STARTED",
+    "RUNNING",
+    "PAUSED",
+    "SUSPENDED",
+    "SUCCEEDED",
+    "FAILED_CONTINUE",
+    "TERMINAL",
+    "CANCELED",
+    "REDIRECT",
+    "STOPPED",
+    "SKIPPED",
+    "BUFFERED",
+)
+"""The engine's status names (stabilize-format.md): what ``--status`` takes."""
 
 LATEST = "latest"
 LATEST_FAILED = "latest-failed"
@@ -37,17 +54,31 @@ def resolve_workflow(store: AuditableStore, ref: str) -> str:
         if candidates:
             break
     if not candidates:
-        raise NotFoundError(f"no workflow {ref!r} in the store")
+        raise NotFoundError(_not_a_workflow(store, ref))
     if len(candidates) > 1:
         shown = ", ".join(candidates[:5]) + (", ..." if len(candidates) > 5 else "")
         raise InvalidInputError(f"workflow prefix {ref!r} is ambiguous: {shown}")
     return candidates[0]
 
 
+def _not_a_workflow(store: AuditableStore, ref: str) -> str:
+    """Why ``ref`` names no workflow: it may be a stage's or a task's id (say whose)."""
+    for spelling in dict.fromkeys((ref, ref.upper())):
+        event = next(iter(store.get_events(EventQuery(entity_id=spelling, limit=1))), None)
+        if event is not None and event.entity_type is not EntityType.WORKFLOW:
+            kind = event.entity_type.value
+            return (
+                f"{spelling!r} is the id of a {kind} of workflow {event.workflow_id}, not of a "
+                f"workflow (its events: 'stabilize history {spelling}')"
+            )
+    return f"no workflow {ref!r} in the store"
+
+
 @dataclass(frozen=True)
 class WorkflowFilter:
     statuses: frozenset[str] = frozenset()
     application: str | None = None
+    name: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
@@ -57,6 +88,8 @@ class WorkflowFilter:
             return False
         if self.application is not None and summary.application != self.application:
             return False
+        if self.name is not None and summary.name != self.name:
+            return False
         if self.since is None and self.until is None:
             return True
         start = _parse(summary.start_time)
@@ -65,6 +98,15 @@ class WorkflowFilter:
         if self.since is not None and start < self.since:
             return False
         return self.until is None or start <= self.until
+
+
+def check_statuses(statuses: Iterable[str]) -> None:
+    """A status that is not one of the engine's is a typo, never an empty result."""
+    for status in statuses:
+        if status not in STATUSES:
+            raise InvalidInputError(
+                f"--status {status!r} is not a status; use one of: {', '.join(STATUSES)}"
+            )
 
 
 def _parse(text: str | None) -> datetime | None:
@@ -113,6 +155,7 @@ def list_workflows(
         raise InvalidInputError(f"--limit must not be negative (got {wanted.limit})")
     if wanted.since and wanted.until and wanted.since > wanted.until:
         raise InvalidInputError("--since is after --until")
+    check_statuses(wanted.statuses)
     chosen: list[WorkflowSummary] = []
     for summary in read_models_for(store).newest.newest_first():
         if len(chosen) >= wanted.limit:

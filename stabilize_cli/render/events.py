@@ -14,14 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rich.console import (
-    Console,
-    ConsoleOptions,
     Group,
-    JustifyMethod,
     RenderableType,
-    RenderResult,
 )
-from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
@@ -29,7 +24,8 @@ from ..events.errors import StoreError
 from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
 from .cause import add_cause
 from .console import make_console
-from .formats import Format
+from .fit import FitColumn, FitTable
+from .formats import Format, FormatNotAvailableError
 from .output import (
     Column,
     Report,
@@ -45,6 +41,7 @@ from .output import (
     write_json_line,
 )
 from .safe import safe_text
+from .sanitize import clean
 
 SEQUENCE = Column("sequence", "SEQ", numeric=True)
 TIME = Column("timestamp", "TIME")
@@ -73,87 +70,22 @@ EVENT_COLUMNS = (
     HANDLER,
     SUMMARY,
 )
-MIN_SUMMARY_WIDTH = 12
-GAP = 2
-
-
-DROPPABLE = ("source_handler", "actor", "entity_type", "version")
-"""Columns given up, in this order, before the summary gets too narrow to read."""
 WANTED_SUMMARY_WIDTH = 24
+MOVES_FIRST = {"source_handler": 0, "actor": 0, "entity_type": 0}
+"""Actor, handler and entity kind move under the row before the summary does."""
 
 
-@dataclass(frozen=True)
-class OneLineTable:
-    """Rows kept to one line each: fixed columns at their natural width, the last column
-    (the summary) gets what is left of the console's width and ends in an ellipsis. On a
-    narrow terminal the least useful columns go first; sequence, ids and type never do."""
-
-    columns: Sequence[Column]
-    records: Sequence[dict[str, Any]]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        *fixed, last = self.columns
-        cells = {c.key: [_cell(_shown(c.key, r.get(c.key))) for r in self.records] for c in fixed}
-        widths = {c.key: max([len(c.header), *(t.cell_len for t in cells[c.key])]) for c in fixed}
-        for key in DROPPABLE:
-            if _spare(options.max_width, widths) >= WANTED_SUMMARY_WIDTH:
-                break
-            if key in widths and len(widths) > 1:
-                del widths[key]
-        kept = [c for c in fixed if c.key in widths]
-        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for column in kept:
-            justify: JustifyMethod = "right" if column.numeric else "left"
-            table.add_column(
-                column.header, justify=justify, no_wrap=True, min_width=widths[column.key]
-            )
-        spare = max(_spare(options.max_width, widths), MIN_SUMMARY_WIDTH)
-        if sum(widths.values()) + GAP * len(widths) + spare <= options.max_width:
-            yield from self._lines(kept, widths, cells, spare)
-            return
-        table.add_column(last.header, no_wrap=True, overflow="ellipsis", width=spare)
-        for index, record in enumerate(self.records):
-            table.add_row(*(cells[c.key][index] for c in kept), _cell(record.get(last.key)))
-        yield table
-
-    def _lines(
-        self,
-        kept: Sequence[Column],
-        widths: dict[str, int],
-        cells: dict[str, list[Text]],
-        spare: int,
-    ) -> Iterator[Text]:
-        """The table's lines laid out directly, as Rich lays out this borderless table when
-        every column fits: Rich's own layout costs ~0.3 ms a row, most of a huge table's time."""
-        last = self.columns[-1]
-        header = [Text(c.header, style="bold") for c in (*kept, last)]
-        yield _line(kept, widths, header[:-1], header[-1], spare)
-        for index, record in enumerate(self.records):
-            row = [cells[c.key][index] for c in kept]
-            yield _line(kept, widths, row, _cell(record.get(last.key)), spare)
-
-
-def _line(
-    kept: Sequence[Column], widths: dict[str, int], row: list[Text], last: Text, spare: int
-) -> Text:
-    line = Text(no_wrap=True, overflow="ignore")
-    for column, text in zip(kept, row, strict=True):
-        padding = " " * (widths[column.key] - text.cell_len)
-        if column.numeric:
-            line.append(padding)
-            line.append_text(text)
-        else:
-            line.append_text(text)
-            line.append(padding)
-        line.append(" " * GAP)
-    last = last.copy()
-    last.truncate(spare, overflow="ellipsis", pad=True)
-    line.append_text(last)
-    return line
-
-
-def _spare(total: int, widths: dict[str, int]) -> int:
-    return total - sum(widths.values()) - GAP * len(widths)
+def event_table(columns: Sequence[Column], records: Sequence[dict[str, Any]]) -> FitTable:
+    """One line per event where the width allows: the summary (the last column) ends in
+    an ellipsis, not below a readable width; sequence, time, type and ids are never cut,
+    and a column that does not fit moves to a line under its row (see ``fit``)."""
+    *fixed, last = columns
+    fitted = [
+        FitColumn(c.header, "fixed", right=c.numeric, moves=MOVES_FIRST.get(c.key)) for c in fixed
+    ]
+    fitted.append(FitColumn(last.header, "clip", min_width=WANTED_SUMMARY_WIDTH))
+    rows = [[_cell(_shown(c.key, r.get(c.key))) for c in columns] for r in records]
+    return FitTable(fitted, rows)
 
 
 def _shown(key: str, value: Any) -> Any:
@@ -164,15 +96,33 @@ def _cell(value: Any) -> Text:
     return safe_text(value, style="dim" if value is None else "")
 
 
+def readable_table(
+    columns: Sequence[Column], records: Iterable[dict[str, Any]], broken: list[Exception]
+) -> RenderableType:
+    """The rows read before the store broke off (a damaged page), then a line saying the
+    table is incomplete; the error goes to ``broken``, raised once this is shown."""
+    rows: list[dict[str, Any]] = []
+    try:
+        rows.extend(records)
+    except StoreError as error:
+        broken.append(error)
+        mark = Text(f"INCOMPLETE: {clean(str(error))}", style="bold red")
+        return Group(event_table(columns, rows), mark)
+    return event_table(columns, rows)
+
+
 def history_report(history: EntityHistory) -> Report:
     whole = history.whole_workflow
     columns = EVENT_TABLE_COLUMNS if whole else HISTORY_COLUMNS
-    return Report(
+    report = Report(
         document=history.to_json,
         columns=WORKFLOW_HISTORY_COLUMNS if whole else HISTORY_COLUMNS,
         records=history.records,
-        view=lambda: _history_view(history, columns),
     )
+    report.view = lambda: Group(
+        _history_title(history), readable_table(columns, history.records(), report.broken)
+    )
+    return report
 
 
 def history_table(history: EntityHistory) -> PagedTable:
@@ -180,13 +130,6 @@ def history_table(history: EntityHistory) -> PagedTable:
     return PagedTable(
         columns, history.records, lambda: _history_title(history), lambda: _causes(history)
     )
-
-
-def _history_view(history: EntityHistory, columns: Sequence[Column]) -> RenderableType:
-    table = OneLineTable(columns, list(history.records()))
-    causes = _causes(history)
-    parts = [_history_title(history), table, *([causes] if causes is not None else [])]
-    return Group(*parts)
 
 
 def _causes(history: EntityHistory) -> RenderableType | None:
@@ -209,12 +152,9 @@ def _history_title(history: EntityHistory) -> Text:
 
 
 def events_report(stream: EventStream) -> Report:
-    return Report(
-        document=stream.to_json,
-        columns=EVENT_COLUMNS,
-        records=stream.records,
-        view=lambda: OneLineTable(EVENT_TABLE_COLUMNS, list(stream.records())),
-    )
+    report = Report(document=stream.to_json, columns=EVENT_COLUMNS, records=stream.records)
+    report.view = lambda: readable_table(EVENT_TABLE_COLUMNS, stream.records(), report.broken)
+    return report
 
 
 def events_table(stream: EventStream) -> PagedTable:
@@ -238,10 +178,24 @@ class PagedTable:
     """Printed after the last page (history: the real causes from the engine's tables)."""
 
     def write(self) -> None:
+        """Pages as they are read; when the store breaks off (a damaged page), the rows
+        read before it, then an ``INCOMPLETE`` line, then the error is raised."""
         console = make_console()
         rows = iter(self.records())
-        page = list(itertools.islice(rows, PAGE_ROWS))
-        following = list(itertools.islice(rows, PAGE_ROWS))
+        broken: list[StoreError] = []
+
+        def take() -> list[dict[str, Any]]:
+            page: list[dict[str, Any]] = []
+            if broken:
+                return page
+            try:
+                page.extend(itertools.islice(rows, PAGE_ROWS))
+            except StoreError as error:
+                broken.append(error)
+            return page
+
+        page = take()
+        following = take()
         if following:
             sys.stderr.write(
                 f"note: more than {PAGE_ROWS:,} rows: the table is printed in pages of "
@@ -250,10 +204,13 @@ class PagedTable:
             )
         if self.title is not None:
             console.print(self.title())
-        console.print(OneLineTable(self.columns, page))
+        console.print(event_table(self.columns, page))
         while following:
-            page, following = following, list(itertools.islice(rows, PAGE_ROWS))
-            console.print(OneLineTable(self.columns, page))
+            page, following = following, take()
+            console.print(event_table(self.columns, page))
+        if broken:
+            console.print(Text(f"INCOMPLETE: {clean(str(broken[0]))}", style="bold red"))
+            raise broken[0]
         footer = None if self.footer is None else self.footer()
         if footer is not None:
             console.print(footer)
@@ -344,7 +301,9 @@ def _line_writer(fmt: Format) -> Callable[[StoredEvent], object]:
     if fmt is Format.TABLE:
         width = make_console().width
         return lambda event: sys.stdout.write(plain_line(event, width) + "\n")
-    raise ValueError(f"--follow cannot write --format {fmt.value} (a stream has no end)")
+    raise FormatNotAvailableError(
+        f"--follow cannot write --format {fmt.value} (a stream has no end)"
+    )
 
 
 def _cells(event: StoredEvent, columns: Sequence[Column], shown: Callable[[Any], str]) -> list[str]:

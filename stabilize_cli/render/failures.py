@@ -8,14 +8,13 @@ one raw error, cleaned here at render time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from ..queries.failures import FAILURE_TYPES, FailureGroup, FailureReport
-from .output import Column, Report
+from .fit import FitColumn, FitTable
+from .output import Column, Report, table_time
 from .safe import safe_text
 from .sanitize import inert
 
@@ -38,11 +37,6 @@ FAILURE_COLUMNS = (
 )
 
 
-def short_time(value: datetime) -> str:
-    """ISO 8601 to the second, in UTC: enough to tell today from yesterday."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _origin(group: FailureGroup) -> Text:
     """Where the failure was seen: event types, stage types and task names."""
     text = Text(", ".join(group.event_types), style="dim")
@@ -60,24 +54,28 @@ def _signature_cell(group: FailureGroup) -> Text:
     return Text("\n").join([safe_text(group.signature, style="bold"), origin])
 
 
-def groups_table(report: FailureReport) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("ID", no_wrap=True)
-    for header in ("COUNT", "WFS"):
-        table.add_column(header, justify="right", no_wrap=True)
-    for header in ("FIRST SEEN", "LAST SEEN"):
-        table.add_column(header, no_wrap=True)
-    table.add_column("SIGNATURE", ratio=1)
-    for group in report.groups:
-        table.add_row(
+def groups_table(report: FailureReport) -> FitTable:
+    """Fingerprint, counts and times whole; the signature wraps, or moves under its row."""
+    columns = [
+        FitColumn("ID"),
+        FitColumn("COUNT", right=True),
+        FitColumn("WFS", right=True),
+        FitColumn("FIRST SEEN"),
+        FitColumn("LAST SEEN"),
+        FitColumn("SIGNATURE", "wrap", min_width=24),
+    ]
+    rows = [
+        [
             Text(group.fingerprint),
             Text(str(group.count)),
             Text(str(group.workflows)),
-            Text(short_time(group.first_seen)),
-            Text(short_time(group.last_seen)),
+            Text(table_time(group.first_seen)),
+            Text(table_time(group.last_seen)),
             _signature_cell(group),
-        )
-    return table
+        ]
+        for group in report.groups
+    ]
+    return FitTable(columns, rows)
 
 
 def _example_error(raw: str) -> Text:

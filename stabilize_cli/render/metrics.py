@@ -12,12 +12,12 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from ..events.base import Event
 from ..queries.metrics import MetricsResult, Track
 from .console import make_console
+from .fit import FitColumn, FitTable
 from .output import Column, Report
 from .safe import safe_text
 
@@ -38,6 +38,21 @@ STAGE_COLUMNS = (
     Column("min_duration_ms", "MIN MS", numeric=True),
     Column("max_duration_ms", "MAX MS", numeric=True),
 )
+ROW_COLUMNS = (
+    Column("kind", "KIND"),
+    Column("name", "NAME"),
+    Column("implementing_class", "CLASS"),
+    Column("execution_count", "RUNS", numeric=True),
+    Column("success_count", "OK", numeric=True),
+    Column("failure_count", "FAILED", numeric=True),
+    Column("skip_count", "SKIPPED", numeric=True),
+    Column("retry_count", "RETRIES", numeric=True),
+    Column("success_rate", "SUCCESS %", numeric=True),
+    Column("failure_rate", "FAILURE %", numeric=True),
+    *STAGE_COLUMNS[7:],
+)
+"""CSV, NDJSON and Markdown: stages then tasks, told apart by ``kind``; a figure one kind
+does not have is empty."""
 TASK_NUMBERS = ("execution_count", "success_count", "failure_count", "retry_count")
 STAGE_HEADERS = (
     *("STAGE TYPE", "RUNS", "OK", "FAILED", "SKIPPED", "SUCCESS %", "FAILURE %"),
@@ -88,77 +103,74 @@ def _decided(row: Mapping[str, Any]) -> bool:
     return bool(row["success_count"] or row["failure_count"])
 
 
+NO_MEASUREMENT = "\u2013"
+"""An en dash: no run ended, so there is no rate or duration (``0ms`` would be a lie)."""
+
+
 def _percent(row: Mapping[str, Any], key: str) -> Text:
-    return Text(f"{row[key]:.1f}%" if _decided(row) else "-")
+    return Text(f"{row[key]:.1f}%" if _decided(row) else NO_MEASUREMENT)
 
 
 def _duration(row: Mapping[str, Any], key: str) -> Text:
-    return Text(human_ms(row[key]) if _decided(row) else "-")
+    return Text(human_ms(row[key]) if _decided(row) else NO_MEASUREMENT)
 
 
-def _table(title: str, headers: Iterable[str], text_columns: int) -> Table:
-    """Names on the left, figures right-aligned and never wrapped."""
-    table = Table(
-        title=title, title_justify="left", title_style="bold", box=None, header_style="bold"
+def _table(
+    title: str, headers: Iterable[str], text_columns: int, rows: list[list[Text]]
+) -> FitTable:
+    """Names on the left (they wrap), figures right-aligned and never cut; on a narrow
+    terminal the figures that do not fit go to a second table under the same names."""
+    columns = [
+        FitColumn(h, "fixed", right=True) if i >= text_columns else FitColumn(h, "wrap")
+        for i, h in enumerate(headers)
+    ]
+    return FitTable(
+        columns,
+        rows,
+        title=title,
+        key=text_columns,
+        spill="split",
+        caption=None if rows else "(none)",
     )
-    table.pad_edge, table.min_width = False, len(title)
-    for index, header in enumerate(headers):
-        figure = index >= text_columns
-        table.add_column(header, justify="right" if figure else "left", no_wrap=figure)
-    return table
 
 
-def stage_table(rows: Iterable[Mapping[str, Any]]) -> Table:
-    table = _table("Stage types (slowest average first)", STAGE_HEADERS, 1)
-    for row in rows:
-        table.add_row(
+def stage_table(rows: Iterable[Mapping[str, Any]]) -> FitTable:
+    cells = [
+        [
             safe_text(row["stage_type"]),
             *(Text(str(row[c.key])) for c in STAGE_COLUMNS[1:5]),
             _percent(row, "success_rate"),
             _percent(row, "failure_rate"),
             *(_duration(row, c.key) for c in STAGE_COLUMNS[7:]),
-        )
-    return table
+        ]
+        for row in rows
+    ]
+    return _table("Stage types (slowest average first)", STAGE_HEADERS, 1, cells)
 
 
-def task_table(rows: Iterable[Mapping[str, Any]]) -> Table:
-    table = _table("Tasks (slowest average first)", TASK_HEADERS, 2)
-    for row in rows:
-        table.add_row(
+def task_table(rows: Iterable[Mapping[str, Any]]) -> FitTable:
+    cells = [
+        [
             safe_text(row["task_name"]),
             safe_text(row["implementing_class"], style="dim"),
             *(Text(str(row[key])) for key in TASK_NUMBERS),
             _percent(row, "success_rate"),
             _duration(row, "avg_duration_ms"),
-        )
-    return table
-
-
-def slowest_list(result: MetricsResult) -> Table:
-    table = _table(f"Slowest {result.top} stage types by average", ("#", "STAGE TYPE", "AVG"), 2)
-    for rank, (name, avg) in enumerate(result.top_slowest, start=1):
-        table.add_row(Text(str(rank)), safe_text(name), Text(human_ms(avg)))
-    return _noted_if_empty(table)
-
-
-def _noted_if_empty(table: Table) -> Table:
-    if not table.row_count:
-        table.caption, table.caption_justify, table.caption_style = "(none)", "left", "dim"
-    return table
+        ]
+        for row in rows
+    ]
+    return _table("Tasks (slowest average first)", TASK_HEADERS, 2, cells)
 
 
 def metrics_view(result: MetricsResult) -> RenderableType:
-    parts: list[RenderableType] = [_noted_if_empty(stage_table(result.records())), Text("")]
-    parts.append(_noted_if_empty(task_table(result.task_records())))
-    if result.top is not None:
-        parts += [Text(""), slowest_list(result)]
-    return Group(*parts)
+    """Both tables, slowest first (``--top N``: N rows each)."""
+    return Group(stage_table(result.records()), Text(""), task_table(result.task_records()))
 
 
 def metrics_report(result: MetricsResult) -> Report:
     return Report(
         document=result.to_json,
-        columns=STAGE_COLUMNS,
-        records=result.records,
+        columns=ROW_COLUMNS,
+        records=result.rows,
         view=lambda: metrics_view(result),
     )

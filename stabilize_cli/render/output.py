@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from .console import make_console
+from .fit import FitColumn, FitTable
 from .formats import ROW_FORMATS, Format, FormatNotAvailableError
 from .safe import safe_text
 from .sanitize import NULL_MARK, csv_text, display, inert, markdown_text
@@ -43,6 +43,8 @@ class Report:
     view: Callable[[], RenderableType] | None = None
     """The Rich view for ``--format table``."""
     formats: frozenset[Format] = field(default_factory=lambda: frozenset(Format))
+    broken: list[Exception] = field(default_factory=list)
+    """An error the view met after showing what it could read: raised once it is shown."""
 
 
 def write(report: Report, fmt: Format) -> None:
@@ -68,6 +70,8 @@ def write(report: Report, fmt: Format) -> None:
         else:
             assert report.records is not None
             console.print(rows_table(report.columns, report.records()))
+        if report.broken:
+            raise report.broken[0]
 
 
 def json_ready(value: Any) -> Any:
@@ -164,11 +168,15 @@ def is_time(key: str) -> bool:
 
 
 def table_time(value: Any) -> Any:
-    """Tables show UTC to the millisecond; JSON and CSV keep the stored ISO text."""
-    if not isinstance(value, str):
-        return value
+    """The one time layout of every table: UTC to the millisecond (``2026-11-28
+    15:04:51.232``); JSON and CSV keep the stored ISO text. Not a time: as it is."""
     try:
-        moment = datetime.fromisoformat(value)
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+        else:
+            return value
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC)
     except (ValueError, OverflowError):  # not a time, or beyond datetime's range in UTC
@@ -178,24 +186,27 @@ def table_time(value: Any) -> Any:
     return f"{day} {moment:%H:%M:%S}.{moment.microsecond // 1000:03d}"
 
 
-def rows_table(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> Table:
+FIXED_KEYS = frozenset({"status", "entity_type", "event_type", "kind", "severity", "check"})
+"""Text columns that are words from a small set: never cut, like ids and numbers."""
+
+
+def is_fixed(column: Column) -> bool:
+    """Numbers, ids, statuses and times are copied or compared: never cut or wrapped."""
+    return column.numeric or is_id(column.key) or is_time(column.key) or column.key in FIXED_KEYS
+
+
+def rows_table(
+    columns: Sequence[Column], records: Iterable[dict[str, Any]], *, title: str | None = None
+) -> FitTable:
+    """Rows for the terminal: times in one layout, fitted to the width (see ``fit``)."""
     rows = [
-        [table_time(r.get(c.key)) if is_time(c.key) else r.get(c.key) for c in columns]
+        [_table_cell(table_time(r.get(c.key)) if is_time(c.key) else r.get(c.key)) for c in columns]
         for r in records
     ]
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for index, column in enumerate(columns):
-        keep = column.numeric or is_id(column.key) or column.key in ("status", "entity_type")
-        widest = max((len(cell(row[index])) for row in rows), default=0)
-        table.add_column(
-            column.header,
-            justify="right" if column.numeric else "left",
-            no_wrap=keep,
-            min_width=max(widest, len(column.header)) if keep else None,
-        )
-    for row in rows:
-        table.add_row(*(_table_cell(value) for value in row))
-    return table
+    fitted = [
+        FitColumn(c.header, "fixed" if is_fixed(c) else "wrap", right=c.numeric) for c in columns
+    ]
+    return FitTable(fitted, rows, title=title)
 
 
 def _table_cell(value: Any) -> Any:

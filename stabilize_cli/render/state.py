@@ -15,7 +15,7 @@ from ..queries.state import StateDiff, StateResult
 from .cause import add_cause
 from .console import Deferred
 from .formats import Format
-from .output import Report, dumps
+from .output import Report, dumps, table_time
 from .sanitize import NULL_MARK, inert
 
 ENTITY_KEYS = ("stages", "tasks")
@@ -76,7 +76,10 @@ def state_header(result: StateResult) -> Text:
     if result.as_of_sequence is not None:
         header.append(f"  as of sequence {result.as_of_sequence}")
     elif result.as_of_time is not None:
-        header.append(f"  as of {result.as_of_time.isoformat()}")
+        header.append(f"  as of {table_time(result.as_of_time)}")
+    note = result.existence_note()
+    if note is not None:
+        header.append(f"\n{note}", style="yellow")
     return header
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from ..queries.subscriptions import SubscriptionList
-from .output import Column, Report, cell
+from .fit import FitColumn, FitTable
+from .output import Column, Report, cell, table_time
 from .safe import safe_text
 
 SUBSCRIPTION_COLUMNS = (
@@ -24,7 +24,7 @@ SUBSCRIPTION_COLUMNS = (
 )
 TABLE_COLUMNS = tuple(c for c in SUBSCRIPTION_COLUMNS if c.key != "created_at")
 """The table leaves out the creation time (JSON and CSV have it): room for the webhook."""
-NO_WRAP = frozenset({"last_sequence", "lag", "updated_at"})
+NO_WRAP = frozenset({"id", "last_sequence", "lag", "updated_at"})
 
 
 def _types(value: Any) -> Text:
@@ -49,23 +49,19 @@ def _shown(key: str, value: Any) -> Text:
         return _types(value)
     if key == "entity_filter":
         return _filter(value)
-    if isinstance(value, str) and key == "updated_at":
-        value = value.removesuffix("+00:00") + ("Z" if value.endswith("+00:00") else "")
+    if key == "updated_at":
+        value = table_time(value)
     return safe_text(value, style="dim" if value is None else "")
 
 
-def subscriptions_table(result: SubscriptionList) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in TABLE_COLUMNS:
-        table.add_column(
-            column.header,
-            justify="right" if column.numeric else "left",
-            no_wrap=column.key in NO_WRAP,
-            overflow="fold",
-        )
-    for record in result.records():
-        table.add_row(*(_shown(c.key, record.get(c.key)) for c in TABLE_COLUMNS))
-    return table
+def subscriptions_table(result: SubscriptionList) -> FitTable:
+    """Ids, positions and times whole; event types, filters and webhooks wrap or move."""
+    columns = [
+        FitColumn(c.header, "fixed" if c.key in NO_WRAP else "wrap", right=c.numeric)
+        for c in TABLE_COLUMNS
+    ]
+    rows = [[_shown(c.key, r.get(c.key)) for c in TABLE_COLUMNS] for r in result.records()]
+    return FitTable(columns, rows)
 
 
 def subscriptions_report(result: SubscriptionList) -> Report:

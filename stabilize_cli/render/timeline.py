@@ -26,7 +26,7 @@ from .cause import add_cause
 from .console import Deferred
 from .durations import seconds as seconds  # noqa: PLC0414 - re-exported for other views
 from .formats import Format
-from .output import Report, dumps
+from .output import Report, dumps, table_time
 from .sanitize import NULL_MARK, inert
 
 STRIP_WIDTH = 30
@@ -141,10 +141,22 @@ class Row:
     bar: Bar | None
 
 
-def _duration(start: datetime | None, end: datetime | None, status: Any) -> str:
-    if start is not None and end is not None:
-        return seconds((end - start).total_seconds() * 1000)
-    return "running" if status == "RUNNING" else ""
+NO_END = "NO END EVENT"
+"""Status shown for a stage or task that started in a finished workflow and never ended."""
+
+
+def _duration(line: StageLine | TaskLine) -> str:
+    """The one duration (the engine's recorded one where it wrote it), as JSON has it."""
+    if line.duration_ms is not None:
+        return seconds(float(line.duration_ms))
+    return "running" if line.status == "RUNNING" and not line.no_end_event else ""
+
+
+def _attempt_duration(attempt: Attempt) -> str:
+    """An attempt has no recorded figure of its own: end minus start, as its events say."""
+    if attempt.start is not None and attempt.end is not None:
+        return seconds((attempt.end - attempt.start).total_seconds() * 1000)
+    return "running" if attempt.status == "RUNNING" else ""
 
 
 def sequence_range(sequences: tuple[int, int] | None) -> str:
@@ -169,7 +181,7 @@ def attempt_row(attempt: Attempt, clock: Clock, depth: int, *, strip: bool) -> R
         name=Text(label, style="italic"),
         status=_status(attempt.status),
         offset=clock.offset(attempt.start),
-        duration=_duration(attempt.start, attempt.end, attempt.status),
+        duration=_attempt_duration(attempt),
         sequences=sequence_range(attempt.sequences),
         retries=f"{count} {'retry' if count == 1 else 'retries'}" if count else "",
         bar=clock.bar(attempt.start, attempt.end, style) if strip else None,
@@ -183,9 +195,9 @@ def line_row(line: StageLine | TaskLine, clock: Clock, depth: int) -> Row:
     return Row(
         depth=depth,
         name=Text(plain(line.name), style="bold" if is_stage else ""),
-        status=_status(line.status),
+        status=Text(NO_END, style="yellow") if line.no_end_event else _status(line.status),
         offset=clock.offset(line.start),
-        duration=_duration(line.start, line.end, line.status),
+        duration=_duration(line),
         sequences=sequence_range(line.sequences),
         retries=f"{count} {'retry' if count == 1 else 'retries'}" if count else "",
         bar=_stage_bar(line, clock) if isinstance(line, StageLine) else None,
@@ -227,7 +239,8 @@ class Layout:
             retries=widest(len(r.retries) for r in rows),
         )
         room = width - layout.fixed()
-        name = min(layout.name, max(MIN_NAME, room - STRIP_WIDTH - GAP))
+        # The strip narrows before a name folds; below MIN_STRIP it goes.
+        name = min(layout.name, max(MIN_NAME, room - MIN_STRIP - GAP))
         strip = min(STRIP_WIDTH, room - name - GAP)
         if strip < MIN_STRIP:
             name, strip = min(layout.name, max(MIN_NAME, room)), 0
@@ -279,7 +292,8 @@ def header(result: TimelineResult) -> Text:
     if start is not None and end is not None:
         total = seconds((end - start).total_seconds() * 1000)
         text.append(f"  {total} total" if result.end else f"  {total} so far")
-    text.append(f"\nstarted {plain(state.get('start_time'))}  ended {plain(state.get('end_time'))}")
+    started, ended = (plain(table_time(state.get(key))) for key in ("start_time", "end_time"))
+    text.append(f"\nstarted {started}  ended {ended}")
     text.append(f"  {sequence_range(result.sequences)}", style="dim")
     clock = Clock(result.start, result.span_end)
     for line in run_lines(result.facts, clock, result):

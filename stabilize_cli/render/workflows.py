@@ -1,7 +1,7 @@
 """The workflow list as a report: the same rows for CSV, Markdown and NDJSON.
 
-The terminal table leaves out the end time (start plus duration says it) so that a
-row fits 120 columns without wrapping the times.
+The terminal table leaves out the end time (start plus duration says it) and the
+sequence range (``history --all`` shows it) so that a row fits 120 columns.
 """
 
 from __future__ import annotations
@@ -20,8 +20,13 @@ WORKFLOW_COLUMNS = (
     Column("event_count", "EVENTS", numeric=True),
     Column("failed_stages", "FAILED", numeric=True),
     Column("restarts", "RESTARTS", numeric=True),
+    Column("first_sequence", "FIRST SEQ", numeric=True),
+    Column("last_sequence", "LAST SEQ", numeric=True),
 )
-TABLE_COLUMNS = tuple(c for c in WORKFLOW_COLUMNS if c.key != "end_time")
+"""CSV and Markdown: every key of the JSON rows, as the README names them."""
+TABLE_COLUMNS = tuple(
+    c for c in WORKFLOW_COLUMNS if c.key not in ("end_time", "first_sequence", "last_sequence")
+)
 
 
 def workflows_report(result: WorkflowList) -> Report:

@@ -62,7 +62,7 @@ def test_a_bad_value_is_one_error_line_and_its_exit_code(
 
 # Typer parses these itself and prints its usage box; the code and stdout are right.
 PARSED_BY_TYPER = [
-    (["events", "--since", "yesterday"], "--since"),
+    (["events", "--since", "last tuesday"], "--since"),
     (["state", WF, "--at-time", "not a time"], "--at-time"),
     (["workflows", "--limit", "-1"], "--limit"),
     (["events", "--limit", "many"], "--limit"),

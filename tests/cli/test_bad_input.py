@@ -310,13 +310,19 @@ def damaged(source: Path, directory: Path, *, truncate: bool = False) -> Path:
     return path
 
 
-def test_a_corrupt_page_met_before_any_output_is_exit_4_and_one_line(
+def test_a_table_cut_short_by_a_corrupt_page_shows_the_rows_then_the_mark(
     invoke: Invoke, store_dir: Path, many_events: Path
 ) -> None:
     path = damaged(many_events, store_dir)
     before = fingerprint(path)
-    result = invoke("events", "--limit", "100000", db=path)  # a table is printed whole
-    assert_one_error(result, 4, "database is corrupt")
+    result = invoke("events", "--limit", "100000", db=path)
+    assert result.exit_code == 4
+    assert_error_line(result.stderr, "database is corrupt")
+    lines = result.stdout.rstrip().splitlines()
+    assert lines[0].startswith("SEQ")
+    assert len(lines) > 100  # the readable rows are shown (they were all lost before)
+    mark = result.stdout.rindex("INCOMPLETE: ")  # the last thing shown (it may wrap)
+    assert "database is corrupt" in result.stdout[mark:]
     assert fingerprint(path) == before
 
 

@@ -123,7 +123,7 @@ def test_everyday_values_never_reach_typers_pydantic_path(
         ("stabilize workflows limit", "20", 20),
         ("stabilize workflows fmt", "JSON", Format.JSON),
         ("stabilize workflows status", ("FAILED",), ["FAILED"]),
-        ("stabilize diff seq1", "-4", -4),
+        ("stabilize state at", "-4", -4),
     ]
     for where, value, expected in cases:
         param, ctx = found[where]

@@ -16,8 +16,13 @@ from typer.testing import CliRunner
 
 from stabilize_cli.cli.app import app
 
+from ..conftest import REAL_DB
+
 COMPLETIONS = Path(__file__).resolve().parents[2] / "completions"
-GENERATED = ("stabilize.bash", "_stabilize", "stabilize.fish")
+GENERATED = (
+    *("stabilize.bash", "_stabilize", "stabilize.fish"),
+    *("stabilize-audit.bash", "_stabilize-audit", "stabilize-audit.fish"),
+)
 
 
 def load_generator() -> ModuleType:
@@ -162,3 +167,72 @@ def test_sourced_bash_script_completes_in_a_real_bash(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["workflows"]
+
+
+VALUE_CASES = [
+    ("stabilize timeline 01M8HB0", ["01M8HB00A8KDNY0HF3P6W3DFN6", "01M8HB08C9H7SYB8SPXPFPZ44M"]),
+    ("stabilize state lat", ["latest", "latest-failed"]),
+    ("stabilize events --workflow 01M8HAZV", ["01M8HAZVN51R0GZ2NVTT2DCYFJ"]),
+    ("stabilize workflows --status TE", ["TERMINAL"]),
+    ("stabilize events --type stage.f", ["stage.failed"]),
+    ("stabilize metrics --stage-type fl", ["flaky"]),
+]
+
+
+@pytest.mark.parametrize(("words", "expected"), VALUE_CASES, ids=[c[0] for c in VALUE_CASES])
+def test_values_complete_from_the_database_in_use(words: str, expected: list[str]) -> None:
+    out = typer_output(
+        _STABILIZE_COMPLETE="complete_bash",
+        COMP_WORDS=words,
+        COMP_CWORD=str(len(words.split()) - 1),
+        STABILIZE_DB=str(REAL_DB),
+    ).splitlines()
+    assert set(expected) <= set(out)
+    typed = words.rsplit(maxsplit=1)[-1]
+    assert all(line.upper().startswith(typed.upper()) for line in out)
+
+
+def test_a_missing_database_completes_nothing_and_says_nothing() -> None:
+    result = CliRunner().invoke(
+        app,
+        [],
+        prog_name="stabilize",
+        env={
+            "_STABILIZE_COMPLETE": "complete_bash",
+            "COMP_WORDS": "stabilize timeline 01",
+            "COMP_CWORD": "2",
+            "STABILIZE_DB": "/nonexistent/x.db",
+        },
+    )
+    assert result.exit_code == 0
+    assert result.stdout.strip() == ""  # no candidates (bash gets an empty reply)
+    assert result.stderr == ""
+
+
+VALUE_REPORT = """
+import sys
+from stabilize_cli.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+loaded = [m for m in sys.modules if m == "rich" or m.startswith("rich.")]
+sys.stderr.write(f"rich modules: {len(loaded)}\\n")
+"""
+
+
+@pytest.mark.parametrize("program", ["stabilize", "stabilize-audit"])
+def test_completing_values_reads_the_database_without_rich(program: str) -> None:
+    var = "_" + program.replace("-", "_").upper() + "_COMPLETE"
+    env = {**os.environ, var: "complete_bash", "STABILIZE_DB": str(REAL_DB)}
+    env.update(COMP_WORDS=f"{program} timeline 01M8HB0", COMP_CWORD="2")
+    done = subprocess.run(
+        [sys.executable, "-c", VALUE_REPORT.replace("main()", f"sys.argv = ['{program}']; main()")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert "01M8HB0192C39KFA3JFF10TM4D" in done.stdout.splitlines()
+    assert "rich modules: 0" in done.stderr

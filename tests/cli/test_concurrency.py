@@ -514,7 +514,7 @@ REPORTS = {
     "verify": ["verify", "--json"],
     "timeline": ["timeline", "latest-failed", "--json"],
     "events": ["events", "-f", "ndjson", "--limit", str(10**9)],
-    "workflows": ["workflows", "--json"],
+    "workflows": ["workflows", "--json", "--limit", "100000"],
 }
 
 

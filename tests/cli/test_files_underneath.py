@@ -434,8 +434,10 @@ def test_a_reader_that_leaves_early_is_exit_141_and_silent(
     process.stdout.close()
     err = process.stderr.read()
     assert process.wait(timeout=120) == 141
-    # silent: no error, no traceback (a paged table's note comes before any row)
-    assert all(line.startswith(b"note: more than") for line in err.splitlines())
+    # silent: no error, no traceback (a paged table's note comes before any row; a full
+    # page's note may follow when the output fitted in the pipe before the reader left)
+    notes = (b"note: more than", b"showing the ")
+    assert all(line.startswith(notes) for line in err.splitlines()), err
 
 
 # -- terminal widths ----------------------------------------------------------------------

@@ -86,23 +86,79 @@ def test_since_after_every_event_gives_empty_metrics(invoke: Invoke) -> None:
     assert document == {"stages": {}, "tasks": {}, "top_slowest": []}
 
 
-def test_a_time_window_counts_only_the_events_inside_it(invoke: Invoke) -> None:
+OPENING = {EventType.STAGE_STARTED, EventType.STAGE_SKIPPED, EventType.TASK_STARTED}
+
+
+def test_a_time_window_selects_runs_by_their_start(invoke: Invoke) -> None:
     stamps = sorted(e.timestamp for e in all_events())
     low, high = stamps[len(stamps) // 4], stamps[3 * len(stamps) // 4]
     document = metrics_json(invoke, "--since", low.isoformat(), "--until", high.isoformat())
-    expected = projected(e for e in all_events() if low <= e.timestamp <= high)
+    opened = {
+        e.entity_id for e in all_events() if e.event_type in OPENING and low <= e.timestamp <= high
+    }
+    expected = projected(e for e in all_events() if e.entity_id in opened)
     assert document["stages"] == expected["stages"]
     assert document["tasks"] == expected["tasks"]
 
 
-def test_stage_type_keeps_only_that_stage_type_and_leaves_tasks_alone(
+@pytest.mark.parametrize("quarter", [0, 1, 2, 3])
+def test_in_any_window_runs_are_ok_plus_failed_plus_other_outcomes(
+    invoke: Invoke, quarter: int
+) -> None:
+    stamps = sorted(e.timestamp for e in all_events())
+    n = len(stamps)
+    low, high = stamps[quarter * n // 4], stamps[min(n - 1, (quarter + 1) * n // 4)]
+    document = metrics_json(invoke, "--since", low.isoformat(), "--until", high.isoformat())
+    starts = [e for e in all_events() if e.event_type is EventType.STAGE_STARTED]
+    inside = {e.entity_id for e in starts if low <= e.timestamp <= high}
+    ends = [
+        e
+        for e in all_events()
+        if e.entity_id in inside
+        and e.event_type in (EventType.STAGE_COMPLETED, EventType.STAGE_FAILED)
+    ]
+    for row in document["stages"].values():
+        assert row["success_count"] + row["failure_count"] <= row["execution_count"]
+    assert sum(r["execution_count"] for r in document["stages"].values()) == len(inside)
+    ended = sum(r["success_count"] + r["failure_count"] for r in document["stages"].values())
+    assert ended == len(ends)
+
+
+def test_top_keeps_the_n_slowest_rows_in_every_format(invoke: Invoke) -> None:
+    document = metrics_json(invoke, "--top", "2")
+    assert list(document["stages"]) == ["flaky", "python"]
+    assert len(document["tasks"]) == 2
+    rows = list(csv.DictReader(io.StringIO(invoke("metrics", "--top", "2", "-o", "csv").stdout)))
+    assert [(r["kind"], r["name"]) for r in rows] == [
+        ("stage", "flaky"),
+        ("stage", "python"),
+        *(("task", name) for name in document["tasks"]),
+    ]
+    table = invoke("metrics", "--top", "2").stdout
+    assert "optional" not in table
+    assert "Run Shard 1" not in table
+
+
+def test_stage_type_keeps_that_stage_type_and_the_tasks_of_its_stages(
     invoke: Invoke, engine_report: dict[str, Any]
 ) -> None:
-    document = metrics_json(invoke, "--stage-type", "python")
+    document = metrics_json(invoke, "--stage-type", "flaky")
     engine = engine_report["stage_metrics"]
-    assert document["stages"] == {"python": engine["stages"]["python"]}
-    assert document["tasks"] == engine["tasks"]
-    assert document["top_slowest"] == [p for p in engine_report["top_slowest"] if p[0] == "python"]
+    assert document["stages"] == {"flaky": engine["stages"]["flaky"]}
+    flaky_stages = {
+        e.entity_id
+        for e in all_events()
+        if e.entity_type is EntityType.STAGE and e.data.get("type") == "flaky"
+    }
+    tasks = {
+        e.entity_id
+        for e in all_events()
+        if e.event_type is EventType.TASK_STARTED and e.data.get("stage_id") in flaky_stages
+    }
+    expected = projected(e for e in all_events() if e.entity_id in tasks)
+    assert document["tasks"] == expected["tasks"]
+    assert set(document["tasks"]) == {"Call Call API"}
+    assert document["top_slowest"] == [p for p in engine_report["top_slowest"] if p[0] == "flaky"]
 
 
 def test_stage_type_is_repeatable(invoke: Invoke) -> None:
@@ -133,26 +189,44 @@ def test_unknown_app_gives_empty_metrics(invoke: Invoke) -> None:
     assert metrics_json(invoke, "--app", "no-such-app")["stages"] == {}
 
 
-def test_csv_has_one_row_per_stage_type_with_the_engines_figures(
+def test_csv_has_stage_then_task_rows_with_the_engines_figures(
     invoke: Invoke, engine_report: dict[str, Any]
 ) -> None:
     result = invoke("metrics", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    engine = engine_report["stage_metrics"]["stages"]
-    assert [r["stage_type"] for r in rows] == ["flaky", "python", "optional"]
-    for row in rows:
-        assert {k: str(v) for k, v in engine[row["stage_type"]].items()} == row
+    stages = [r for r in rows if r["kind"] == "stage"]
+    tasks = [r for r in rows if r["kind"] == "task"]
+    assert len(stages) + len(tasks) == len(rows)
+    engine = engine_report["stage_metrics"]
+    assert [r["name"] for r in stages] == ["flaky", "python", "optional"]
+    for row in stages:
+        for key, value in engine["stages"][row["name"]].items():
+            assert row.get(key, row["name"]) == str(value)
+    assert {r["name"] for r in tasks} == set(engine["tasks"])
+    for row in tasks:
+        for key, value in engine["tasks"][row["name"]].items():
+            assert row.get(key, row["name"]) == str(value)
 
 
-def test_ndjson_lines_are_the_stage_metrics_objects(
+def test_ndjson_lines_are_the_stage_then_task_metrics_objects(
     invoke: Invoke, engine_report: dict[str, Any]
 ) -> None:
-    lines = invoke("metrics", "-f", "ndjson").stdout.splitlines()
-    rows = {r["stage_type"]: r for r in map(json.loads, lines)}
-    assert rows == engine_report["stage_metrics"]["stages"]
+    lines = [json.loads(line) for line in invoke("metrics", "-f", "ndjson").stdout.splitlines()]
+    kinds = [(r.pop("kind"), r.pop("name"), r) for r in lines]
+    assert [k for k, _, _ in kinds] == sorted(k for k, _, _ in kinds)  # stages, then tasks
+    stages = {name: r for kind, name, r in kinds if kind == "stage"}
+    tasks = {name: r for kind, name, r in kinds if kind == "task"}
+    assert stages == engine_report["stage_metrics"]["stages"]
+    assert tasks == engine_report["stage_metrics"]["tasks"]
 
 
-def test_table_shows_stages_tasks_and_the_slowest_list(invoke: Invoke, snapshot: Any) -> None:
+def test_markdown_carries_the_task_figures(invoke: Invoke) -> None:
+    text = invoke("metrics", "-o", "markdown").stdout
+    assert text.startswith("| KIND | NAME | CLASS | RUNS |")
+    assert "| task | Call Call API | flaky | 2 |" in text
+
+
+def test_table_shows_the_slowest_stages_and_tasks(invoke: Invoke, snapshot: Any) -> None:
     result = invoke("metrics", "--top", "3")
     assert result.exit_code == 0
     snapshot.snapshot_dir = Path(__file__).parent / "snapshots" / "metrics"
@@ -230,7 +304,7 @@ def test_markup_and_control_characters_in_names_are_shown_literally(
         store.append_batch(_stage_run("W1", EVIL))
     result = invoke("metrics", "--top", "1", db=db)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.count("[red]boom[/]") == 4
+    assert result.stdout.count("[red]boom[/]") == 3
     assert "\x1b" not in result.stdout
     assert "\u202e" not in result.stdout
 

@@ -201,7 +201,7 @@ def test_an_unwritable_cache_directory_is_no_error(
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     env = {"STABILIZE_CACHE_DIR": str(blocker / "cache")}
-    result = invoke("metrics", "--json", db=db, env=env)
+    result = invoke("metrics", "--json", "--top", "5", db=db, env=env)
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert json.loads(result.stdout) == metrics(invoke, db, "--no-cache")

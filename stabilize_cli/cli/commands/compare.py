@@ -6,7 +6,7 @@ import typer
 
 from ...render.compare import CompareFormat
 from ..errors import guarded
-from ..options import DbOption, JsonFlag
+from ..options import FORMAT_NAMES, DbOption, JsonFlag
 from ..run import CommandRun
 
 
@@ -37,7 +37,12 @@ def compare(
     db: DbOption = "stabilize.db",
     fmt: Annotated[
         CompareFormat,
-        typer.Option("--format", "-f", case_sensitive=False, help="Output format."),
+        typer.Option(
+            *FORMAT_NAMES,
+            case_sensitive=False,
+            metavar="FORMAT",
+            help="Output format: table, json or markdown.",
+        ),
     ] = CompareFormat.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ...render.formats import Format
+from ..completion import event_types, workflow_ids
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
 from ..run import CommandRun
@@ -18,12 +19,20 @@ def events(
     workflow: Annotated[
         str | None,
         typer.Option(
-            "--workflow", "-w", help="Only this workflow: an id, a unique prefix, 'latest'."
+            "--workflow",
+            "-w",
+            help="Only this workflow: an id, a unique prefix, 'latest'.",
+            autocompletion=workflow_ids,
         ),
     ] = None,
     event_type: Annotated[
         list[str] | None,
-        typer.Option("--type", "-t", help="Only this event type (repeatable), e.g. stage.failed."),
+        typer.Option(
+            "--type",
+            "-t",
+            help="Only this event type (repeatable), e.g. stage.failed.",
+            autocompletion=event_types,
+        ),
     ] = None,
     entity_type: Annotated[
         EntityKind | None,
@@ -87,6 +96,13 @@ def events(
         stream = query_events(store, wanted)
         if not follow:
             write_events(events_report(stream), stream.events, chosen, events_table(stream))
+            sys.stdout.flush()  # a closed pipe ends here, silently, before any note
+            if stream.full_page():
+                order = "newest" if reverse else "first"
+                sys.stderr.write(
+                    f"showing the {order} {limit} matching events; more match "
+                    "(--limit N, or --from-seq / --to-seq for the next page)\n"
+                )
             run.conclude(shown_raw=True)
             return
         followed = follow_events(

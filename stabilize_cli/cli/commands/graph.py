@@ -6,7 +6,7 @@ import typer
 
 from ...render.graph import GraphFormat
 from ..errors import guarded
-from ..options import DbOption, JsonFlag, WorkflowArg
+from ..options import FORMAT_NAMES, DbOption, JsonFlag, WorkflowArg
 from ..run import CommandRun
 
 
@@ -17,7 +17,12 @@ def graph(
     db: DbOption = "stabilize.db",
     fmt: Annotated[
         GraphFormat,
-        typer.Option("--format", "-f", case_sensitive=False, help="Output format."),
+        typer.Option(
+            *FORMAT_NAMES,
+            case_sensitive=False,
+            metavar="FORMAT",
+            help="Output format: table, json, mermaid or dot.",
+        ),
     ] = GraphFormat.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ...render.formats import Format
+from ..completion import stage_types
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
 from ..run import CommandRun
@@ -19,7 +20,8 @@ def metrics(
         int | None,
         typer.Option(
             "--top",
-            help="Also list the N slowest stage types by average (JSON: top_slowest, default 10).",
+            help="Only the N slowest stage types and tasks by average, in every format "
+            "(JSON's top_slowest lists N, default 10).",
             show_default=False,
         ),
     ] = None,
@@ -32,8 +34,8 @@ def metrics(
         list[str] | None,
         typer.Option(
             "--stage-type",
-            help="Only these stage types in the stage rows and top_slowest (repeatable); "
-            "tasks are not filtered.",
+            help="Only these stage types, and the tasks of stages of these types (repeatable).",
+            autocompletion=stage_types,
         ),
     ] = None,
     no_cache: Annotated[

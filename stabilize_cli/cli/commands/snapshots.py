@@ -7,7 +7,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import ExitCode
-from ..options import DbOption, FormatOption, JsonFlag, WorkflowArg
+from ..options import DbOption, FormatOption, JsonFlag, TreeFormatOption, WorkflowArg
 from ..run import CommandRun
 
 app = typer.Typer(
@@ -45,7 +45,7 @@ def show(
     run: CommandRun,
     snapshot_id: Annotated[int, typer.Argument(help="Snapshot id (see 'snapshots list').")],
     db: DbOption = "stabilize.db",
-    fmt: FormatOption = Format.TABLE,
+    fmt: TreeFormatOption = Format.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
     """Show one snapshot: its metadata, its hash check and its state."""

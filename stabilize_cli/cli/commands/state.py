@@ -1,6 +1,6 @@
-"""`stabilize state WF [--at SEQ | --at-time ISO]`: the rebuilt state, now or at any point."""
+"""`stabilize state WF [--at SEQ | --at-time TIME]`: the rebuilt state, now or at any point."""
 
-from datetime import datetime
+import sys
 from typing import Annotated
 
 import typer
@@ -8,8 +8,9 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import exit_with_outcome
-from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg
+from ..options import DbOption, ExitStatusFlag, JsonFlag, TreeFormatOption, WorkflowArg
 from ..run import CommandRun
+from ..timeopts import TIME_HELP, TIME_METAVAR, as_utc
 
 
 @guarded
@@ -21,14 +22,12 @@ def state(
         typer.Option("--at", help="As of this global sequence number.", metavar="SEQ"),
     ] = None,
     at_time: Annotated[
-        datetime | None,
-        typer.Option(
-            "--at-time", help="As of this time (ISO 8601; UTC unless an offset is given)."
-        ),
+        str | None,
+        typer.Option("--at-time", metavar=TIME_METAVAR, help=f"As of this time: {TIME_HELP}."),
     ] = None,
     exit_status: ExitStatusFlag = False,
     db: DbOption = "stabilize.db",
-    fmt: FormatOption = Format.TABLE,
+    fmt: TreeFormatOption = Format.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
     """Show a workflow's state rebuilt from its events, now or as of a sequence or time."""
@@ -36,15 +35,18 @@ def state(
     from ...queries.workflows import resolve_workflow
     from ...render.incomplete import mark_incomplete
     from ...render.output import write
+    from ...render.sanitize import clean
     from ...render.state import state_report
-    from ..timeopts import as_utc
 
     chosen = run.output(fmt, json_flag)
-    at_time = as_utc(at_time, "--at-time")
+    when = as_utc(at_time, "--at-time")
     notes = run.read_notes()
     with run.open(db, notes=True) as store:
-        result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=at_time)
+        result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=when)
     write(mark_incomplete(state_report(result), notes.unreadable), chosen)
+    note = result.existence_note()
+    if note is not None and chosen is not Format.TABLE:  # the table says it in its header
+        sys.stderr.write(f"note: {clean(note)}\n")
     run.conclude()
     if exit_status:
         exit_with_outcome(outcome(result.state))

@@ -10,7 +10,7 @@ import typer
 from ...render.formats import Format
 from ..errors import guarded
 from ..exit_codes import exit_with_outcome
-from ..options import DbOption, ExitStatusFlag, FormatOption, JsonFlag, WorkflowArg
+from ..options import DbOption, ExitStatusFlag, JsonFlag, TreeFormatOption, WorkflowArg
 from ..run import CommandRun
 
 
@@ -43,7 +43,7 @@ def timeline(
     ] = 10.0,
     exit_status: ExitStatusFlag = False,
     db: DbOption = "stabilize.db",
-    fmt: FormatOption = Format.TABLE,
+    fmt: TreeFormatOption = Format.TABLE,
     json_flag: JsonFlag = False,
 ) -> None:
     """Show a workflow's stages and tasks: status, timing, retries and errors in full."""
@@ -61,7 +61,7 @@ def timeline(
     if export:
         from ...render.export import export_kind, render_export, reserved
     with run.open(db, notes=True) as store:
-        kind = export_kind(export, store.path) if export else None
+        kind = export_kind(export, store.path) if export else None  # fails before any output
         result = workflow_timeline(
             store,
             resolve_workflow(store, workflow),

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from ...render.formats import Format
+from ..completion import statuses
 from ..errors import guarded
 from ..options import DbOption, FormatOption, JsonFlag, SinceOption, UntilOption
 from ..run import CommandRun
@@ -18,9 +19,16 @@ def workflows(
     db: DbOption = "stabilize.db",
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", help="Only these statuses (repeatable), e.g. TERMINAL."),
+        typer.Option(
+            "--status",
+            help="Only these statuses (repeatable): TERMINAL, SUCCEEDED, RUNNING, ...",
+            autocompletion=statuses,
+        ),
     ] = None,
     app: Annotated[str | None, typer.Option("--app", help="Only this application.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Only workflows of this name, e.g. nightly-etl.")
+    ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="At most this many rows.")] = 50,
@@ -36,6 +44,7 @@ def workflows(
     wanted = WorkflowFilter(
         statuses=frozenset(s.upper() for s in status or ()),
         application=app,
+        name=name,
         since=as_utc(since, "--since"),
         until=as_utc(until, "--until"),
         limit=limit,
@@ -43,5 +52,6 @@ def workflows(
     with run.open(db) as store:
         result = list_workflows(store, wanted, run.redactor)
     write(workflows_report(result), chosen)
-    if chosen is Format.TABLE and limit and len(result.workflows) == limit:
+    sys.stdout.flush()  # a closed pipe ends here, silently, before the note
+    if limit and len(result.workflows) == limit:  # said on stderr, whatever the format
         sys.stderr.write(f"showing the newest {limit} workflows; --limit N for more\n")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import chain
 from typing import Any
 
 from ...base import EntityType, Event
-from ...errors import EventDecodeError
+from ...errors import EventDecodeError, StoreCorruptError, StoreError
 from ..codec import EventRow, event_from_row, event_to_params
 from ..interface import UNLIMITED, AuditableStore, EventQuery
 from ..raw import ReadNotes, UnreadableRow
@@ -289,6 +289,11 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
 
         An ascending stream stops at the head it saw after its first page: a reader slower
         than a busy writer would otherwise chase the writer's appends and never finish.
+
+        A damaged page of the file (``StoreCorruptError``) does not end the stream where it
+        falls: the rows read before it are given, the stream goes on from the next row that
+        can be read, and the error is raised at the end, so a report shows every readable
+        row in order and then says it is incomplete.
         """
         direction = "ASC" if query.ascending else "DESC"
         low = query.from_sequence or 0
@@ -296,20 +301,21 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         open_ended = query.to_sequence is None
         to_skip = query.offset
         remaining = query.limit
+        damage: StoreCorruptError | None = None
         sql = (
             f"{SELECT_EVENTS} WHERE {compiled.where} AND sequence > ? AND sequence <= ? "
             f"ORDER BY sequence {direction} LIMIT ?"
         )
         while remaining > 0:
             page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
-            rows = self._fetch(sql, (*compiled.params, low, high, page_size))
-            if not rows:
-                return
+            rows, broken = self._fetch_readable(sql, (*compiled.params, low, high, page_size))
+            if not rows and broken is None:
+                break
             if query.ascending and open_ended and len(rows) == page_size:
                 high, open_ended = min(high, self.get_current_sequence()), False
-            if query.ascending:
+            if rows and query.ascending:
                 low = rows[-1][0]
-            else:
+            elif rows:
                 high = rows[-1][0] - 1
             for event in self._decode(rows, compiled):
                 if to_skip:
@@ -318,9 +324,66 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 yield event
                 remaining -= 1
                 if remaining == 0:
-                    return
+                    break
+            if remaining == 0:
+                break
+            if broken is not None:
+                damage = damage or broken
+                bound = self._past_damage(sql, compiled, low, high, query.ascending)
+                if bound is None:
+                    break
+                low, high = (bound, high) if query.ascending else (low, bound)
+                continue
             if len(rows) < page_size:
-                return
+                break
+        if damage is not None:
+            raise damage
+
+    def _fetch_readable(
+        self, sql: str, params: tuple[Any, ...]
+    ) -> tuple[list[EventRow], StoreCorruptError | None]:
+        """The rows a statement gives up to a damaged page, and the damage (None: none)."""
+        rows: list[EventRow] = []
+        try:
+            with self.reading() as conn:
+                for row in conn.execute(sql, params):
+                    rows.append(row)
+        except StoreCorruptError as error:
+            return rows, error
+        return rows, None
+
+    def _past_damage(
+        self, sql: str, compiled: CompiledQuery, low: int, high: int, ascending: bool
+    ) -> int | None:
+        """The keyset bound just past a damaged page: ascending, the smallest ``low`` from
+        which the next row reads; descending, the largest ``high`` below the damage from
+        which it reads (None: nothing beyond it can be read)."""
+        if not ascending and high >= UNLIMITED:  # from the top: start at the head
+            with suppress(StoreError):
+                high = min(high, self.get_current_sequence())
+
+        def readable(bound: int) -> bool:
+            window = (bound, high) if ascending else (low, bound)
+            return self._fetch_readable(sql, (*compiled.params, *window, 1))[1] is None
+
+        sign = 1 if ascending else -1
+        start = low if ascending else high
+        step = 1
+        while step <= UNLIMITED:
+            probe = max(0, min(UNLIMITED, start + sign * step))
+            if probe == start and step > 1:
+                return None
+            if readable(probe):
+                bad = start + sign * (step // 2)  # the first readable bound lies past it
+                while abs(probe - bad) > 1:
+                    middle = (bad + probe) // 2
+                    if readable(middle):
+                        probe = middle
+                    else:
+                        bad = middle
+                return probe
+            step *= 2
+        return None
 
     def _stream_statement(
         self, compiled: CompiledQuery, query: EventQuery

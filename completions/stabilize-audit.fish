@@ -1,0 +1,1 @@
+complete --command stabilize-audit --no-files --arguments "(env _STABILIZE_AUDIT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) stabilize-audit)" --condition "env _STABILIZE_AUDIT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) stabilize-audit"
