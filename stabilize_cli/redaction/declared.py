@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +17,8 @@ a one- to three-character value occurs by chance in unrelated text, so replacing
 everywhere would mangle the output, and the pattern of marks would show where the
 secret's characters occur. An empty value would match between every two characters."""
 DECLARATION_KEY = "secrets"
+MIN_ENCODED = 6
+"""The shortest piece of a base64 encoding searched for: shorter ones occur by chance."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,7 +38,9 @@ class DeclaredSecrets:
     def build(cls, names: Iterable[str], values: Iterable[str]) -> DeclaredSecrets:
         kept = {v for v in values if len(v) >= MIN_LITERAL and v != MARK}
         ordered = tuple(sorted(kept, key=lambda v: (-len(v), v)))
-        pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        forms = {form for value in ordered for form in encoded_forms(value)} | set(ordered)
+        searched = sorted(forms - {MARK}, key=lambda v: (-len(v), v))
+        pattern = re.compile("|".join(map(re.escape, searched))) if searched else None
         return cls(frozenset(n.casefold() for n in names), ordered, pattern)
 
     def __bool__(self) -> bool:
@@ -42,6 +48,26 @@ class DeclaredSecrets:
 
 
 NO_SECRETS = DeclaredSecrets()
+
+
+def encoded_forms(value: str) -> set[str]:
+    """How a secret's text may reach a message other than as itself: URL-encoded (upper-
+    and lower-case hex, ``+`` for spaces), JSON-escaped, and base64 (standard and URL-safe,
+    at any of the three byte offsets it can sit at inside a longer encoded text, such as
+    ``Basic`` credentials of ``user:secret``)."""
+    from urllib.parse import quote, quote_plus  # noqa: PLC0415 - only declared secrets need it
+
+    forms = {quote(value, safe=""), quote_plus(value, safe=""), json.dumps(value)[1:-1]}
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), f) for f in forms}
+    raw = value.encode("utf-8")
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        first = -(-8 * offset // 6)  # the first character made of the secret's bits alone
+        last = 8 * (offset + len(raw)) // 6  # past the last one
+        piece = encoded[first:last]
+        if len(piece) >= MIN_ENCODED:
+            forms |= {piece, piece.replace("+", "-").replace("/", "_")}
+    return {f for f in forms if len(f) >= MIN_LITERAL}
 
 
 def declarations(payload: Any) -> tuple[set[str], list[str]]:

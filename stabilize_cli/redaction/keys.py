@@ -11,10 +11,14 @@ MARK = "***"
 LONG_NAMES = (
     "password",
     "passwd",
+    "passphrase",
+    "passcode",
     "secret",
     "token",
     "apikey",
     "private_key",
+    "privkey",
+    "ssh_private",
     "credential",
     "authorization",
     "cookie",
@@ -22,12 +26,46 @@ LONG_NAMES = (
     "dsn",
     "connection_string",
     "database_url",
+    "card_number",
+    "credit_card",
+    "cc_number",
+    "mnemonic",
+    "seed_phrase",
+    "recovery_code",
+    "backup_code",
+    "2fa",
 )
-SHORT_NAMES = frozenset({"auth", "pwd", "key"})
+"""Names hidden wherever they occur in a key, separators ignored (``db_password``,
+``X-Api-Key``): long and specific enough that no ordinary word contains them."""
+SHORT_NAMES = frozenset(
+    {
+        "auth",
+        "pwd",
+        "pass",
+        "pw",
+        "key",
+        "pin",
+        "otp",
+        "totp",
+        "hotp",
+        "mfa",
+        "jwt",
+        "hmac",
+        "salt",
+        "sig",
+        "signature",
+        "cvv",
+        "cvc",
+    }
+)
+"""Names hidden when they are a whole word of a key (``db_pass``, ``mfa_code``,
+``signingSalt``), never inside another word: ``author``, ``keyboard``, ``monkey``,
+``pinned``, ``opinion``, ``signed_off``, ``passage``, ``compass`` stay."""
 _SQUASHED = tuple(name.replace("_", "") for name in LONG_NAMES)
 _SEPARATORS = re.compile(r"[\s_.\-]+")
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+"""Words of a key: lower-case runs, capitalised words, acronyms (digits separate them)."""
 LONG_IN_TEXT = "|".join(
     name.replace("_", "[_.-]?") if "_" in name else name for name in (*LONG_NAMES, "api_key")
 )

@@ -28,9 +28,21 @@ from ..events.errors import StoreError
 from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
 from .console import make_console
 from .formats import Format
-from .output import Column, Report, cell, dumps, is_time, table_time, write, write_json_line
+from .output import (
+    Column,
+    Report,
+    cell,
+    csv_cell,
+    dumps,
+    is_time,
+    markdown_cell,
+    markdown_head,
+    markdown_row,
+    table_time,
+    write,
+    write_json_line,
+)
 from .safe import safe_text
-from .sanitize import NULL_MARK
 
 SEQUENCE = Column("sequence", "SEQ", numeric=True)
 TIME = Column("timestamp", "TIME")
@@ -295,12 +307,11 @@ def _line_writer(fmt: Format) -> Callable[[StoredEvent], object]:
     if fmt is Format.CSV:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow([c.key for c in EVENT_COLUMNS])
-        return lambda event: writer.writerow(_cells(event, EVENT_COLUMNS))
+        return lambda event: writer.writerow(_cells(event, EVENT_COLUMNS, csv_cell))
     if fmt is Format.MARKDOWN:
-        sys.stdout.write(_markdown_row(c.header for c in EVENT_COLUMNS))
-        sys.stdout.write(_markdown_row("---:" if c.numeric else "---" for c in EVENT_COLUMNS))
+        sys.stdout.write(markdown_head(EVENT_COLUMNS))
         return lambda event: sys.stdout.write(
-            _markdown_row(v or NULL_MARK for v in _cells(event, EVENT_COLUMNS))
+            markdown_row(_cells(event, EVENT_COLUMNS, markdown_cell))
         )
     if fmt is Format.TABLE:
         width = make_console().width
@@ -308,13 +319,9 @@ def _line_writer(fmt: Format) -> Callable[[StoredEvent], object]:
     raise ValueError(f"--follow cannot write --format {fmt.value} (a stream has no end)")
 
 
-def _cells(event: StoredEvent, columns: Sequence[Column]) -> list[str]:
+def _cells(event: StoredEvent, columns: Sequence[Column], shown: Callable[[Any], str]) -> list[str]:
     record = event_record(event)
-    return [cell(record.get(c.key)) for c in columns]
-
-
-def _markdown_row(values: Iterable[str]) -> str:
-    return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |\n"
+    return [shown(record.get(c.key)) for c in columns]
 
 
 def plain_line(event: StoredEvent, width: int) -> str:

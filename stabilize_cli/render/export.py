@@ -15,6 +15,41 @@ from .timeline import timeline_view
 EXPORT_WIDTH = 120
 EXPORT_KINDS = {".svg": "svg", ".html": "html", ".htm": "html"}
 SIDECARS = ("", "-wal", "-shm", "-journal")
+SVG_TEMPLATE = """\
+<svg class="rich-terminal" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">
+    <style>
+    .{unique_id}-matrix {{
+        font-family: "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace;
+        font-size: {char_height}px;
+        line-height: {line_height}px;
+        font-variant-east-asian: full-width;
+    }}
+    .{unique_id}-title {{
+        font-size: 18px;
+        font-weight: bold;
+        font-family: sans-serif;
+    }}
+    {styles}
+    </style>
+    <defs>
+    <clipPath id="{unique_id}-clip-terminal">
+      <rect x="0" y="0" width="{terminal_width}" height="{terminal_height}" />
+    </clipPath>
+    {lines}
+    </defs>
+    {chrome}
+    <g transform="translate({terminal_x}, {terminal_y})"
+       clip-path="url(#{unique_id}-clip-terminal)">
+    {backgrounds}
+    <g class="{unique_id}-matrix">
+    {matrix}
+    </g>
+    </g>
+</svg>
+"""
+"""Rich's SVG layout with local monospace fonts only: Rich's own template loads Fira Code
+from a CDN, and an artifact opened in a browser must fetch nothing (nor tell anyone it
+was opened)."""
 
 
 def export_kind(path: str, db_path: str) -> str:
@@ -54,5 +89,8 @@ def export_view(result: TimelineResult, path: str, kind: str) -> None:
     )
     console.print(timeline_view(result, EXPORT_WIDTH))
     svg = kind == "svg"
-    text = console.export_svg(title="stabilize timeline") if svg else console.export_html()
+    if svg:
+        text = console.export_svg(title="stabilize timeline", code_format=SVG_TEMPLATE)
+    else:
+        text = console.export_html()
     write_whole(path, text)

@@ -17,7 +17,7 @@ from rich.text import Text
 from ..queries.failures import FAILURE_TYPES, FailureGroup, FailureReport
 from .output import Column, Report
 from .safe import safe_text
-from .sanitize import clean
+from .sanitize import inert
 
 EXAMPLE_LINES = 8
 """Lines of the example error shown in the table view; JSON carries all of it."""
@@ -77,7 +77,7 @@ def groups_table(report: FailureReport) -> Table:
 
 
 def _example_error(raw: str) -> Text:
-    lines = clean(raw, multiline=True).splitlines() or [""]
+    lines = inert(raw, multiline=True).splitlines() or [""]
     shown = "\n".join(lines[:EXAMPLE_LINES])
     text = Text(shown)
     if len(lines) > EXAMPLE_LINES:

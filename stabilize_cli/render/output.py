@@ -16,11 +16,12 @@ from typing import Any
 
 from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from .console import make_console
 from .formats import ROW_FORMATS, Format, FormatNotAvailableError
 from .safe import safe_text
-from .sanitize import NULL_MARK, clean, display
+from .sanitize import NULL_MARK, csv_text, display, inert, markdown_text
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,40 @@ def cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return clean(dumps(value))
+        return dumps(value)  # ASCII JSON: every control already a JSON escape
     if isinstance(value, bool):
         return "true" if value else "false"
-    return clean(display(value))
+    return inert(display(value))
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: numbers the tool writes as numbers stay numbers (a spreadsheet sums
+    them; ``str`` of an int or a finite float cannot hold a formula), any text a
+    spreadsheet would read as a formula starts with ``'``."""
+    if _is_number(value):
+        return display(value)
+    return csv_text(cell(value))
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def markdown_cell(value: Any) -> str:
+    """A Markdown cell that renders as the table's text; NULL as its mark."""
+    return markdown_text(cell(value)) or NULL_MARK
+
+
+def markdown_row(values: Iterable[str]) -> str:
+    return "| " + " | ".join(values) + " |\n"
+
+
+def markdown_head(columns: Sequence[Column]) -> str:
+    return markdown_row(markdown_text(c.header) for c in columns) + markdown_row(
+        "---:" if c.numeric else "---" for c in columns
+    )
 
 
 def _write_csv(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> None:
@@ -114,17 +145,13 @@ def _write_csv(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow([c.key for c in columns])
     for record in records:
-        writer.writerow([cell(record.get(c.key)) for c in columns])
+        writer.writerow([csv_cell(record.get(c.key)) for c in columns])
 
 
 def _write_markdown(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> None:
-    def row(values: Iterable[str]) -> str:
-        return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |\n"
-
-    sys.stdout.write(row(c.header for c in columns))
-    sys.stdout.write(row("---:" if c.numeric else "---" for c in columns))
+    sys.stdout.write(markdown_head(columns))
     for record in records:
-        sys.stdout.write(row(cell(record.get(c.key)) or NULL_MARK for c in columns))
+        sys.stdout.write(markdown_row(markdown_cell(record.get(c.key)) for c in columns))
 
 
 def is_id(key: str) -> bool:
@@ -173,5 +200,5 @@ def rows_table(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> 
 
 def _table_cell(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return safe_text(dumps(value))
+        return Text(dumps(value))  # ASCII JSON: every control already a JSON escape
     return safe_text(value, style="dim" if value is None else "")

@@ -6,8 +6,8 @@ from typing import Any
 
 from rich.text import Text
 
-from .sanitize import clean, display
+from .sanitize import display, inert
 
 
 def safe_text(value: Any, *, style: str = "", multiline: bool = False) -> Text:
-    return Text(clean(display(value), multiline=multiline), style=style)
+    return Text(inert(display(value), multiline=multiline), style=style)

@@ -15,7 +15,7 @@ from ..queries.state import StateDiff, StateResult
 from .console import Deferred
 from .formats import Format
 from .output import Report, dumps
-from .sanitize import NULL_MARK, clean
+from .sanitize import NULL_MARK, inert
 
 ENTITY_KEYS = ("stages", "tasks")
 WORKFLOW_FIELDS = ("status", "application", "name", "start_time", "end_time")
@@ -32,7 +32,7 @@ def shown(value: Any, limit: int, *, ascii_only: bool = False) -> Text:
         return Text(NULL_MARK, style="dim")
     if value == "":
         return Text('""', style="dim")
-    text = clean(value if isinstance(value, str) else dumps(value))
+    text = inert(value) if isinstance(value, str) else dumps(value)  # JSON: ASCII, escaped
     if len(text) > limit:
         more = len(text) - limit
         cut = "..." if ascii_only else ELLIPSIS
@@ -41,7 +41,7 @@ def shown(value: Any, limit: int, *, ascii_only: bool = False) -> Text:
 
 
 def key_text(key: Any) -> Text:
-    return Text(clean(str(key)), style="bold")
+    return Text(inert(str(key)), style="bold")
 
 
 def entity_label(kind: Any, entity_id: Any, *states: dict[str, Any]) -> Text:
@@ -52,8 +52,8 @@ def entity_label(kind: Any, entity_id: Any, *states: dict[str, Any]) -> Text:
         if isinstance(entity, dict) and entity.get("name") is not None:
             name = entity["name"]
             break
-    label = Text(clean(str(name)) if name is not None else NULL_MARK, style="bold")
-    return label.append(f" ({clean(str(entity_id))})", style="dim")
+    label = Text(inert(str(name)) if name is not None else NULL_MARK, style="bold")
+    return label.append(f" ({inert(str(entity_id))})", style="dim")
 
 
 def add_value(node: Tree, label: Text, value: Any) -> None:
@@ -71,7 +71,7 @@ def add_value(node: Tree, label: Text, value: Any) -> None:
 
 
 def state_header(result: StateResult) -> Text:
-    header = Text(clean(result.workflow_id), style="bold")
+    header = Text(inert(result.workflow_id), style="bold")
     if result.as_of_sequence is not None:
         header.append(f"  as of sequence {result.as_of_sequence}")
     elif result.as_of_time is not None:
@@ -105,7 +105,7 @@ def state_report(result: StateResult) -> Report:
 def diff_header(result: StateDiff, arrow: str) -> Text:
     count = len(result.changes)
     return Text.assemble(
-        (clean(result.workflow_id), "bold"),
+        (inert(result.workflow_id), "bold"),
         f"  sequence {result.from_sequence} {arrow} {result.to_sequence}  ",
         f"{count} change{'' if count == 1 else 's'}",
     )

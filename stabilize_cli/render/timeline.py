@@ -23,7 +23,7 @@ from ..queries.timeline import StageLine, TaskLine, TimelineResult
 from .console import Deferred
 from .formats import Format
 from .output import Report, dumps
-from .sanitize import NULL_MARK, clean
+from .sanitize import NULL_MARK, inert
 
 STRIP_WIDTH = 30
 INDENT = 4
@@ -60,8 +60,9 @@ def plain(value: Any, *, multiline: bool = False) -> str:
     """An untrusted value as inert text: strings as they are, other values as JSON."""
     if value is None:
         return NULL_MARK
-    text = value if isinstance(value, str) else dumps(value)
-    return clean(text, multiline=multiline)
+    if not isinstance(value, str):
+        return dumps(value)  # ASCII JSON: every control already a JSON escape
+    return inert(value, multiline=multiline)
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def note(label: str, value: Any, style: str) -> Text:
 def header(result: TimelineResult) -> Text:
     state = result.state
     text = Text.assemble(
-        (clean(result.workflow_id), "bold"),
+        (inert(result.workflow_id), "bold"),
         "  ",
         plain(state.get("name")),
         "  ",

@@ -15,6 +15,7 @@ from stabilize_cli.events.base import RAW_EVENT_TYPE_KEY
 
 from ..conftest import ENGINE_REPORT, REAL_DB, sha256
 from .conftest import Invoke, run_process
+from .rendered import shown
 
 RETRIED_TASK = "01M8HB01H7THNFHHYA5FBYMY6E"
 FAILED_WORKFLOW = "01M8HAZSBBC9YVRF09H4BCF2ZP"
@@ -222,8 +223,8 @@ def test_hostile_payloads_are_shown_literally_and_inert(
 ) -> None:
     result = invoke("history", "01HOSTILE", "-f", fmt, db=hostile_db, env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.stderr
-    assert "[link=http://x]click[/link]" in result.stdout
-    assert "[red]boom[/]" in result.stdout
+    assert "[link=http://x]click[/link]" in shown(result.stdout, fmt)
+    assert "[red]boom[/]" in shown(result.stdout, fmt)
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in result.stdout
 

@@ -299,12 +299,12 @@ def test_a_secret_declared_after_its_value_was_written_is_still_hidden(
     invoke: Invoke, tmp_path: Path
 ) -> None:
     db = tmp_path / "late.db"
-    early = event(EventType.WORKFLOW_STARTED, EntityType.WORKFLOW, WF, 0, context={"pin": "8642"})
-    late = event(EventType.CONTEXT_UPDATED, EntityType.WORKFLOW, WF, 1, context={"secrets": "pin"})
+    early = event(EventType.WORKFLOW_STARTED, EntityType.WORKFLOW, WF, 0, context={"door": "8642"})
+    late = event(EventType.CONTEXT_UPDATED, EntityType.WORKFLOW, WF, 1, context={"secrets": "door"})
     with SqliteEventStore(str(db)) as store:
         store.append_batch([early, late])
     out, _ = run(invoke, db, "events", "--workflow", WF, "--to-seq", "1", "--json")
-    assert json.loads(out)[0]["data"]["context"] == {"pin": "***"}
+    assert json.loads(out)[0]["data"]["context"] == {"door": "***"}
 
 
 def test_an_error_line_quoting_credentials_is_redacted_and_comes_last(invoke: Invoke) -> None:
@@ -453,16 +453,36 @@ def test_a_snapshot_state_that_is_not_json_is_shown_redacted(
 def test_a_declaration_appended_while_reading_is_picked_up(tmp_path: Path) -> None:
     """``--follow`` and a live engine: a newer event makes its workflow be scanned again."""
     db = tmp_path / "live.db"
-    first = event(EventType.WORKFLOW_STARTED, EntityType.WORKFLOW, WF, 0, context={"pin": "8642"})
+    first = event(EventType.WORKFLOW_STARTED, EntityType.WORKFLOW, WF, 0, context={"door": "8642"})
     declared = event(
-        EventType.CONTEXT_UPDATED, EntityType.WORKFLOW, WF, 1, context={"secrets": ["pin"]}
+        EventType.CONTEXT_UPDATED, EntityType.WORKFLOW, WF, 1, context={"secrets": ["door"]}
     )
-    quoted = event(EventType.WORKFLOW_FAILED, EntityType.WORKFLOW, WF, 2, error="pin 8642 refused")
+    quoted = event(EventType.WORKFLOW_FAILED, EntityType.WORKFLOW, WF, 2, error="door 8642 refused")
     writer = SqliteEventStore(str(db))
     writer.append_batch([first])
     with open_for_audit(str(db), Redactor()) as store:
-        assert store.get_events_for_workflow(WF)[0].data == {"context": {"pin": "8642"}}
+        assert store.get_events_for_workflow(WF)[0].data == {"context": {"door": "8642"}}
         writer.append_batch([declared, quoted])
         *_, failed = store.get_events_for_workflow(WF)
-        assert failed.data["error"] == "pin *** refused"
+        assert failed.data["error"] == "door *** refused"
     writer.close()
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("password=S3CRET.", "password=***."),
+        ("token=S3CRET)", "token=***)"),
+        ("see (password=S3CRET), then", "see (password=***), then"),
+        ("DB_PASS=S3CRET;x", "DB_PASS=***;x"),
+        ("curl -u a:S3CRET!", "curl -u a:***!"),
+        ("the password is S3CRET?", "the password is ***?"),
+        ("https://h/x?sig=S3CRET).", "https://h/x?sig=***)."),
+    ],
+)
+def test_an_error_line_keeps_the_characters_after_a_hidden_value(
+    invoke: Invoke, typed: str, shown: str
+) -> None:
+    result = invoke("timeline", typed)
+    assert result.exit_code == 6
+    assert result.stderr.splitlines()[-1] == f"error: no workflow '{shown}' in the store"

@@ -20,6 +20,7 @@ from stabilize_cli.redaction import Redactor
 
 from ..conftest import REAL_DB, sha256
 from .conftest import Invoke, run_process
+from .rendered import shown
 
 SECRET_URL = "https://user:secret@host.example/x?token=abc"
 
@@ -102,7 +103,7 @@ def test_webhook_credentials_and_query_values_are_redacted_in_every_format(
     assert rows["engine-made"]["webhook_url"] == "https://***@host.example/x?token=***"
     assert rows["at-head"]["webhook_url"] == "https://hooks.example/in?sig=***"
     for fmt in ("table", "csv", "ndjson", "markdown", "json"):
-        out = invoke("subscriptions", "list", "--format", fmt, db=subscribed_db).stdout
+        out = shown(invoke("subscriptions", "list", "--format", fmt, db=subscribed_db).stdout, fmt)
         assert "secret" not in out
         assert "abc" not in out
         assert "xyz" not in out
