@@ -29,6 +29,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "events": (
         "typer",
         "rich",
+        "textual",
         "stabilize_cli.audit",
         "stabilize_cli.cli",
         "stabilize_cli.queries",
@@ -37,14 +38,31 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "audit": (
         "typer",
         "rich",
+        "textual",
         "stabilize_cli.cli",
         "stabilize_cli.queries",
         "stabilize_cli.render",
     ),
-    "queries": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.render", *BACKEND_MODULES),
-    "render": ("typer", "stabilize_cli.cli"),
-    "demo": ("typer", "rich", "stabilize_cli.cli", "stabilize_cli.queries", "stabilize_cli.render"),
+    "queries": (
+        "typer",
+        "rich",
+        "textual",
+        "stabilize_cli.cli",
+        "stabilize_cli.render",
+        *BACKEND_MODULES,
+    ),
+    "render": ("typer", "textual", "stabilize_cli.cli"),
+    "demo": (
+        "typer",
+        "rich",
+        "textual",
+        "stabilize_cli.cli",
+        "stabilize_cli.queries",
+        "stabilize_cli.render",
+    ),
     "cli/commands": (*BACKEND_MODULES, "stabilize_cli.events.store"),
+    # the interactive explorer sits beside the CLI: it is handed the store the command opened
+    "explore": ("typer", "stabilize_cli.cli", *BACKEND_MODULES),
 }
 """``cli/commands`` open their source through ``cli.run`` and never touch a store module."""
 
@@ -145,6 +163,18 @@ def test_the_backends_hold_sql() -> None:
     assert {("events", "store", "sqlite"), ("audit", "sqlite")} <= with_sql
 
 
+def test_only_the_explorer_imports_textual() -> None:
+    """Textual is an optional extra: anything else importing it breaks a plain install
+    (the command checks for it with ``importlib.util.find_spec`` and imports the app)."""
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.parent.name != "explore"
+        if any(_matches(name, "textual") for name in imported_modules(path))
+    ]
+    assert offenders == []
+
+
 def test_the_architecture_check_sees_relative_imports() -> None:
     sample = PACKAGE / "cli" / "commands" / "workflows.py"
     assert "stabilize_cli.cli.errors" in imported_modules(sample)
@@ -174,6 +204,9 @@ PLANTED_IMPORTS = [
     ("cli/commands", "cli/commands/leak.py", "from ...events.store.raw import ReadNotes\n"),
     ("cli/commands", "cli/commands/leak.py", "from ...audit.sqlite import sqlite_read_models\n"),
     ("render", "render/leak.py", "import typer\n"),
+    ("queries", "queries/leak.py", "from textual.app import App\n"),
+    ("explore", "explore/leak.py", "from ..cli.run import CommandRun\n"),
+    ("explore", "explore/leak.py", "from ..events.store.sqlite import SqliteEventStore\n"),
 ]
 
 

@@ -28,6 +28,7 @@ COMMANDS = {
     "verify": "verify",
     "snapshots": "app",
     "subscriptions": "app",
+    "explore": "explore",
     "demo": "demo",
 }
 """Each command's module under ``cli.commands`` (named as the command) and the function,

@@ -73,12 +73,14 @@ SELECT DISTINCT workflow_id COLLATE "C" FROM events
 WHERE starts_with(workflow_id, %s) ORDER BY 1 LIMIT %s
 """
 ENTITY_TYPES = "SELECT DISTINCT entity_type FROM events WHERE entity_id = %s"
+WORKFLOW_SEQUENCES = (
+    "SELECT sequence FROM events WHERE workflow_id = %s AND sequence > %s ORDER BY sequence"
+)
 WALK = (
     "SELECT sequence, workflow_id FROM events WHERE sequence < %s ORDER BY sequence DESC LIMIT %s"
 )
 FIRSTS_OF = (
-    "SELECT workflow_id, MIN(sequence) FROM events WHERE workflow_id = ANY(%s) "
-    "GROUP BY workflow_id"
+    "SELECT workflow_id, MIN(sequence) FROM events WHERE workflow_id = ANY(%s) GROUP BY workflow_id"
 )
 """Each new workflow's first sequence, a page of them in one statement (index seeks)."""
 CREATED = (
@@ -160,6 +162,9 @@ class PostgresCatalog:
 
     def entity_types(self, entity_id: str) -> list[str]:
         return sorted(r[0] for r in rows(self.store, ENTITY_TYPES, (entity_id,)))
+
+    def sequences_of(self, workflow_id: str, after: int = 0) -> list[int]:
+        return [r[0] for r in rows(self.store, WORKFLOW_SEQUENCES, (workflow_id, after))]
 
 
 class PostgresNewest:

@@ -22,6 +22,10 @@ _TERMINAL = ("workflow.completed", "workflow.failed", "workflow.canceled")
 _IN_LIFECYCLE = ", ".join(f"'{t}'" for t in _LIFECYCLE)
 _IN_TERMINAL = ", ".join(f"'{t}'" for t in _TERMINAL)
 
+WORKFLOW_SEQUENCES = (
+    "SELECT sequence FROM events WHERE workflow_id = ? AND sequence > ? ORDER BY sequence"
+)
+
 WORKFLOW_SUMMARIES = f"""
 WITH per_workflow AS (
     SELECT workflow_id,
@@ -161,3 +165,7 @@ class WorkflowCatalog:
 
     def entity_types(self, entity_id: str) -> list[str]:
         return sorted((r[0] for r in self._rows(ENTITY_TYPES, (entity_id,))), key=str)
+
+    def sequences_of(self, workflow_id: str, after: int = 0) -> list[int]:
+        """From the ``(workflow_id, sequence)`` index alone: no event is decoded."""
+        return [r[0] for r in self._rows(WORKFLOW_SEQUENCES, (workflow_id, after))]
