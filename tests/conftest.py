@@ -16,6 +16,7 @@ os.environ.pop("STABILIZE_DB", None)
 import hashlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,25 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REAL_DB = FIXTURES / "real-small.db"
 ENGINE_REPORT = FIXTURES / "real-small.engine.json"
 ENGINE_STATUSES = FIXTURES / "real-small.workflows.txt"
+SHAPES_DB = FIXTURES / "real-shapes.db"
+"""Written by the engine (stabilize 0.33.1) with its workflow tables: restarts, pauses,
+cancels, stages that never ran, real error text only in the tables."""
+SHAPES = FIXTURES / "real-shapes.workflows.txt"
+
+
+ENGINE_TABLES = ("task_executions", "stage_executions", "pipeline_executions")
+
+
+def without_engine_tables(source: Path, target: Path) -> Path:
+    """A copy of an engine database with only the event store: what an events-only
+    deployment (the engine's event store on a file of its own) leaves."""
+    shutil.copyfile(source, target)
+    conn = sqlite3.connect(target)
+    with conn:
+        for table in ENGINE_TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.close()
+    return target
 
 
 def sha256(path: Path) -> str:

@@ -60,6 +60,14 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "stabilize_cli.queries",
         "stabilize_cli.render",
     ),
+    "runs": (
+        "typer",
+        "rich",
+        "textual",
+        "stabilize_cli.cli",
+        "stabilize_cli.queries",
+        "stabilize_cli.render",
+    ),
     "cli/commands": (*BACKEND_MODULES, "stabilize_cli.events.store"),
     # the interactive explorer sits beside the CLI: it is handed the store the command opened
     "explore": ("typer", "stabilize_cli.cli", *BACKEND_MODULES),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from ..events.projections.metrics import StageMetrics, TaskMetrics
+from ..runs.model import RunRow, StageRow
 
 # -- values every dialect returns ----------------------------------------------------------
 
@@ -29,8 +30,11 @@ class WorkflowSummary:
     end_time: str | None
     event_count: int
     failed_stages: int
+    """Stages whose last end is ``stage.failed``: the failures of the final outcome."""
     first_sequence: int
     last_sequence: int
+    restarts: int = 0
+    """How many times it ended and was started again (the engine writes no restart event)."""
 
 
 class RawEvent(NamedTuple):
@@ -183,6 +187,30 @@ class CacheSubject(Protocol):
     def prefix_rows(self, checkpoint: int, sequences: list[int]) -> tuple[int, list[Any]]: ...
 
 
+class RunTables(Protocol):
+    """The engine's own workflow tables (``pipeline_executions``, ``stage_executions``,
+    ``task_executions``), where they share the events' database: the real error text,
+    the DAG, stages that never ran, pause, cancel and trigger. Without them every answer
+    is empty and the commands behave as on the events alone."""
+
+    def present(self) -> bool: ...
+    def run(self, workflow_id: str) -> RunRow | None: ...
+    def failed_stages(self) -> list[tuple[str, StageRow]]: ...
+
+
+class NoRunTables:
+    """A backend that does not read the engine's workflow tables: the events alone."""
+
+    def present(self) -> bool:
+        return False
+
+    def run(self, workflow_id: str) -> RunRow | None:
+        return None
+
+    def failed_stages(self) -> list[tuple[str, StageRow]]:
+        return []
+
+
 @dataclass(frozen=True)
 class ReadModels:
     """Every audit read model of one opened store, in that store's dialect."""
@@ -195,6 +223,9 @@ class ReadModels:
     analytics: Analytics
     cache: CacheSubject | None
     """None where no cache may be kept (an in-memory database)."""
+    runs: RunTables = field(default_factory=NoRunTables)
+    """The engine's workflow tables (SQLite: ``audit/sqlite/run_tables.py``; PostgreSQL:
+    ``audit/postgres/run_tables.py``); a backend that passes none reads events only."""
 
 
 # -- running two reads at once ----------------------------------------------------------------

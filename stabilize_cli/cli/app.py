@@ -19,6 +19,8 @@ from .run import NO_REDACT_KEY
 COMMANDS = {
     "workflows": "workflows",
     "timeline": "timeline",
+    "graph": "graph",
+    "compare": "compare",
     "state": "state",
     "diff": "diff",
     "metrics": "metrics",

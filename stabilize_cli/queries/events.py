@@ -8,7 +8,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -19,7 +19,9 @@ from ..events.store import AuditableStore
 from ..events.store.interface import UNLIMITED, EventQuery
 from ..events.store.raw import UnreadableRow, json_value
 from ..events.timeutil import ensure_utc, format_timestamp
+from ..runs.cause import Cause
 from .errors import InvalidInputError, NotFoundError
+from .runs import NO_CAUSES, StageCauses, run_causes
 from .workflows import resolve_workflow
 
 EVERY_VERSION = -(2**63)
@@ -116,6 +118,23 @@ def unreadable_record(row: UnreadableRow) -> dict[str, Any]:
 # -- history ------------------------------------------------------------------------------
 
 
+_FAILED_EVENTS = frozenset({"stage.failed", "task.failed"})
+
+
+@dataclass(frozen=True)
+class WithCause:
+    """An event in the engine's form, and a failure event with its real cause beside it."""
+
+    event: StoredEvent
+    cause: Cause | None
+
+    def to_dict(self) -> dict[str, Any]:
+        document = self.event.to_dict()
+        if self.cause is not None:
+            document["cause"] = self.cause.to_json()
+        return document
+
+
 @dataclass(frozen=True)
 class EntityHistory:
     """One entity's events, read lazily from the open store each time they are asked for:
@@ -132,6 +151,8 @@ class EntityHistory:
     a task's), judged by its first and last event."""
     whole_workflow: bool = False
     """True with ``--all``: every event of the workflow, its stages' and tasks' too."""
+    causes: StageCauses = field(default_factory=lambda: NO_CAUSES)
+    """Real causes from the engine's tables for the run the entity belongs to."""
 
     def events(self) -> Iterator[StoredEvent]:
         return self.store.get_rows(self.query)
@@ -139,8 +160,24 @@ class EntityHistory:
     def records(self) -> Iterator[dict[str, Any]]:
         return (event_record(e) for e in self.events())
 
+    def with_causes(self) -> Iterator[WithCause]:
+        """The events, each failure event with its real cause beside it (streamed)."""
+        for event in self.events():
+            cause = None
+            if isinstance(event, Event) and event.type_name in _FAILED_EVENTS:
+                cause = self.causes.of(event.entity_type.value, event.entity_id)
+            yield WithCause(event, cause)
+
     def to_json(self) -> Iterator[dict[str, Any]]:
-        return (e.to_dict() for e in self.events())
+        return (e.to_dict() for e in self.with_causes())
+
+    def shown_causes(self) -> list[tuple[str, Cause]]:
+        """The causes the table lists after the events: the entity's own, or with ``--all``
+        every failed stage's of the workflow."""
+        if self.whole_workflow:
+            return list(self.causes.by_stage.items())
+        found = self.causes.of(self.entity_type.value, self.entity_id)
+        return [] if found is None else [(self.entity_id, found)]
 
 
 def entity_history(
@@ -165,7 +202,13 @@ def entity_history(
     owners = {e.workflow_id for e in ends} - {entity_id}
     owner = owners.pop() if len(owners) == 1 else None
     count = store.count_events(query)
-    return EntityHistory(kind, entity_id, store, query, count, owner, whole_workflow)
+    run = owner if owner is not None else entity_id if kind is EntityType.WORKFLOW else None
+    causes = (
+        NO_CAUSES
+        if run is None or (kind is EntityType.WORKFLOW and not whole_workflow)
+        else (run_causes(store, run))
+    )
+    return EntityHistory(kind, entity_id, store, query, count, owner, whole_workflow, causes)
 
 
 def _workflow_reference(store: AuditableStore, entity_id: str, wanted: str | None) -> str:

@@ -30,6 +30,12 @@ Normalisation rules, applied in this order:
 11. Whitespace runs collapse to one space; ends are stripped; the result is cut at 300
     characters.
 
+Where the engine's workflow tables are in the file, a stage or task failure whose stage
+row says it failed is grouped by its real cause instead (a script's last stderr line, a
+command's stderr, the exception text; see ``runs/cause.py``): the events' ``Task failed`` /
+``Unknown error`` would put every such failure in one group. ``cause_sources`` names the
+table columns a group's text came from.
+
 Per group: the event count, distinct workflows, the event types, the stage types (from
 ``stage.failed``'s ``data.type``) and task names (``task.failed`` carries no stage type,
 only the task's ``data.name``), first and last seen (event timestamps), the last three
@@ -50,7 +56,9 @@ from typing import Any
 
 from ..events.base import Event, EventType
 from ..events.store import UNLIMITED, AuditableStore, EventQuery
+from ..runs.cause import Cause
 from .metrics import Track, check_count, check_range, scoped_events, untracked
+from .runs import StageCauses, stage_causes
 
 FAILURE_TYPES = [EventType.STAGE_FAILED, EventType.TASK_FAILED, EventType.WORKFLOW_FAILED]
 NO_ERROR_TEXT = "(no error text)"
@@ -136,6 +144,7 @@ class FailureGroup:
     last_seen: datetime
     example_workflow_ids: tuple[str, ...]
     example_error: str
+    cause_sources: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -154,6 +163,7 @@ class FailureGroup:
             "last_seen": self.last_seen.isoformat(),
             "example_workflow_ids": list(self.example_workflow_ids),
             "example_error": self.example_error,
+            "cause_sources": list(self.cause_sources),
         }
 
 
@@ -175,9 +185,12 @@ class _Tally:
     task_names: set[str] = field(default_factory=set)
     recent: list[str] = field(default_factory=list)
     example_error: str = ""
+    cause_sources: set[str] = field(default_factory=set)
 
-    def add(self, event: Event, raw: str) -> None:
+    def add(self, event: Event, raw: str, cause: Cause | None = None) -> None:
         self.count += 1
+        if cause is not None:
+            self.cause_sources.add(cause.source)
         self.first_seen = min(self.first_seen, event.timestamp)
         self.last_seen = max(self.last_seen, event.timestamp)
         self.workflows.add(event.workflow_id)
@@ -203,6 +216,7 @@ class _Tally:
             last_seen=self.last_seen,
             example_workflow_ids=tuple(self.recent),
             example_error=self.example_error,
+            cause_sources=tuple(sorted(self.cause_sources)),
         )
 
 
@@ -241,17 +255,32 @@ class FailureReport:
         return list(self.records())
 
 
-def group_failures(events: Iterable[Event], limit: int = DEFAULT_LIMIT) -> FailureReport:
+def cause_texts(cause: Cause) -> tuple[str, str]:
+    """What a real cause is grouped by (its one line) and shown as (its whole text)."""
+    whole = cause.fields.get("stderr")
+    if not isinstance(whole, str) or not whole.strip():
+        whole = cause.message
+    return cause.summary or NO_ERROR_TEXT, error_text(whole)
+
+
+def group_failures(
+    events: Iterable[Event], limit: int = DEFAULT_LIMIT, causes: StageCauses | None = None
+) -> FailureReport:
     """Tally the failure events by signature; the events are read once and not kept."""
     tallies: dict[str, _Tally] = {}
     workflows: set[str] = set()
     for event in events:
-        raw = error_text(event.data.get("error"))
-        sig = signature(raw)
+        cause = None if causes is None else causes.of(event.entity_type.value, event.entity_id)
+        if cause is None:
+            raw = error_text(event.data.get("error"))
+            sig = signature(raw)
+        else:
+            line, raw = cause_texts(cause)
+            sig = signature(line)
         tally = tallies.get(sig)
         if tally is None:
             tally = tallies[sig] = _Tally(event.timestamp, event.timestamp)
-        tally.add(event, raw)
+        tally.add(event, raw, cause)
         workflows.add(event.workflow_id)
     groups = [t.freeze(sig) for sig, t in tallies.items()]
     groups.sort(key=lambda g: g.last_seen, reverse=True)
@@ -265,5 +294,6 @@ def failures(
 ) -> FailureReport:
     """Failure groups over the events the filter admits, in one streamed pass."""
     wanted.validate()
+    causes = stage_causes(store)
     events = scoped_events(store, wanted.query(), wanted.application, track)
-    return group_failures(events, wanted.limit)
+    return group_failures(events, wanted.limit, causes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -12,7 +12,10 @@ from ..events.snapshots import SnapshotStore
 from ..events.store import AuditableStore
 from ..events.store.interface import UNLIMITED
 from ..events.timeutil import ensure_utc
+from ..runs.cause import FAILED as FAILED_STATUSES
+from ..runs.cause import Cause
 from .errors import InvalidInputError
+from .runs import run_causes
 
 
 class Outcome(StrEnum):
@@ -45,10 +48,31 @@ class StateResult:
     state: dict[str, Any]
     as_of_sequence: int | None = None
     as_of_time: datetime | None = None
+    causes: dict[str, Cause] = field(default_factory=dict)
+    """Real causes from the engine's tables, by the id of a stage failed in this state."""
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly the engine's rebuilt-state dict."""
-        return self.state
+        """The engine's rebuilt-state dict; a failed stage also gets its real ``cause``."""
+        if not self.causes:
+            return self.state
+        stages = {
+            sid: {**stage, "cause": self.causes[sid].to_json()} if sid in self.causes else stage
+            for sid, stage in self.state.get("stages", {}).items()
+        }
+        return {**self.state, "stages": stages}
+
+
+def _causes(store: AuditableStore, workflow_id: str, state: dict[str, Any]) -> dict[str, Cause]:
+    """Causes of the stages that have failed as of this state (none before they fail)."""
+    failed = [
+        sid
+        for sid, stage in (state.get("stages") or {}).items()
+        if isinstance(stage, dict) and stage.get("status") in FAILED_STATUSES
+    ]
+    if not failed:
+        return {}
+    causes = run_causes(store, workflow_id)
+    return {sid: causes.by_stage[sid] for sid in failed if sid in causes.by_stage}
 
 
 def workflow_state(
@@ -64,10 +88,12 @@ def workflow_state(
     replayer = EventReplayer(store, _snapshots_of(store))
     if at_time is not None:
         when = ensure_utc(at_time)
-        return StateResult(workflow_id, replayer.time_travel_query(workflow_id, when), None, when)
+        state = replayer.time_travel_query(workflow_id, when)
+        return StateResult(workflow_id, state, None, when, _causes(store, workflow_id, state))
     if at is not None:
         check_sequence(at, "--at")
-    return StateResult(workflow_id, replayer.rebuild_workflow_state(workflow_id, at), at)
+    state = replayer.rebuild_workflow_state(workflow_id, at)
+    return StateResult(workflow_id, state, at, causes=_causes(store, workflow_id, state))
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ sequence read), so the tree and the engine's entries never disagree about what h
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..events.base import Event, EventType
@@ -21,6 +21,13 @@ from ..events.projections.timeline import (
 from ..events.state import apply_event, empty_state
 from ..events.store import AuditableStore
 from ..events.timeutil import format_timestamp, parse_timestamp
+from ..runs.attempts import Attempt, AttemptSplitter
+from ..runs.cause import Cause, leftover_cause, stage_cause, task_cause
+from ..runs.model import Pause, RunRow, StageRow, TaskRow
+from .run_facts import GAP_THRESHOLD, Gap, RunFacts, RunWatch, run_facts
+from .runs import load_run
+
+__all__ = ["GAP_THRESHOLD", "Gap", "RunFacts", "StageLine", "TaskLine", "TimelineResult"]
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
 _FAILURES_AND_STARTS = FAILURE_EVENTS | {
@@ -28,6 +35,8 @@ _FAILURES_AND_STARTS = FAILURE_EVENTS | {
     EventType.STAGE_STARTED,
     EventType.TASK_STARTED,
 }
+GENERIC_ERRORS = frozenset({"Task failed", "Unknown error"})
+"""What the events say when the real text is in the engine's tables."""
 _CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
 
 
@@ -65,10 +74,18 @@ class TaskLine:
     error: Any
     sequences: tuple[int, int] | None = None
     """Global sequence numbers of its first and last event (what ``diff`` takes)."""
+    cause: Cause | None = None
+    """The real cause from the engine's tables (an ``is_enabled`` error), when it failed."""
+    attempts: tuple[Attempt, ...] = ()
+    """Each run of the task, from the events; more than one after a restart."""
 
     @property
     def failed(self) -> bool:
         return self.status in FAILED_STATUSES or self.error is not None
+
+    @property
+    def failed_before_restart(self) -> bool:
+        return any(a.before_restart and a.status in FAILED_STATUSES for a in self.attempts)
 
     def to_json(self, origin: datetime | None) -> dict[str, Any]:
         return {
@@ -82,6 +99,8 @@ class TaskLine:
             "retry_count": self.retry_count,
             "error": self.error,
             **_sequence_keys(self.sequences),
+            "cause": None if self.cause is None else self.cause.to_json(),
+            "attempts": [a.to_json() for a in self.attempts],
         }
 
 
@@ -99,15 +118,32 @@ class StageLine:
     skip_reason: Any
     tasks: tuple[TaskLine, ...]
     sequences: tuple[int, int] | None = None
+    requires: tuple[str, ...] | None = None
+    """The ref_ids it waits for (``requisite_stage_ref_ids``); None without the tables."""
+    cause: Cause | None = None
+    """The real cause from the engine's tables, when the stage's final outcome failed."""
+    attempts: tuple[Attempt, ...] = ()
+    """Each run of the stage, from the events; more than one after a restart."""
+    earlier_cause: Cause | None = None
+    """What a failed earlier attempt left in the stage's context (it later succeeded)."""
 
     @property
     def failed(self) -> bool:
         own = self.status in FAILED_STATUSES or self.error is not None
         return own or any(t.failed for t in self.tasks)
 
+    @property
+    def failed_before_restart(self) -> bool:
+        own = any(a.before_restart and a.status in FAILED_STATUSES for a in self.attempts)
+        return own or any(t.failed_before_restart for t in self.tasks)
+
+    @property
+    def restarted(self) -> bool:
+        return any(a.before_restart for a in self.attempts)
+
     def failing_path(self) -> StageLine:
-        """This stage with only its failed tasks."""
-        kept = tuple(t for t in self.tasks if t.failed)
+        """This stage with only its failed tasks (failed now, or before a restart)."""
+        kept = tuple(t for t in self.tasks if t.failed or t.failed_before_restart)
         return replace(self, tasks=kept)
 
     def to_json(self, origin: datetime | None) -> dict[str, Any]:
@@ -124,6 +160,10 @@ class StageLine:
             "error": self.error,
             "skip_reason": self.skip_reason,
             **_sequence_keys(self.sequences),
+            "requires": None if self.requires is None else list(self.requires),
+            "cause": None if self.cause is None else self.cause.to_json(),
+            "attempts": [a.to_json() for a in self.attempts],
+            "earlier_cause": None if self.earlier_cause is None else self.earlier_cause.to_json(),
             "tasks": [t.to_json(origin) for t in self.tasks],
         }
 
@@ -151,6 +191,7 @@ class TimelineResult:
     """Global sequence numbers of the workflow's first and last event."""
     last_event_at: datetime | None
     failures_only: bool
+    facts: RunFacts = field(default_factory=RunFacts)
 
     @property
     def start(self) -> datetime | None:
@@ -178,6 +219,7 @@ class TimelineResult:
             stages=[s.to_json(self.start) for s in self.stages],
             loose_tasks=[t.to_json(self.start) for t in self.loose_tasks],
             **_sequence_keys(self.sequences),
+            run=self.facts.to_json(),
         )
         return document
 
@@ -188,18 +230,24 @@ def workflow_timeline(
     *,
     failures_only: bool = False,
     keep_entries: bool = True,
+    gap_threshold: timedelta = GAP_THRESHOLD,
 ) -> TimelineResult:
     """One streamed pass over the workflow's events: the state folds, the per-entity
-    sequences and the ending are taken as each event goes by, and no event is kept.
+    sequences, attempts, gaps and the ending are taken as each event goes by, and no
+    event is kept. The engine's own rows for the run (when the file has them) are read
+    first: their pause explains a silence as the events go by.
 
     ``keep_entries=False`` (the table, which shows stages and tasks, not one line per
     event) keeps only the failure entries (and the starts their durations need): memory
     then stays that of the state, whatever the number of events.
     """
+    run = load_run(store, workflow_id)
     projection = WorkflowTimelineProjection(workflow_id)
     state = empty_state(workflow_id)
     seen = _Seen({}, {})
     ending = _Ending()
+    attempts = AttemptSplitter()
+    watch = RunWatch(gap_threshold, None if run is None else Pause.of(run.paused))
     first: Event | None = None
     last: Event | None = None
     for event in store.iter_workflow_events(workflow_id):
@@ -208,14 +256,18 @@ def workflow_timeline(
         apply_event(state, event)
         seen.add(event)
         ending.add(event)
+        attempts.add(event)
+        watch.add(event)
         if first is None:
             first = event
         last = event
     keep_all = keep_entries and not failures_only
     entries = projection.get_state().entries if keep_all else projection.get_failures()
-    stages, loose = _arrange(state, seen)
+    split = attempts.result()
+    stages, loose = _arrange(state, seen, split.by_entity, run)
     if failures_only:
         stages, loose = _failing(stages), tuple(t for t in loose if t.failed)
+    result = ending.result
     return TimelineResult(
         workflow_id=workflow_id,
         state=state,
@@ -223,15 +275,16 @@ def workflow_timeline(
         entries=tuple(entries),
         stages=stages,
         loose_tasks=loose,
-        ending=ending.result,
+        ending=result,
         sequences=(first.sequence, last.sequence) if first and last else None,
         last_event_at=last.timestamp if last else None,
         failures_only=failures_only,
+        facts=run_facts(watch, state, run, (result.canceled_by, result.reason), split.restarts),
     )
 
 
 def _failing(stages: tuple[StageLine, ...]) -> tuple[StageLine, ...]:
-    return tuple(s.failing_path() for s in stages if s.failed)
+    return tuple(s.failing_path() for s in stages if s.failed or s.failed_before_restart)
 
 
 @dataclass(frozen=True)
@@ -249,39 +302,101 @@ class _Seen:
 
 
 def _arrange(
-    state: dict[str, Any], seen: _Seen
+    state: dict[str, Any],
+    seen: _Seen,
+    attempts: dict[str, list[Attempt]],
+    run: RunRow | None,
 ) -> tuple[tuple[StageLine, ...], tuple[TaskLine, ...]]:
-    """Stages in the order they first appeared, each with its tasks (by the task's stage_id)."""
+    """Stages in the order they first appeared, each with its tasks (by the task's stage_id);
+    then, from the engine's tables, the stages that never started (no event at all)."""
+    rows = {} if run is None else {s.id: s for s in run.stages}
+    task_rows = {t.id: t for s in rows.values() for t in s.tasks}
     tasks: dict[str, list[TaskLine]] = {}
     for task in state.get("tasks", {}).values():
-        tasks.setdefault(str(task.get("stage_id")), []).append(_task_line(task, seen))
-    stages = tuple(
-        _stage_line(stage, seen, tuple(tasks.pop(stage_id, ())))
+        row = task_rows.get(str(task.get("id")))
+        line = _task_line(task, seen, row, attempts)
+        stage_id = task.get("stage_id")
+        if stage_id is None and row is not None:  # failed before it ran: no task.started
+            stage_id = row.stage_id
+        tasks.setdefault(str(stage_id), []).append(line)
+    stages = [
+        _stage_line(stage, seen, tuple(tasks.pop(stage_id, ())), rows.get(stage_id), attempts)
         for stage_id, stage in state.get("stages", {}).items()
-    )
+    ]
+    known = set(state.get("stages", {}))
+    stages += [_silent_stage(row) for row in rows.values() if row.id not in known]
     loose = tuple(t for group in tasks.values() for t in group)
-    return stages, loose
+    return tuple(stages), loose
 
 
-def _task_line(task: dict[str, Any], seen: _Seen) -> TaskLine:
-    retries = task.get("retry_count")
+def _silent_stage(row: StageRow) -> StageLine:
+    """A stage the engine's tables list but no event mentions: it never started."""
+    return StageLine(
+        id=row.id,
+        ref_id=row.ref_id,
+        name=row.name,
+        type=row.type,
+        status=row.status,
+        start=None,
+        end=None,
+        error=None,
+        skip_reason=None,
+        tasks=tuple(_silent_task(t) for t in row.tasks),
+        requires=row.requires,
+    )
+
+
+def _silent_task(row: TaskRow) -> TaskLine:
     return TaskLine(
-        id=str(task.get("id")),
+        id=row.id,
+        name=row.name,
+        status=row.status,
+        start=None,
+        end=None,
+        retry_count=0,
+        error=None,
+    )
+
+
+def _task_line(
+    task: dict[str, Any], seen: _Seen, row: TaskRow | None, runs: dict[str, list[Attempt]]
+) -> TaskLine:
+    retries = task.get("retry_count")
+    task_id = str(task.get("id"))
+    attempts = tuple(runs.get(task_id, ()))
+    error = task.get("error")
+    if len(attempts) > 1:  # restarted: the state keeps the error of an earlier attempt
+        error = attempts[-1].error
+    return TaskLine(
+        id=task_id,
         name=task.get("name"),
         status=task.get("status"),
         start=_time(task.get("start_time")),
         end=_time(task.get("end_time")),
         retry_count=retries if isinstance(retries, int) else 0,
-        error=task.get("error"),
-        sequences=seen.sequences.get(str(task.get("id"))),
+        error=error,
+        sequences=seen.sequences.get(task_id),
+        cause=None if row is None else task_cause(row),
+        attempts=attempts,
     )
 
 
-def _stage_line(stage: dict[str, Any], seen: _Seen, tasks: tuple[TaskLine, ...]) -> StageLine:
+def _stage_line(
+    stage: dict[str, Any],
+    seen: _Seen,
+    tasks: tuple[TaskLine, ...],
+    row: StageRow | None,
+    runs: dict[str, list[Attempt]],
+) -> StageLine:
     stage_id = str(stage.get("id"))
     end = _time(stage.get("end_time"))
     if end is None and stage.get("status") == "CANCELED":
         end = seen.closed.get(stage_id)
+    attempts = tuple(runs.get(stage_id, ()))
+    error = stage.get("error")
+    if len(attempts) > 1:
+        error = attempts[-1].error
+    restarted = any(a.before_restart for a in attempts)
     return StageLine(
         id=stage_id,
         ref_id=stage.get("ref_id"),
@@ -290,10 +405,14 @@ def _stage_line(stage: dict[str, Any], seen: _Seen, tasks: tuple[TaskLine, ...])
         status=stage.get("status"),
         start=_time(stage.get("start_time")),
         end=end,
-        error=stage.get("error"),
+        error=error,
         skip_reason=stage.get("skip_reason"),
         tasks=tasks,
         sequences=seen.sequences.get(stage_id),
+        requires=None if row is None else row.requires,
+        cause=None if row is None else stage_cause(row),
+        attempts=attempts,
+        earlier_cause=leftover_cause(row) if row is not None and restarted else None,
     )
 
 

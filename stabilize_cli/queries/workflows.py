@@ -99,6 +99,7 @@ class WorkflowList:
                 "duration_ms": duration_ms(w),
                 "event_count": w.event_count,
                 "failed_stages": w.failed_stages,
+                "restarts": w.restarts,
                 "first_sequence": w.first_sequence,
                 "last_sequence": w.last_sequence,
             }

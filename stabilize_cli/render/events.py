@@ -11,7 +11,7 @@ import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import (
     Console,
@@ -23,9 +23,11 @@ from rich.console import (
 )
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 from ..events.errors import StoreError
 from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
+from .cause import add_cause
 from .console import make_console
 from .formats import Format
 from .output import (
@@ -175,11 +177,26 @@ def history_report(history: EntityHistory) -> Report:
 
 def history_table(history: EntityHistory) -> PagedTable:
     columns = EVENT_TABLE_COLUMNS if history.whole_workflow else HISTORY_COLUMNS
-    return PagedTable(columns, history.records, lambda: _history_title(history))
+    return PagedTable(
+        columns, history.records, lambda: _history_title(history), lambda: _causes(history)
+    )
 
 
 def _history_view(history: EntityHistory, columns: Sequence[Column]) -> RenderableType:
-    return Group(_history_title(history), OneLineTable(columns, list(history.records())))
+    table = OneLineTable(columns, list(history.records()))
+    causes = _causes(history)
+    parts = [_history_title(history), table, *([causes] if causes is not None else [])]
+    return Group(*parts)
+
+
+def _causes(history: EntityHistory) -> RenderableType | None:
+    """Each failure's real cause from the engine's tables, after the events."""
+    trees: list[RenderableType] = []
+    for entity_id, cause in history.shown_causes():
+        tree = Tree(Text.assemble("real cause of ", safe_text(entity_id), " (engine tables)"))
+        add_cause(tree, cause)
+        trees.append(tree)
+    return Group(*trees) if trees else None
 
 
 def _history_title(history: EntityHistory) -> Text:
@@ -217,6 +234,8 @@ class PagedTable:
     columns: Sequence[Column]
     records: Callable[[], Iterable[dict[str, Any]]]
     title: Callable[[], RenderableType] | None = None
+    footer: Callable[[], RenderableType | None] | None = None
+    """Printed after the last page (history: the real causes from the engine's tables)."""
 
     def write(self) -> None:
         console = make_console()
@@ -235,11 +254,20 @@ class PagedTable:
         while following:
             page, following = following, list(itertools.islice(rows, PAGE_ROWS))
             console.print(OneLineTable(self.columns, page))
+        footer = None if self.footer is None else self.footer()
+        if footer is not None:
+            console.print(footer)
+
+
+class Dictable(Protocol):
+    """An event as JSON writes it: the engine's form (and, in history, a cause beside it)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 def write_events(
     report: Report,
-    events: Callable[[], Iterable[StoredEvent]],
+    events: Callable[[], Iterable[Dictable]],
     fmt: Format,
     table: PagedTable | None = None,
 ) -> None:

@@ -34,6 +34,7 @@ FAILURE_COLUMNS = (
     Column("last_seen", "LAST SEEN"),
     Column("example_workflow_ids", "EXAMPLE WORKFLOWS"),
     Column("example_error", "EXAMPLE ERROR"),
+    Column("cause_sources", "CAUSE FROM"),
 )
 
 
@@ -53,7 +54,10 @@ def _origin(group: FailureGroup) -> Text:
 
 
 def _signature_cell(group: FailureGroup) -> Text:
-    return Text("\n").join([safe_text(group.signature, style="bold"), _origin(group)])
+    origin = _origin(group)
+    if group.cause_sources:
+        origin.append(" · cause from " + ", ".join(group.cause_sources), style="dim")
+    return Text("\n").join([safe_text(group.signature, style="bold"), origin])
 
 
 def groups_table(report: FailureReport) -> Table:

@@ -12,6 +12,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..queries.state import StateDiff, StateResult
+from .cause import add_cause
 from .console import Deferred
 from .formats import Format
 from .output import Report, dumps
@@ -92,6 +93,9 @@ def state_view(result: StateResult) -> Tree:
             fields = {k: v for k, v in entity.items() if k not in ("id", "name")}
             label = entity_label(kind, entity_id, state)
             add_value(branch, label, fields) if fields else branch.add(label)
+            cause = result.causes.get(entity_id) if kind == "stages" else None
+            if cause is not None:
+                add_cause(branch.add(Text.assemble("real cause of ", label)), cause)
     for key, value in state.items():
         if key not in (*WORKFLOW_FIELDS, "workflow_id", "context", *ENTITY_KEYS):
             add_value(tree, key_text(key), value)

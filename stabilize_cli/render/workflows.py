@@ -19,6 +19,7 @@ WORKFLOW_COLUMNS = (
     Column("duration_ms", "MS", numeric=True),
     Column("event_count", "EVENTS", numeric=True),
     Column("failed_stages", "FAILED", numeric=True),
+    Column("restarts", "RESTARTS", numeric=True),
 )
 TABLE_COLUMNS = tuple(c for c in WORKFLOW_COLUMNS if c.key != "end_time")
 

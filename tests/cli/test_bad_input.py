@@ -191,7 +191,14 @@ FILE_CASES = [
         _unparseable_ddl, 4, ("malformed database schema (broken)",), id="unparseable-ddl"
     ),
 ]
-COMMANDS = [["workflows"], ["events", "--json"], ["timeline", "latest"], ["verify"]]
+COMMANDS = [
+    ["workflows"],
+    ["events", "--json"],
+    ["timeline", "latest"],
+    ["verify"],
+    ["graph", "latest"],
+    ["compare", "latest", "latest"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import tempfile
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +25,7 @@ from stabilize_cli.events import (
 from stabilize_cli.events.store import UNLIMITED
 from stabilize_cli.queries.failures import error_text, fingerprint, signature
 
-from ..conftest import REAL_DB, sha256
+from ..conftest import REAL_DB, sha256, without_engine_tables
 from .conftest import Invoke, run_process
 from .rendered import shown
 
@@ -39,13 +41,21 @@ GROUP_KEYS = {
     "last_seen",
     "example_workflow_ids",
     "example_error",
+    "cause_sources",
 }
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 EVIL = "[red]boom[/] \x1b[2J \u202e [link=http://x]y[/link]"
 
 
-def failures_json(invoke: Invoke, *args: str, db: Path = REAL_DB) -> list[dict[str, Any]]:
-    result = invoke("failures", "--json", *args, db=db)
+@functools.cache
+def events_only() -> Path:
+    """real-small.db without the engine's tables: the grouping of the events' own error text
+    (grouping by the tables' real cause is tested in test_run_story.py)."""
+    return without_engine_tables(REAL_DB, Path(tempfile.mkdtemp()) / "events-only.db")
+
+
+def failures_json(invoke: Invoke, *args: str, db: Path | None = None) -> list[dict[str, Any]]:
+    result = invoke("failures", "--json", *args, db=db or events_only())
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     groups: list[dict[str, Any]] = json.loads(result.stdout)
@@ -211,7 +221,7 @@ def test_app_keeps_only_that_applications_failures(invoke: Invoke) -> None:
 
 def test_since_after_every_event_gives_no_groups(invoke: Invoke) -> None:
     assert failures_json(invoke, "--since", "2030-01-01") == []
-    table = invoke("failures", "--since", "2030-01-01")
+    table = invoke("failures", "--since", "2030-01-01", db=events_only())
     assert table.stdout.startswith("No failures")
 
 
@@ -233,7 +243,7 @@ def test_reversed_time_range_is_a_usage_error(invoke: Invoke) -> None:
 
 
 def test_table_answers_same_failure_at_a_glance(invoke: Invoke, snapshot: Any) -> None:
-    result = invoke("failures")
+    result = invoke("failures", db=events_only())
     assert result.exit_code == 0
     assert result.stderr == ""
     snapshot.snapshot_dir = Path(__file__).parent / "snapshots" / "failures"
@@ -242,7 +252,9 @@ def test_table_answers_same_failure_at_a_glance(invoke: Invoke, snapshot: Any) -
 
 
 def test_csv_has_one_row_per_group(invoke: Invoke) -> None:
-    rows = list(csv.DictReader(io.StringIO(invoke("failures", "-f", "csv").stdout)))
+    rows = list(
+        csv.DictReader(io.StringIO(invoke("failures", "-f", "csv", db=events_only()).stdout))
+    )
     assert [r["signature"] for r in rows] == [g["signature"] for g in failures_json(invoke)]
     assert set(rows[0]) == GROUP_KEYS
 
@@ -332,3 +344,12 @@ def test_the_real_process_groups_failures_and_leaves_the_database_alone() -> Non
     assert done.stderr == ""
     assert len(done.stdout.splitlines()) == 3
     assert sha256(REAL_DB) == before
+
+
+def test_with_the_engines_tables_the_groups_are_the_real_causes(invoke: Invoke) -> None:
+    """real-small.db holds the engine's tables: its two script failures group by traceback."""
+    signatures = {g["signature"]: g for g in failures_json(invoke, db=REAL_DB)}
+    assert {"RuntimeError: compiler exploded", "KeyError: 'missing'"} <= set(signatures)
+    assert "Unknown error" not in signatures
+    assert "Task failed" not in signatures
+    assert signatures["KeyError: 'missing'"]["cause_sources"] == ["stage_executions.context"]

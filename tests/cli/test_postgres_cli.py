@@ -9,9 +9,11 @@ compared as is where no payload is printed.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -26,7 +28,7 @@ from stabilize_cli.cli.run import CommandRun
 from stabilize_cli.events import EventQuery, PostgresEventStore, SqliteEventStore
 from stabilize_cli.events.store import UNLIMITED
 
-from ..conftest import ENGINE_STATUSES, REAL_DB
+from ..conftest import ENGINE_STATUSES, REAL_DB, without_engine_tables
 from ..postgres_support import (
     REAL_PG_SQL,
     admin_execute,
@@ -52,8 +54,16 @@ def pg_real() -> Iterator[str]:
         yield url
 
 
+@functools.cache
+def events_only() -> Path:
+    """real-small.db without the engine's workflow tables: the PostgreSQL side holds only
+    the events, so the SQLite side compared with it must too (with the tables, failures,
+    timeline, state and history also show each failure's real cause)."""
+    return without_engine_tables(REAL_DB, Path(tempfile.mkdtemp()) / "events-only.db")
+
+
 def both(invoke: Invoke, url: str, *args: str) -> tuple[Any, Any]:
-    lite = invoke(*args, db=REAL_DB)
+    lite = invoke(*args, db=events_only())
     pg = invoke(*args, db=url)
     assert pg.exit_code == lite.exit_code, pg.stderr
     return lite, pg

@@ -179,6 +179,8 @@ COMMANDS = [
     ("metrics",),
     ("snapshots", "show", "1"),
     ("subscriptions", "list"),
+    ("graph", WF),
+    ("compare", WF, WF),
 ]
 ROW_COMMANDS = [("events", "--workflow", WF), ("history", WF, "--all"), ("failures",)]
 

@@ -297,6 +297,18 @@ CASES = (
         shows_payload=("csv", "markdown"),
     ),
     Case("subscriptions list", lambda h: ["subscriptions", "list"]),
+    Case(
+        "graph",
+        lambda h: ["graph", h.failed],
+        ("table", "json", "mermaid", "dot"),
+        shows_payload=("table",),
+    ),
+    Case(
+        "compare",
+        lambda h: ["compare", h.failed, h.canceled],
+        ("table", "json", "markdown"),
+        shows_payload=(),
+    ),
 )
 MATRIX = [pytest.param(c, f, id=f"{c.name}-{f}") for c in CASES for f in c.formats]
 

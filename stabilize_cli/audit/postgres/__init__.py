@@ -8,6 +8,7 @@ from .analytics import PostgresAnalytics
 from .cache_key import PostgresCacheSubject
 from .catalog import PostgresCatalog, PostgresNewest
 from .integrity import PostgresIntegrity
+from .run_tables import PostgresRunTables
 from .secrets_scan import PostgresSecretScan
 from .snapshot_admin import PostgresSnapshotAdmin
 
@@ -22,6 +23,7 @@ def postgres_read_models(store: PostgresEventStore) -> ReadModels:
         secrets=PostgresSecretScan(store),
         analytics=PostgresAnalytics(store),
         cache=PostgresCacheSubject(store),
+        runs=PostgresRunTables(store),
     )
 
 

@@ -25,6 +25,10 @@ _LIFECYCLE = (
 _TERMINAL = ("workflow.completed", "workflow.failed", "workflow.canceled")
 _IN_LIFECYCLE = ", ".join(f"'{t}'" for t in _LIFECYCLE)
 _IN_TERMINAL = ", ".join(f"'{t}'" for t in _TERMINAL)
+_STAGE_ENDS = ("stage.completed", "stage.failed", "stage.canceled", "stage.skipped")
+_IN_ENDS = ", ".join(f"'{t}'" for t in _STAGE_ENDS)
+# As on SQLite: a stage that failed and ran again after a restart counts by its last end
+# only; a workflow that ended more than once was restarted.
 
 _PER_WORKFLOW = f"""
     SELECT workflow_id,
@@ -36,14 +40,19 @@ _PER_WORKFLOW = f"""
            MAX(sequence) FILTER (WHERE entity_type = 'workflow'
                                    AND event_type IN ({_IN_LIFECYCLE})) AS status_seq,
            MAX(sequence) FILTER (WHERE event_type IN ({_IN_TERMINAL})) AS end_seq,
-           COUNT(*) FILTER (WHERE event_type = 'stage.failed') AS failed_stages
+           SUM(CASE WHEN event_type = 'stage.failed' AND NOT EXISTS (
+                   SELECT 1 FROM events AS later
+                   WHERE later.entity_type = 'stage' AND later.entity_id = events.entity_id
+                     AND later.sequence > events.sequence AND later.event_type IN ({_IN_ENDS}))
+               THEN 1 ELSE 0 END) AS failed_stages,
+           COUNT(*) FILTER (WHERE event_type IN ({_IN_TERMINAL})) AS ends
     FROM events {{where}}
     GROUP BY workflow_id
 """
 _SUMMARIES = """
 WITH per_workflow AS ({per_workflow})
 SELECT w.workflow_id, w.event_count, w.first_sequence, w.last_sequence, w.failed_stages,
-       created.data, started.timestamp, status.event_type, status.data, ended.timestamp
+       created.data, started.timestamp, status.event_type, status.data, ended.timestamp, w.ends
 FROM per_workflow AS w
 LEFT JOIN events AS created ON created.sequence = w.created_seq
 LEFT JOIN events AS started ON started.sequence = w.started_seq
@@ -60,11 +69,14 @@ SELECT workflow_id FROM events WHERE event_type = 'workflow.created'
 ORDER BY sequence DESC LIMIT 1
 """
 LATEST_ANY = "SELECT workflow_id FROM events ORDER BY sequence DESC LIMIT 1"
-LATEST_FAILED = """
-SELECT workflow_id FROM events
-WHERE event_type = 'workflow.failed'
-   OR (event_type = 'workflow.completed'
-       AND data->>'status' IN ('TERMINAL', 'FAILED_CONTINUE', 'STOPPED'))
+LATEST_FAILED = f"""
+SELECT workflow_id FROM events AS e
+WHERE (event_type = 'workflow.failed'
+       OR (event_type = 'workflow.completed'
+           AND data->>'status' IN ('TERMINAL', 'FAILED_CONTINUE', 'STOPPED')))
+  AND NOT EXISTS (SELECT 1 FROM events AS later
+                  WHERE later.workflow_id = e.workflow_id AND later.sequence > e.sequence
+                    AND later.event_type IN ({_IN_TERMINAL}))
 ORDER BY sequence DESC LIMIT 1
 """
 WORKFLOW_EXISTS = "SELECT 1 FROM events WHERE workflow_id = %s LIMIT 1"
@@ -116,7 +128,7 @@ def _time(value: object) -> str | None:
 
 
 def summary(row: tuple[Any, ...]) -> WorkflowSummary:
-    wf, count, first, last, failed, created, started, status_type, status_data, ended = row
+    wf, count, first, last, failed, created, started, status_type, status_data, ended, ends = row
     payload = created if isinstance(created, dict) else {}
     return WorkflowSummary(
         workflow_id=wf,
@@ -129,6 +141,7 @@ def summary(row: tuple[Any, ...]) -> WorkflowSummary:
         failed_stages=int(failed or 0),
         first_sequence=int(first),
         last_sequence=int(last),
+        restarts=max(0, int(ends or 0) - 1),
     )
 
 

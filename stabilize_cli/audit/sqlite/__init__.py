@@ -17,6 +17,7 @@ from ..contracts import (
 from . import analytics, integrity, newest, secrets_scan, snapshot_admin
 from .cache_key import SqliteCacheSubject
 from .catalog import WorkflowCatalog
+from .run_tables import SqliteRunTables
 
 
 class _Bound:
@@ -109,6 +110,7 @@ def sqlite_read_models(store: SqliteEventStore) -> ReadModels:
         secrets=SqliteSecretScan(store),
         analytics=SqliteAnalytics(store),
         cache=None if store.is_memory else SqliteCacheSubject(store),
+        runs=SqliteRunTables(store),
     )
 
 

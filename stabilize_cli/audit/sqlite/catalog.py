@@ -21,6 +21,10 @@ _LIFECYCLE = (
 _TERMINAL = ("workflow.completed", "workflow.failed", "workflow.canceled")
 _IN_LIFECYCLE = ", ".join(f"'{t}'" for t in _LIFECYCLE)
 _IN_TERMINAL = ", ".join(f"'{t}'" for t in _TERMINAL)
+_STAGE_ENDS = ("stage.completed", "stage.failed", "stage.canceled", "stage.skipped")
+_IN_ENDS = ", ".join(f"'{t}'" for t in _STAGE_ENDS)
+# A stage that failed and ran again after a restart (no event marks one) counts by its
+# last end only; a workflow that ended more than once was restarted.
 
 WORKFLOW_SEQUENCES = (
     "SELECT sequence FROM events WHERE workflow_id = ? AND sequence > ? ORDER BY sequence"
@@ -37,12 +41,17 @@ WITH per_workflow AS (
            MAX(CASE WHEN entity_type = 'workflow' AND event_type IN ({_IN_LIFECYCLE})
                     THEN sequence END) AS status_seq,
            MAX(CASE WHEN event_type IN ({_IN_TERMINAL}) THEN sequence END) AS end_seq,
-           SUM(event_type = 'stage.failed') AS failed_stages
+           SUM(CASE WHEN event_type = 'stage.failed' THEN NOT EXISTS (
+                   SELECT 1 FROM events AS later
+                   WHERE later.entity_type = 'stage' AND later.entity_id = events.entity_id
+                     AND later.sequence > events.sequence AND later.event_type IN ({_IN_ENDS}))
+               ELSE 0 END) AS failed_stages,
+           SUM(event_type IN ({_IN_TERMINAL})) AS ends
     FROM events
     GROUP BY workflow_id
 )
 SELECT w.workflow_id, w.event_count, w.first_sequence, w.last_sequence, w.failed_stages,
-       created.data, started.timestamp, status.event_type, status.data, ended.timestamp
+       created.data, started.timestamp, status.event_type, status.data, ended.timestamp, w.ends
 FROM per_workflow AS w
 LEFT JOIN events AS created ON created.sequence = w.created_seq
 LEFT JOIN events AS started ON started.sequence = w.started_seq
@@ -56,11 +65,14 @@ SELECT workflow_id FROM events WHERE event_type = 'workflow.created'
 ORDER BY sequence DESC LIMIT 1
 """
 LATEST_ANY = "SELECT workflow_id FROM events ORDER BY sequence DESC LIMIT 1"
-LATEST_FAILED = """
-SELECT workflow_id FROM events
-WHERE event_type = 'workflow.failed'
-   OR (event_type = 'workflow.completed' AND json_valid(data)
-       AND json_extract(data, '$.status') IN ('TERMINAL', 'FAILED_CONTINUE', 'STOPPED'))
+LATEST_FAILED = f"""
+SELECT workflow_id FROM events AS e
+WHERE (event_type = 'workflow.failed'
+       OR (event_type = 'workflow.completed' AND json_valid(data)
+           AND json_extract(data, '$.status') IN ('TERMINAL', 'FAILED_CONTINUE', 'STOPPED')))
+  AND NOT EXISTS (SELECT 1 FROM events AS later
+                  WHERE later.workflow_id = e.workflow_id AND later.sequence > e.sequence
+                    AND later.event_type IN ({_IN_TERMINAL}))
 ORDER BY sequence DESC LIMIT 1
 """
 WORKFLOW_EXISTS = "SELECT 1 FROM events WHERE workflow_id = ? LIMIT 1"
@@ -133,6 +145,7 @@ class WorkflowCatalog:
                 failed_stages=int(failed or 0),
                 first_sequence=first,
                 last_sequence=last,
+                restarts=max(0, int(ends or 0) - 1),
             )
             for (
                 wf,
@@ -145,6 +158,7 @@ class WorkflowCatalog:
                 status_type,
                 status_data,
                 ended,
+                ends,
             ) in self._rows(WORKFLOW_SUMMARIES)
         ]
 

@@ -49,7 +49,7 @@ def summaries_of(store: SqliteEventStore, workflow_ids: list[str]) -> list[Workf
 
 
 def _summary(row: tuple[Any, ...]) -> WorkflowSummary:
-    wf, count, first, last, failed, created, started, status_type, status_data, ended = row
+    wf, count, first, last, failed, created, started, status_type, status_data, ended, ends = row
     return WorkflowSummary(
         workflow_id=wf,
         application=(_payload(created) or {}).get("application"),
@@ -61,6 +61,7 @@ def _summary(row: tuple[Any, ...]) -> WorkflowSummary:
         failed_stages=int(failed or 0),
         first_sequence=first,
         last_sequence=last,
+        restarts=max(0, int(ends or 0) - 1),
     )
 
 

@@ -59,5 +59,5 @@ def history(
     with run.open(db, notes=True) as store:
         found = entity_history(store, entity_id, kind, whole_workflow=whole_workflow)
         # Written while the store is open: the events stream from it, never held.
-        write_events(history_report(found), found.events, chosen, history_table(found))
+        write_events(history_report(found), found.with_causes, chosen, history_table(found))
     run.conclude(shown_raw=True)

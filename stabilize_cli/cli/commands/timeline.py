@@ -1,6 +1,8 @@
 """`stabilize timeline WF`: stages and tasks with timing, a Gantt strip, and every error."""
 
+import math
 import sys
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -25,6 +27,18 @@ def timeline(
             "--export", help="Also write the tree to FILE.svg or FILE.html.", metavar="FILE"
         ),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Show failure output in full, not its last lines.")
+    ] = False,
+    gap: Annotated[
+        float,
+        typer.Option(
+            "--gap",
+            help="Mark stretches with no event longer than SECONDS (the engine writes no "
+            "pause event).",
+            metavar="SECONDS",
+        ),
+    ] = 10.0,
     exit_status: ExitStatusFlag = False,
     db: DbOption = "stabilize.db",
     fmt: FormatOption = Format.TABLE,
@@ -38,6 +52,8 @@ def timeline(
     from ...render.sanitize import clean
     from ...render.timeline import timeline_report
 
+    if not math.isfinite(gap) or not 0 <= gap <= 1e12:
+        raise typer.BadParameter("must be a number of seconds, 0 or more", param_hint="--gap")
     chosen = run.output(fmt, json_flag)
     notes = run.read_notes()
     if export:
@@ -49,8 +65,9 @@ def timeline(
             resolve_workflow(store, workflow),
             failures_only=failures,
             keep_entries=chosen is not Format.TABLE,  # the table shows no per-event entries
+            gap_threshold=timedelta(seconds=gap),
         )
-    write(mark_incomplete(timeline_report(result), notes.unreadable), chosen)
+    write(mark_incomplete(timeline_report(result, full=full), notes.unreadable), chosen)
     if export and kind:
         export_view(result, export, kind)
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")

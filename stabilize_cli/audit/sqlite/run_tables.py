@@ -1,0 +1,116 @@
+"""The engine's workflow tables (a read model) from the SQLite file that holds the events.
+
+The engine's ``SqliteWorkflowStore`` writes ``pipeline_executions``, ``stage_executions`` and
+``task_executions`` into the same file as ``events`` when both share a path. A store with
+only ``events`` (ours, or the engine's event store on its own file) has none: every reader
+here then answers None / empty, and the commands behave as on events alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ...events.store.sqlite.store import SqliteEventStore
+from ...runs.model import (
+    RunRow,
+    StageRow,
+    TaskRow,
+    run_from_row,
+    stage_from_row,
+    task_from_row,
+)
+
+REQUIRED = {
+    "pipeline_executions": ("id", "application", "name", "status", "context", "trigger"),
+    "stage_executions": ("id", "execution_id", "ref_id", "status", "context"),
+    "task_executions": ("id", "stage_id", "name", "status"),
+}
+TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({marks})"
+RUN = """
+SELECT id, type, application, name, status, context, trigger, start_time, end_time,
+       is_canceled, canceled_by, cancellation_reason, paused, {config_version}
+FROM pipeline_executions WHERE id = ?
+"""
+STAGES = """
+SELECT id, ref_id, type, name, status, context, outputs, requisite_stage_ref_ids,
+       parent_stage_id, start_time, end_time, version, join_type
+FROM stage_executions WHERE execution_id = ? ORDER BY rowid
+"""
+TASKS = """
+SELECT t.id, t.stage_id, t.name, t.implementing_class, t.status, t.start_time, t.end_time,
+       t.task_exception_details, t.version
+FROM task_executions AS t JOIN stage_executions AS s ON s.id = t.stage_id
+WHERE s.execution_id = ? ORDER BY t.rowid
+"""
+_FAILED = "('TERMINAL', 'FAILED_CONTINUE', 'STOPPED')"
+FAILED_STAGES = f"""
+SELECT execution_id, id, ref_id, type, name, status, context, outputs, requisite_stage_ref_ids,
+       parent_stage_id, start_time, end_time, version, join_type
+FROM stage_executions WHERE status IN {_FAILED} ORDER BY rowid
+"""
+FAILED_TASKS = f"""
+SELECT t.id, t.stage_id, t.name, t.implementing_class, t.status, t.start_time, t.end_time,
+       t.task_exception_details, t.version
+FROM task_executions AS t JOIN stage_executions AS s ON s.id = t.stage_id
+WHERE s.status IN {_FAILED} ORDER BY t.rowid
+"""
+
+
+class SqliteRunTables:
+    """The workflow tables of one SQLite store; absent tables read as no rows."""
+
+    def __init__(self, store: SqliteEventStore) -> None:
+        self._store = store
+        self._present: bool | None = None
+        self._has_config_version = False
+
+    def present(self) -> bool:
+        """Whether the file holds the engine's three tables with the columns read here."""
+        if self._present is None:
+            self._present = self._check()
+        return self._present
+
+    def _check(self) -> bool:
+        with self._store.reading() as conn:
+            marks = ", ".join("?" for _ in REQUIRED)
+            found = {r[0] for r in conn.execute(TABLES.format(marks=marks), tuple(REQUIRED))}
+            if found != set(REQUIRED):
+                return False
+            for table, needed in REQUIRED.items():
+                columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if not set(needed) <= columns:
+                    return False
+                if table == "pipeline_executions":
+                    self._has_config_version = "config_version" in columns
+            return True
+
+    def run(self, workflow_id: str) -> RunRow | None:
+        """The workflow's row with its stages and tasks; None without tables or row."""
+        if not self.present():
+            return None
+        config = "config_version" if self._has_config_version else "NULL"
+        with self._store.reading() as conn:
+            row = conn.execute(RUN.format(config_version=config), (workflow_id,)).fetchone()
+            if row is None:
+                return None
+            stages = conn.execute(STAGES, (workflow_id,)).fetchall()
+            tasks = conn.execute(TASKS, (workflow_id,)).fetchall()
+        return run_from_row(
+            row, [stage_from_row(s) for s in stages], [task_from_row(t) for t in tasks]
+        )
+
+    def failed_stages(self) -> list[tuple[str, StageRow]]:
+        """Every stage whose row says it failed, with its tasks, and its workflow's id."""
+        if not self.present():
+            return []
+        with self._store.reading() as conn:
+            stages = conn.execute(FAILED_STAGES).fetchall()
+            tasks = [task_from_row(t) for t in conn.execute(FAILED_TASKS)]
+        by_stage: dict[str, list[TaskRow]] = {}
+        for task in tasks:
+            by_stage.setdefault(task.stage_id, []).append(task)
+        found = []
+        for row in stages:
+            stage = stage_from_row(row[1:])
+            found.append((str(row[0]), replace(stage, tasks=tuple(by_stage.get(stage.id, ())))))
+        return found
