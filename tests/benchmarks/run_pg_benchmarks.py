@@ -239,22 +239,23 @@ FLOOR_TIMELINE = textwrap.dedent("""
         ).fetchall()
     print(len(rows))
 """)
-REF_METRICS = textwrap.dedent("""
+REF_QUERY = (
+    "SELECT entity_type, "
+    "CASE entity_type WHEN 'stage' THEN data->>'type' ELSE data->>'name' END, "
+    "count(*) FILTER (WHERE event_type IN ('stage.started', 'task.started')), "
+    "count(*) FILTER (WHERE event_type IN ('stage.completed', 'task.completed')), "
+    "count(*) FILTER (WHERE event_type IN ('stage.failed', 'task.failed')), "
+    "count(*) FILTER (WHERE event_type = 'stage.skipped'), "
+    "count(*) FILTER (WHERE event_type = 'task.retried'), "
+    "avg((data->>'duration_ms')::numeric) "
+    "FROM events WHERE entity_type IN ('stage', 'task') GROUP BY 1, 2"
+)
+"""The reference: one plain aggregate with the projection's counts and a mean."""
+REF_METRICS = textwrap.dedent(f"""
     import sys
     import psycopg
-    QUERY = (
-        "SELECT entity_type, "
-        "CASE entity_type WHEN 'stage' THEN data->>'type' ELSE data->>'name' END, "
-        "count(*) FILTER (WHERE event_type IN ('stage.started', 'task.started')), "
-        "count(*) FILTER (WHERE event_type IN ('stage.completed', 'task.completed')), "
-        "count(*) FILTER (WHERE event_type IN ('stage.failed', 'task.failed')), "
-        "count(*) FILTER (WHERE event_type = 'stage.skipped'), "
-        "count(*) FILTER (WHERE event_type = 'task.retried'), "
-        "avg((data->>'duration_ms')::numeric) "
-        "FROM events WHERE entity_type IN ('stage', 'task') GROUP BY 1, 2"
-    )
     with psycopg.connect(sys.argv[1]) as conn:
-        print(len(conn.execute(QUERY).fetchall()))
+        print(len(conn.execute({REF_QUERY!r}).fetchall()))
 """)
 
 

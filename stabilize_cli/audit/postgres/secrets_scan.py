@@ -17,9 +17,15 @@ _MENTIONING = (
 )
 """``=``, so ``idx_events_workflow`` finds the workflow's rows (``IS NOT DISTINCT FROM``
 would read the whole table); the column is NOT NULL, so no workflow is NULL."""
-_DECLARING = "SELECT DISTINCT workflow_id FROM events WHERE sequence > %s AND data::text ILIKE %s"
+_DECLARING = "SELECT DISTINCT workflow_id FROM events WHERE sequence > %s AND data::text {} %s"
 """One statement, no order: matches are rare, so a keyset page would read the whole
 table anyway, and this way PostgreSQL reads it with parallel workers."""
+ASCII_ILIKE = 'COLLATE "C" ILIKE'
+"""For an ASCII needle: the "C" collation folds ASCII letters only, and no other
+character lowercases to an ASCII letter in the database's collations but the Kelvin
+sign (to ``k``) and ``İ`` (to ``i``), which ``secrets`` lacks, so it matches the same
+rows as the database's own ``ILIKE``, a third less work on every payload of the table
+(measured: 1.45 against 2.15 CPU-seconds on 1.4 million events)."""
 
 
 def as_jsonb_text(needle: str) -> str:
@@ -56,5 +62,9 @@ class PostgresSecretScan:
             after = page[-1][0]
 
     def workflows_declaring(self, key: str, *, after: int = -(2**63)) -> set[str | None]:
-        pattern = like_pattern(json.dumps(key, ensure_ascii=False))
-        return {workflow_id for (workflow_id,) in rows(self.store, _DECLARING, (after, pattern))}
+        needle = json.dumps(key, ensure_ascii=False)
+        kelvin_or_dotted = {"k", "i"} & set(needle.casefold())
+        operator = "ILIKE" if not needle.isascii() or kelvin_or_dotted else ASCII_ILIKE
+        sql = _DECLARING.format(operator)
+        pattern = like_pattern(needle)
+        return {workflow_id for (workflow_id,) in rows(self.store, sql, (after, pattern))}
