@@ -339,6 +339,7 @@ def test_a_select_only_role_reads_everything_an_audit_needs(
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f"GRANT SELECT ON events, snapshots, event_subscriptions TO {role}")
         with PostgresEventStore(database_url(str(name), user=role), read_only=True) as audit:
+            settle(audit)  # the commit-ordered feed below waits for the cluster's frontier
             assert [e.sequence for e in audit.get_events(EventQuery())] == [
                 e.sequence for e in written
             ]
