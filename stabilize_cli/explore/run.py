@@ -18,6 +18,7 @@ from ..events.store import EventQuery
 from ..queries.events import event_record
 from ..queries.state import Outcome, outcome
 from ..queries.timeline import StageLine, TaskLine, TimelineResult, workflow_timeline
+from ..render.cause import cause_details, cause_headline
 from ..render.incomplete import mark_incomplete
 from ..render.output import dumps, table_time
 from ..render.timeline import (
@@ -246,6 +247,7 @@ class RunScreen(View):
         if entity.get("error") is not None:
             text.append("\nerror:\n", style="bold red")
             text.append_text(block(plain(entity.get("error"), multiline=True), "red"))
+        self.add_causes(text, line)
         if isinstance(line, StageLine) and line.skip_reason is not None:
             text.append("\nskipped: ", style="bold").append_text(block(line.skip_reason))
         self.add_value(text, "outputs", entity.get("outputs"))
@@ -254,6 +256,23 @@ class RunScreen(View):
         )
         self.add_events(text, query)
         return text
+
+    @staticmethod
+    def add_causes(text: Text, line: StageLine | TaskLine | None) -> None:
+        """The real cause the engine wrote into its own tables (the events say only
+        "Task failed"), in full; and what a failed attempt left before a restart."""
+        found: list[tuple[str, Any]] = [("", getattr(line, "cause", None))]
+        if isinstance(line, StageLine):
+            found.append(("before the restart: ", line.earlier_cause))
+        for label, cause in found:
+            if cause is None:
+                continue
+            text.append("\n")
+            if label:
+                text.append(label, style="bold yellow")
+            text.append_text(cause_headline(cause))
+            for detail in cause_details(cause, full=True):
+                text.append("\n").append_text(detail)
 
     @staticmethod
     def add_value(text: Text, label: str, value: Any) -> None:

@@ -131,6 +131,20 @@ def test_the_list_jumps_to_the_selected_stages_first_event(explore: Explore) -> 
 # -- the run screen ----------------------------------------------------------------------
 
 
+def test_selecting_a_failed_stage_shows_the_real_cause_from_the_engines_tables(
+    explore: Explore,
+) -> None:
+    async def script(app: ExploreApp, pilot: Pilot[None]) -> str:
+        await press(pilot, "down", "down", "down")  # root, Fetch, Run Fetch, Build
+        return pane(app, "#detail-text")
+
+    detail = explore(script, workflow=FAILED)
+    assert detail.startswith("stage Build (")
+    assert "cause (exit code 1): RuntimeError: compiler exploded" in detail
+    assert "raise RuntimeError('compiler exploded')" in detail  # the stderr, in full
+    assert "from stage_executions.context" in detail
+
+
 def test_selecting_a_failed_task_shows_its_error_in_full_and_its_events(
     explore: Explore, tmp_path: Path
 ) -> None:
