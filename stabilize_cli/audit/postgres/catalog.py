@@ -13,6 +13,7 @@ from typing import Any
 
 from ...events.store.postgres import PostgresEventStore
 from ..contracts import WorkflowSummary
+from ..lifecycle import status_after
 
 _LIFECYCLE = (
     "workflow.started",
@@ -102,27 +103,6 @@ CREATED = (
 WALK_PAGE = 2000
 LAZY_LIMIT = 5000
 
-_STATUS_OF = {
-    "workflow.started": "RUNNING",
-    "workflow.resumed": "RUNNING",
-    "workflow.paused": "PAUSED",
-    "workflow.canceled": "CANCELED",
-}
-
-
-def _status(event_type: str | None, data: object) -> str | None:
-    """The status the replay would end on, from the last lifecycle event."""
-    if event_type is None:
-        return None
-    if event_type in _STATUS_OF:
-        return _STATUS_OF[event_type]
-    if not isinstance(data, dict):
-        return None  # not an object: the decoder refuses the row, so unknown
-    default = "SUCCEEDED" if event_type == "workflow.completed" else "TERMINAL"
-    value = data.get("status", default)
-    return None if value is None else str(value)
-
-
 def _time(value: object) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else None
 
@@ -134,7 +114,9 @@ def summary(row: tuple[Any, ...]) -> WorkflowSummary:
         workflow_id=wf,
         application=payload.get("application"),
         name=payload.get("name"),
-        status=_status(status_type, status_data),
+        status=status_after(
+            status_type, status_data if isinstance(status_data, dict) else None
+        ),
         start_time=_time(started),
         end_time=_time(ended),
         event_count=int(count),

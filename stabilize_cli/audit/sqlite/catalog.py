@@ -9,6 +9,7 @@ from typing import Any
 
 from ...events.store.sqlite.store import SqliteEventStore
 from ..contracts import WorkflowSummary
+from ..lifecycle import status_after
 
 _LIFECYCLE = (
     "workflow.started",
@@ -99,28 +100,6 @@ def _object_or_none(raw: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-_STATUS_OF = {
-    "workflow.started": "RUNNING",
-    "workflow.resumed": "RUNNING",
-    "workflow.paused": "PAUSED",
-    "workflow.canceled": "CANCELED",
-}
-
-
-def _status(event_type: str | None, data: object) -> str | None:
-    """The status the replay would end on, from the last lifecycle event."""
-    if event_type is None:
-        return None
-    if event_type in _STATUS_OF:
-        return _STATUS_OF[event_type]
-    default = "SUCCEEDED" if event_type == "workflow.completed" else "TERMINAL"
-    payload = _object_or_none(data)
-    if payload is None:
-        return None  # unreadable: unknown, not the default a readable payload would get
-    value = payload.get("status", default)
-    return None if value is None else str(value)
-
-
 class WorkflowCatalog:
     """Read-only questions over every workflow in a store."""
 
@@ -138,7 +117,7 @@ class WorkflowCatalog:
                 workflow_id=wf,
                 application=_payload(created).get("application"),
                 name=_payload(created).get("name"),
-                status=_status(status_type, status_data),
+                status=status_after(status_type, _object_or_none(status_data)),
                 start_time=started,
                 end_time=ended,
                 event_count=count,

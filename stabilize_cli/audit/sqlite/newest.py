@@ -17,7 +17,8 @@ from typing import Any
 
 from ...events.store.sqlite.store import SqliteEventStore
 from ..contracts import WorkflowSummary
-from .catalog import WORKFLOW_SUMMARIES, WorkflowCatalog, _payload, _status
+from ..lifecycle import status_after
+from .catalog import WORKFLOW_SUMMARIES, WorkflowCatalog, _object_or_none, _payload
 
 _WHOLE = "    FROM events\n    GROUP BY workflow_id"
 _CHOSEN = "    FROM events WHERE workflow_id IN ({marks})\n    GROUP BY workflow_id"
@@ -54,7 +55,7 @@ def _summary(row: tuple[Any, ...]) -> WorkflowSummary:
         workflow_id=wf,
         application=(_payload(created) or {}).get("application"),
         name=(_payload(created) or {}).get("name"),
-        status=_status(status_type, status_data),
+        status=status_after(status_type, _object_or_none(status_data)),
         start_time=started,
         end_time=ended,
         event_count=count,
