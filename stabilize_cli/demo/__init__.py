@@ -2,7 +2,7 @@
 
 A newcomer needs a database holding every shape the tool reports on (failures with
 stack traces, retries, skips, a pause, a cancel, parallel branches) before having an
-engine of their own. Nothing runs (:mod:`.demo_simulation`): a seeded ``random.Random``
+engine of their own. Nothing runs (:mod:`.simulation`): a seeded ``random.Random``
 draws durations, outcomes and ids, and a simulated clock drives :class:`EventRecorder`,
 so one seed always writes the same events, event ids included.
 """
