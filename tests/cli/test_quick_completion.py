@@ -233,7 +233,7 @@ def test_the_environment_wins_over_the_profile(profile_config: Path, tmp_path: P
 
 LOADED = """
 import sys
-sys.argv = ["stabilize"]
+sys.argv = [sys.argv[1]]
 from stabilize_cli.cli.quick_complete import main
 try:
     main()
@@ -245,18 +245,17 @@ sys.stderr.write(f"loaded: {heavy}\\n")
 """
 
 
+@pytest.mark.parametrize("program", ["stabilize", "stabilize-audit"])
 @pytest.mark.parametrize(
     "words",
-    [
-        "stabilize timeline 01M8HB0",
-        "stabilize metrics --stage-type fl",
-        "stabilize workflows --status T",
-    ],
+    ["timeline 01M8HB0", "metrics --stage-type fl", "workflows --status T"],
 )
-def test_a_tab_on_a_value_loads_neither_typer_rich_nor_the_store(words: str) -> None:
-    env = {**os.environ, **_env("bash", words, STABILIZE_DB=str(REAL_DB))}
+def test_a_tab_on_a_value_loads_neither_typer_rich_nor_the_store(program: str, words: str) -> None:
+    env = {**os.environ, **_env("bash", f"{program} {words}", STABILIZE_DB=str(REAL_DB))}
+    env.pop("_STABILIZE_COMPLETE")
+    env["_" + program.replace("-", "_").upper() + "_COMPLETE"] = "complete_bash"
     done = subprocess.run(
-        [sys.executable, "-c", LOADED],
+        [sys.executable, "-c", LOADED, program],
         check=False,
         capture_output=True,
         text=True,
