@@ -28,6 +28,8 @@ STATUS = "status"
 EVENT_TYPE = "event-type"
 STAGE_TYPE = "stage-type"
 KINDS = (WORKFLOW, STATUS, EVENT_TYPE, STAGE_TYPE)
+FROM_DATABASE = frozenset({WORKFLOW, STAGE_TYPE})
+"""The kinds read from the database; the others are the engine's fixed names."""
 LATEST_WORDS = ("latest", "latest-failed")
 
 

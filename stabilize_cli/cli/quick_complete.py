@@ -19,7 +19,16 @@ import sys
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from .completion import EVENT_TYPE, STAGE_TYPE, STATUS, WORKFLOW, candidates, database
+from .completion import (
+    DEFAULT_DB,
+    EVENT_TYPE,
+    FROM_DATABASE,
+    STAGE_TYPE,
+    STATUS,
+    WORKFLOW,
+    candidates,
+    database,
+)
 
 COMMON = ("--db", "--format", "--output", "-f", "-o")
 """Valued options every command that reads a store declares (``options.py``)."""
@@ -243,7 +252,8 @@ def answer(program: str, environ: Mapping[str, str] = os.environ) -> tuple[str, 
         want = wanted(args, incomplete)
     except (_Unsure, KeyError, ValueError, IndexError):
         return None
-    db = database(want.db, want.profile, environ)
+    # statuses and event types need no database (nor the profile module, 5-30 ms)
+    db = database(want.db, want.profile, environ) if want.kind in FROM_DATABASE else DEFAULT_DB
     # Typer keeps only candidates that start with the word as typed, case and all
     found = [c for c in candidates(want.kind, want.incomplete, db) if c.startswith(want.incomplete)]
     if shell == "bash":
