@@ -34,7 +34,7 @@ from tests.benchmarks.generate_store import SEED, ordinary_rows, write_rows  # n
 
 NO_WATCH = (
     "from stabilize_cli.events.store.sqlite.watch import ChangeWatch\n"
-    "ChangeWatch.open = classmethod(lambda cls, path: None)\n"
+    "ChangeWatch.open = classmethod(lambda cls, *args, **kwargs: None)\n"
     "from stabilize_cli.cli.app import main\n"
     "main()\n"
 )

@@ -406,7 +406,7 @@ def test_follow_sees_appends_to_a_wal_database_that_was_idle_when_it_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: bool
 ) -> None:
     if not watched:  # as on a file system no change watch can vouch for: copies
-        monkeypatch.setattr(ChangeWatch, "open", classmethod(lambda cls, path: None))
+        monkeypatch.setattr(ChangeWatch, "open", classmethod(lambda cls, *args, **kwargs: None))
     db = tmp_path / "idle-wal.db"
     with SqliteEventStore(str(db)) as setup:
         setup.append_batch([_event(n) for n in range(2)])

@@ -208,7 +208,7 @@ def store_dir(tmp_path: Path) -> Path:
 def no_watch(monkeypatch: pytest.MonkeyPatch) -> None:
     """As on a file system no change watch can vouch for (NFS, FUSE): a WAL database
     without side files is then always read through a private copy."""
-    monkeypatch.setattr(ChangeWatch, "open", classmethod(lambda cls, path: None))
+    monkeypatch.setattr(ChangeWatch, "open", classmethod(lambda cls, *args, **kwargs: None))
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from pathlib import Path
 from ...errors import SchemaError, StoreBusyError, StoreOpenError
 from . import private_copies
 from .connection import event_instant, resolve_busy_timeout, translate_errors
-from .watch import ChangeWatch
+from .watch import CONTENT_EVENTS, ChangeWatch
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
@@ -269,18 +269,27 @@ def _read_header(path: str) -> bytes:
 
 def _stable_copy(path: str, copy_dir: str) -> tuple[str, tuple[tuple[int, int] | None, ...]] | None:
     """Copy the file (and a ``-wal`` without ``-shm``: its commits count); None if a
-    writer changed them while we copied."""
+    writer changed them while we copied.
+
+    Sizes and mtimes alone miss a checkpoint that wrote within the clock tick of the
+    last one; where a watch is available, any write to the file during the copy counts.
+    """
     target = os.path.join(copy_dir, "snapshot.db")
-    before = _signature(path)
+    watch = ChangeWatch.open(path, file_events=CONTENT_EVENTS, directory=False)
     try:
-        shutil.copyfile(path, target)
-        if before[1] is not None:
-            shutil.copyfile(path + "-wal", target + "-wal")
-    except FileNotFoundError:
-        return None  # a writer checkpointed and removed the -wal meanwhile
-    if _signature(path) != before:
-        return None
-    return target, before
+        before = _signature(path)
+        try:
+            shutil.copyfile(path, target)
+            if before[1] is not None:
+                shutil.copyfile(path + "-wal", target + "-wal")
+        except FileNotFoundError:
+            return None  # a writer checkpointed and removed the -wal meanwhile
+        if _signature(path) != before or (watch is not None and watch.changed()):
+            return None
+        return target, before
+    finally:
+        if watch is not None:
+            watch.close()
 
 
 def _signature(path: str) -> tuple[tuple[int, int] | None, ...]:

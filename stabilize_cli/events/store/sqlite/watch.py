@@ -40,6 +40,8 @@ IN_CLOEXEC = 0o2000000
 
 FILE_EVENTS = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF
 """On the database's inode: any write, truncation, time or link change, through any path."""
+CONTENT_EVENTS = IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF
+"""On the database's inode: its bytes written (what makes a copy of it torn)."""
 DIRECTORY_EVENTS = (
     IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
 )
@@ -95,7 +97,7 @@ class ChangeWatch:
     read the event.
     """
 
-    def __init__(self, fd: int, file_wd: int, directory_wd: int, names: frozenset[bytes]):
+    def __init__(self, fd: int, file_wd: int, directory_wd: int | None, names: frozenset[bytes]):
         self._fd: int | None = fd
         self._file_wd = file_wd
         self._directory_wd = directory_wd
@@ -104,9 +106,12 @@ class ChangeWatch:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, real_path: str) -> ChangeWatch | None:
-        """Watch ``real_path`` (no symlink) and its directory; None where that cannot be
-        relied on (not Linux, an unknown or remote file system, no inotify left)."""
+    def open(
+        cls, real_path: str, *, file_events: int = FILE_EVENTS, directory: bool = True
+    ) -> ChangeWatch | None:
+        """Watch ``real_path`` (no symlink) for ``file_events``, and its directory unless
+        told not to; None where that cannot be relied on (not Linux, an unknown or remote
+        file system, no inotify left)."""
         if file_system_type(real_path) not in LOCAL_FILE_SYSTEMS:
             return None
         libc = _inotify()
@@ -115,12 +120,14 @@ class ChangeWatch:
         fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
         if fd < 0:
             return None  # e.g. the per-user limit of inotify instances reached
-        directory, base = os.path.split(real_path)
-        file_wd = libc.inotify_add_watch(fd, os.fsencode(real_path), FILE_EVENTS)
-        directory_wd = libc.inotify_add_watch(
-            fd, os.fsencode(directory or "."), DIRECTORY_EVENTS | IN_ONLYDIR
-        )
-        if file_wd < 0 or directory_wd < 0:
+        parent, base = os.path.split(real_path)
+        file_wd = libc.inotify_add_watch(fd, os.fsencode(real_path), file_events)
+        directory_wd = None
+        if directory:
+            directory_wd = libc.inotify_add_watch(
+                fd, os.fsencode(parent or "."), DIRECTORY_EVENTS | IN_ONLYDIR
+            )
+        if file_wd < 0 or (directory_wd is not None and directory_wd < 0):
             os.close(fd)
             return None
         raw = os.fsencode(base)
