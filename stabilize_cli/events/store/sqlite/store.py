@@ -139,14 +139,18 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 self._shared = open_connection(self._location, create=True)
             return self._shared
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        target = self._read_only
+        if conn is not None and getattr(self._local, "target", None) is not target:
+            conn = None  # opened on a target since left; closed with the store
         if conn is None:
-            if self._read_only is not None:
-                conn = open_read_only_connection(self._read_only, self._busy_timeout)
+            if target is not None:
+                conn = open_read_only_connection(target, self._busy_timeout)
             else:
                 conn = open_connection(
                     self._location, create=self._create, busy_timeout=self._busy_timeout
                 )
             self._local.conn = conn
+            self._local.target = target
             with self._all_lock:
                 self._all.append(conn)
         return conn
@@ -166,14 +170,15 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             with self._write_lock, self._translate():
                 yield self._conn()
             return
-        target = self._read_only
+        conn = self._conn()
+        target: ReadOnlyTarget | None = self._local.target  # the one conn reads
         if target is None or not target.is_unchanging:
             with self._translate():
-                yield self._conn()
+                yield conn
             return
         try:
             with self._translate():
-                yield self._conn()
+                yield conn
         except Exception as error:  # a torn page can look like corruption: judge it after
             if not target.unchanged():
                 raise ChangedWhileRead(target) from error
@@ -194,16 +199,16 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
 
     def _leave_unchanging(self, target: ReadOnlyTarget) -> None:
         """Read through a private copy (or in place, if a writer's side files are there)
-        from now on; once per changed target, whichever thread noticed first."""
+        from now on; once per changed target, whichever thread noticed first. Other
+        threads' connections are left open (one may be mid-read): each thread opens a
+        new one on its next read, and the old ones close with the store."""
         with self._switch_lock:
             if self._read_only is not target:
                 return
-            self._drop_connections()
-            target.cleanup()
-            self._read_only = None
             self._read_only = prepare_read_only(
                 self._location.path, self._busy_timeout, in_place=False
             )
+            target.cleanup()  # its watch: any read still on it is now refused
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
