@@ -163,6 +163,12 @@ class ChangeWatch:
                 return True
         return False
 
+    def __del__(self) -> None:
+        # Instances are few (128 per user by default): a store left unclosed gives its back.
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
+            os.close(fd)
+
     def close(self) -> None:
         with self._lock:
             if self._fd is not None:
