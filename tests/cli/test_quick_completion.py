@@ -4,6 +4,7 @@ app's, and wherever it answers, it answers exactly as Typer does."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from stabilize_cli.cli import completion, quick_complete
 from stabilize_cli.cli.app import app
 
-from ..conftest import REAL_DB, SHAPES_DB
+from ..conftest import REAL_DB, SHAPES_DB, sha256
 
 # -- the table is the app's -------------------------------------------------------------------
 
@@ -265,3 +266,23 @@ def test_a_tab_on_a_value_loads_neither_typer_rich_nor_the_store(program: str, w
     assert done.returncode == 0, done.stderr
     assert "loaded: []" in done.stderr
     assert done.stdout.split()
+
+
+def test_a_tab_on_a_wal_database_without_side_files_changes_nothing(tmp_path: Path) -> None:
+    """The engine's closed WAL file is read as every audit reads it: nothing written beside
+    it, its bytes untouched, and the answer the same as Typer's."""
+    db = tmp_path / "wal.db"
+    db.write_bytes(REAL_DB.read_bytes())
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wal.db"]
+    before = sha256(db)
+    for words in ("stabilize timeline 01M8HB0", "stabilize metrics --stage-type "):
+        env = _env("bash", words, STABILIZE_DB=str(db))
+        quick = quick_complete.answer("stabilize", env)
+        assert quick is not None
+        assert len(quick[0].split()) >= 2
+        assert quick == _typer(env)
+    assert sha256(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wal.db"]
