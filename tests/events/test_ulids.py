@@ -74,3 +74,11 @@ def test_a_seeded_source_is_monotonic_and_repeatable() -> None:
     assert made == [again.at(ms) for ms in moments]
     assert [timestamp_ms(m) for m in made] == moments
     assert first[0] == made[0]
+
+
+@given(MS, RANDOMNESS)
+def test_the_time_read_back_is_the_one_python_ulid_reads(ms: int, randomness: int) -> None:
+    from ulid import ULID
+
+    text = reference(ms, randomness)
+    assert timestamp_ms(text) == ULID.from_str(text).milliseconds == ms
