@@ -7,6 +7,7 @@ from random import Random
 
 from hypothesis import given
 from hypothesis import strategies as st
+from ulid import ULID
 
 from stabilize_cli.events.ulids import UlidSource, encode, is_ulid, new_ulid, timestamp_ms
 
@@ -78,7 +79,5 @@ def test_a_seeded_source_is_monotonic_and_repeatable() -> None:
 
 @given(MS, RANDOMNESS)
 def test_the_time_read_back_is_the_one_python_ulid_reads(ms: int, randomness: int) -> None:
-    from ulid import ULID
-
     text = reference(ms, randomness)
     assert timestamp_ms(text) == ULID.from_str(text).milliseconds == ms
