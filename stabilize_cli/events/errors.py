@@ -27,6 +27,11 @@ class StoreCorruptError(StoreError):
     """SQLite reports the file as malformed."""
 
 
+class DamageSkippedError(StoreCorruptError):
+    """Raised at the end of a stream that went past damaged pages: every readable row was
+    given before it, so a caller that notes the damage may treat the stream as ended."""
+
+
 class StoreBusyError(StoreError):
     """Another connection held a lock for longer than the busy timeout."""
 

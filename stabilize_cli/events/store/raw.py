@@ -95,6 +95,25 @@ class ReadNotes:
     """Events whose timestamp has no UTC offset: read as UTC."""
     extra_columns: tuple[str, ...] = ()
     """Columns of ``events`` this library does not know (a newer engine's)."""
+    damaged: list[tuple[int, int | None]] = field(default_factory=list)
+    """Sequence ranges (first, last; None: to the end) a damaged page kept from being read."""
+    damaged_tables: dict[str, str] = field(default_factory=dict)
+    """Other tables (the engine's) a damaged page kept from being read whole: why."""
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether a report built from these reads had to leave something out."""
+        return bool(self.unreadable or self.damaged or self.damaged_tables)
+
+    def met_damage(self, first: int, last: int | None) -> None:
+        """Sequences ``first``..``last`` (None: every later one) could not be read."""
+        if last is not None and last < first:
+            return
+        if (first, last) not in self.damaged:
+            self.damaged.append((first, last))
+
+    def met_damaged_table(self, table: str, reason: str) -> None:
+        self.damaged_tables.setdefault(table, reason)
 
     def met_unreadable(self, row: UnreadableRow) -> None:
         self.unreadable.setdefault(row.sequence, row)
@@ -114,3 +133,18 @@ def _is_naive(text: str) -> bool:
         return datetime.fromisoformat(text.strip()).tzinfo is None
     except ValueError:
         return False
+
+
+def range_text(first: int, last: int | None) -> str:
+    """``61``, ``61-120`` or ``61 on`` (every later one)."""
+    if last is None:
+        return f"{first} on"
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def ranges_text(ranges: list[tuple[int, int | None]]) -> str:
+    """``events 61-120 and 181 on``: what damaged pages kept from being read, in order."""
+    parts = [range_text(a, b) for a, b in sorted(ranges, key=lambda r: r[0])]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    single = len(ranges) == 1 and ranges[0][0] == ranges[0][1]
+    return f"event{'' if single else 's'} {joined}"

@@ -10,10 +10,10 @@ from itertools import chain
 from typing import Any
 
 from ...base import EntityType, Event
-from ...errors import EventDecodeError, StoreCorruptError, StoreError
+from ...errors import DamageSkippedError, EventDecodeError, StoreCorruptError, StoreError
 from ..codec import EventRow, event_from_row, event_to_params
 from ..interface import UNLIMITED, AuditableStore, EventQuery
-from ..raw import ReadNotes, UnreadableRow
+from ..raw import ReadNotes, UnreadableRow, ranges_text
 from ..sequenced import with_sequences
 from .connection import (
     Location,
@@ -302,6 +302,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         to_skip = query.offset
         remaining = query.limit
         damage: StoreCorruptError | None = None
+        skipped: list[tuple[int, int | None]] = []
         sql = (
             f"{SELECT_EVENTS} WHERE {compiled.where} AND sequence > ? AND sequence <= ? "
             f"ORDER BY sequence {direction} LIMIT ?"
@@ -330,6 +331,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if broken is not None:
                 damage = damage or broken
                 bound = self._past_damage(sql, compiled, low, high, query.ascending)
+                skipped.append(self._skipped(low, high, bound, query.ascending))
+                if self._notes is not None:
+                    self._notes.met_damage(*skipped[-1])
                 if bound is None:
                     break
                 low, high = (bound, high) if query.ascending else (low, bound)
@@ -337,18 +341,41 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if len(rows) < page_size:
                 break
         if damage is not None:
-            raise damage
+            raise DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read")
+
+    def _skipped(
+        self, low: int, high: int, bound: int | None, ascending: bool
+    ) -> tuple[int, int | None]:
+        """The sequences a damaged page kept from a window (low, high]: up to the bound
+        past it (ascending) or down to it; the whole rest when nothing beyond reads."""
+        if high >= UNLIMITED:  # open-ended: up to the head, when it can be told
+            with suppress(StoreError):
+                high = min(high, max(self.get_current_sequence(), low + 1))
+        last = None if high >= UNLIMITED else high
+        if bound is not None:
+            return (low + 1, bound) if ascending else (bound + 1, last)
+        return low + 1, last
 
     def _fetch_readable(
         self, sql: str, params: tuple[Any, ...]
     ) -> tuple[list[EventRow], StoreCorruptError | None]:
-        """The rows a statement gives up to a damaged page, and the damage (None: none)."""
+        """The rows a statement gives up to a damaged page, and the damage (None: none).
+
+        ``params`` ends with the statement's LIMIT. Python's sqlite3 steps to the next row
+        before it hands out the current one, so the last readable row before a damaged
+        page is lost with the error: it is read again by a statement that stops at it.
+        """
         rows: list[EventRow] = []
         try:
             with self.reading() as conn:
                 for row in conn.execute(sql, params):
                     rows.append(row)
         except StoreCorruptError as error:
+            if len(rows) < params[-1]:
+                with suppress(StoreCorruptError), self.reading() as conn:
+                    again = conn.execute(sql, (*params[:-1], len(rows) + 1)).fetchall()
+                    if len(again) > len(rows):
+                        rows = again
             return rows, error
         return rows, None
 
@@ -473,9 +500,88 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return self._events_only(self._stream_by_sequence(compiled, bounds))
 
     def get_current_sequence(self) -> int:
-        with self.reading() as conn:
-            value = conn.execute("SELECT MAX(sequence) FROM events").fetchone()[0]
+        """The newest sequence. Opened with notes (an audit), a damaged last page does not
+        stop it: the highest sequence the engine handed out, else the newest readable
+        (the sequences after it are then noted as left out)."""
+        try:
+            with self.reading() as conn:
+                value = conn.execute("SELECT MAX(sequence) FROM events").fetchone()[0]
+        except StoreCorruptError:
+            if self._notes is None:
+                raise
+            return self._head_past_damage(self._notes)
         return int(value or 0)
+
+    def _head_past_damage(self, notes: ReadNotes) -> int:
+        with suppress(StoreError), self.reading() as conn:
+            row = conn.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+            ).fetchone()
+            if row is not None and type(row[0]) is int:
+                return int(row[0])  # the damaged rows' reads note what they miss
+        newest = self._newest_readable()
+        notes.met_damage(newest + 1, None)
+        return newest
+
+    def _newest_readable(self) -> int:
+        """The largest sequence whose row reads, found by bisecting on the upper bound
+        (a bound inside or above only damaged pages fails; one below them reads)."""
+        sql = "SELECT sequence FROM events WHERE sequence <= ? ORDER BY sequence DESC LIMIT ?"
+        good, bad = 0, UNLIMITED
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            if self._fetch_readable(sql, (middle, 1))[1] is None:
+                good = middle
+            else:
+                bad = middle
+        rows, _ = self._fetch_readable(sql, (good, 1))
+        return int(rows[0][0]) if rows else 0
+
+    @property
+    def notes(self) -> ReadNotes | None:
+        """What tolerant reads met (None: opened without notes, every damage raises)."""
+        return self._notes
+
+    def readable_events(self, query: EventQuery) -> Iterator[Event]:
+        """:meth:`get_events`, where rows behind a damaged page are left out and noted
+        instead of raising at the end (without notes: as ``get_events``)."""
+        if self._notes is None:
+            yield from self.get_events(query)
+            return
+        with suppress(DamageSkippedError):
+            yield from self.get_events(query)
+
+    def readable_rows(self, columns: str, batch: int = PAGE_SIZE) -> Iterator[tuple[Any, ...]]:
+        """Raw ``events`` rows (``sequence`` first) in sequence order, by keyset pages on the
+        rowid, past every damaged page; each range left out is noted (without notes: the
+        damage raises at the end, after every readable row)."""
+        sql = (
+            f"SELECT {columns} FROM events NOT INDEXED WHERE 1 AND sequence > ? "
+            "AND sequence <= ? ORDER BY sequence LIMIT ?"
+        )
+        compiled = CompiledQuery("1", (), None)
+        low, high = 0, UNLIMITED
+        skipped: list[tuple[int, int | None]] = []
+        damage: StoreCorruptError | None = None
+        while True:
+            rows, broken = self._fetch_readable(sql, (low, high, batch))
+            yield from rows
+            if rows:
+                low = int(rows[-1][0])
+            if broken is None:
+                if len(rows) < batch:
+                    break
+                continue
+            damage = damage or broken
+            bound = self._past_damage(sql, compiled, low, high, True)
+            skipped.append(self._skipped(low, high, bound, True))
+            if self._notes is not None:
+                self._notes.met_damage(*skipped[-1])
+            if bound is None:
+                break
+            low = bound
+        if damage is not None and self._notes is None:
+            raise DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read")
 
     def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
         return list(self.get_events(EventQuery(from_sequence=sequence, limit=limit)))
