@@ -26,6 +26,7 @@ from .cause import add_cause
 from .console import make_console
 from .fit import FitColumn, FitTable
 from .formats import Format, FormatNotAvailableError
+from .incomplete import incomplete_mark
 from .output import (
     Column,
     Report,
@@ -270,9 +271,6 @@ def write_json_array(items: Iterable[Any]) -> None:
     out.write("[]\n" if first else "\n]\n")
 
 
-def incomplete_mark(error: Exception) -> dict[str, Any]:
-    """The last item of a stream the store broke off: it is not the whole answer."""
-    return {"incomplete": True, "error": str(error)}
 
 
 # -- following ----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""A report that had to leave unreadable events out says so in its own output.
+"""A report that had to leave something out says so in its own output, in every format.
 
-JSON objects gain ``"incomplete": true`` and ``"unreadable_sequences"``; a JSON list has no
-room for a mark (the warning line and exit code 4 say it); the table ends with a line.
+One mark (:func:`incomplete_mark`) for every command: ``{"incomplete": true, ...}`` saying
+what was left out. A JSON object gains its keys; a JSON list and NDJSON end with it as
+their last item (as a stream the store broke off does); CSV ends with a row and Markdown
+with a line starting ``INCOMPLETE:``; the table ends with a line.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ..events.store.raw import ReadNotes, ranges_text
 from .output import Report, rows_table
 
 LISTED = 10
@@ -29,17 +32,51 @@ def sequence_list(sequences: Iterable[int]) -> str:
     )
 
 
-def mark_incomplete(report: Report, left_out: Iterable[int]) -> Report:
-    """The report as it is, or marked as missing the events ``left_out`` (sequences)."""
-    sequences = sorted(left_out)
-    if not sequences:
+def incomplete_mark(error: Exception | None = None, **left_out: Any) -> dict[str, Any]:
+    """The mark of an answer that is not whole: the error a stream broke off with, or
+    what the reads left out (``unreadable_sequences``, ``damaged_sequences``, ...)."""
+    mark: dict[str, Any] = {"incomplete": True}
+    if error is not None:
+        mark["error"] = str(error)
+    mark.update(left_out)
+    return mark
+
+
+def left_out_of(notes: ReadNotes | Iterable[int]) -> tuple[dict[str, Any], str] | None:
+    """The mark's fields and one line of text for what the reads left out (None: nothing)."""
+    if not isinstance(notes, ReadNotes):
+        notes = ReadNotes(unreadable=dict.fromkeys(notes))  # type: ignore[arg-type]
+    fields: dict[str, Any] = {}
+    said: list[str] = []
+    if notes.unreadable:
+        fields["unreadable_sequences"] = sorted(notes.unreadable)
+        said.append(f"{sequence_list(notes.unreadable)} could not be read and left out")
+    if notes.damaged:
+        fields["damaged_sequences"] = [list(r) for r in sorted(notes.damaged, key=lambda r: r[0])]
+        said.append(f"{ranges_text(notes.damaged)} are on damaged pages and left out")
+    if notes.damaged_tables:
+        fields["damaged_tables"] = sorted(notes.damaged_tables)
+        tables = ", ".join(sorted(notes.damaged_tables))
+        said.append(f"rows of {tables} are on damaged pages and left out")
+    return (fields, "; ".join(said)) if fields else None
+
+
+def mark_incomplete(report: Report, left_out: ReadNotes | Iterable[int]) -> Report:
+    """The report as it is, or marked as missing what the reads left out (the run's
+    notes, or the sequences of unreadable events)."""
+    found = left_out_of(left_out)
+    if found is None:
         return report
+    fields, text = found
+    mark = incomplete_mark(**fields)
 
     def document() -> Any:
         original = report.document()
-        if not isinstance(original, dict):
-            return original
-        return {**original, "incomplete": True, "unreadable_sequences": sequences}
+        if isinstance(original, dict):
+            return {**original, **mark}
+        if isinstance(original, list):
+            return [*original, mark]
+        return original
 
     def view() -> RenderableType:
         if report.view is not None:
@@ -47,7 +84,6 @@ def mark_incomplete(report: Report, left_out: Iterable[int]) -> Report:
         else:
             assert report.records is not None
             shown = rows_table(report.columns, report.records())
-        note = f"INCOMPLETE: {sequence_list(sequences)} could not be read and left out"
-        return Group(shown, Text(note, style="bold"))
+        return Group(shown, Text(f"INCOMPLETE: {text}", style="bold"))
 
-    return dataclasses.replace(report, document=document, view=view)
+    return dataclasses.replace(report, document=document, view=view, mark=(mark, text))

@@ -9,15 +9,18 @@ the other events can say it is incomplete.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..base import Event
-from ..errors import EventDecodeError
+from ..errors import DamageSkippedError, EventDecodeError
 from ..timeutil import parse_timestamp
 from .codec import EventRow
 from .columns import EVENT_COLUMNS
+
+T = TypeVar("T")
 
 KNOWN_SCHEMA_VERSION = 1
 """The newest ``schema_version`` this library reads (the replay skips newer events)."""
@@ -148,3 +151,12 @@ def ranges_text(ranges: list[tuple[int, int | None]]) -> str:
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     single = len(ranges) == 1 and ranges[0][0] == ranges[0][1]
     return f"event{'' if single else 's'} {joined}"
+
+
+def readable_part(rows: Iterable[T]) -> Iterator[T]:
+    """The rows of a stream that could be read: the damage it raises at the end, after
+    them, is left for the main read of the same rows to report."""
+    try:
+        yield from rows
+    except DamageSkippedError:
+        return

@@ -556,32 +556,48 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         rowid, past every damaged page; each range left out is noted (without notes: the
         damage raises at the end, after every readable row)."""
         sql = (
-            f"SELECT {columns} FROM events NOT INDEXED WHERE 1 AND sequence > ? "
-            "AND sequence <= ? ORDER BY sequence LIMIT ?"
+            f"SELECT {columns} FROM events NOT INDEXED WHERE sequence > ? AND sequence <= ? "
+            "ORDER BY sequence LIMIT ?"
         )
-        compiled = CompiledQuery("1", (), None)
-        low, high = 0, UNLIMITED
         skipped: list[tuple[int, int | None]] = []
-        damage: StoreCorruptError | None = None
+        yield from self.keyset_rows(sql, on_damage=lambda a, b: skipped.append((a, b)))
+        skipped = [self._skipped(a - 1, UNLIMITED if b is None else b, b, True) for a, b in skipped]
+        for first, last in skipped:
+            if self._notes is not None:
+                self._notes.met_damage(first, last)
+        if skipped and self._notes is None:
+            raise DamageSkippedError(f"{self.path}: {ranges_text(skipped)} could not be read")
+
+    def keyset_rows(
+        self,
+        sql: str,
+        params: tuple[Any, ...] = (),
+        *,
+        on_damage: Callable[[int, int | None], None],
+        batch: int = PAGE_SIZE,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every row of ``sql`` that can be read, in key order, past damaged pages.
+
+        ``sql`` ends ``key > ? AND key <= ? ORDER BY key LIMIT ?`` with its first column
+        the (integer) key; ``on_damage(first, last)`` is told each key range left out.
+        Only damaged stores take this path: a whole statement is faster on a healthy one.
+        """
+        compiled = CompiledQuery("1", params, None)
+        low, high = -UNLIMITED, UNLIMITED
         while True:
-            rows, broken = self._fetch_readable(sql, (low, high, batch))
+            rows, broken = self._fetch_readable(sql, (*params, low, high, batch))
             yield from rows
             if rows:
                 low = int(rows[-1][0])
             if broken is None:
                 if len(rows) < batch:
-                    break
+                    return
                 continue
-            damage = damage or broken
             bound = self._past_damage(sql, compiled, low, high, True)
-            skipped.append(self._skipped(low, high, bound, True))
-            if self._notes is not None:
-                self._notes.met_damage(*skipped[-1])
+            on_damage(low + 1, bound)
             if bound is None:
-                break
+                return
             low = bound
-        if damage is not None and self._notes is None:
-            raise DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read")
 
     def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
         return list(self.get_events(EventQuery(from_sequence=sequence, limit=limit)))
