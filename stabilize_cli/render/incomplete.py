@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ..events.errors import DamageSkippedError
 from ..events.store.raw import ReadNotes, ranges_text
 from .output import Report, rows_table
 
@@ -38,6 +39,8 @@ def incomplete_mark(error: Exception | None = None, **left_out: Any) -> dict[str
     mark: dict[str, Any] = {"incomplete": True}
     if error is not None:
         mark["error"] = str(error)
+        if isinstance(error, DamageSkippedError):
+            mark["damaged_sequences"] = [list(r) for r in error.ranges]
     mark.update(left_out)
     return mark
 

@@ -341,7 +341,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if len(rows) < page_size:
                 break
         if damage is not None:
-            raise DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read")
+            raise DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read", skipped)
 
     def _skipped(
         self, low: int, high: int, bound: int | None, ascending: bool
@@ -566,7 +566,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if self._notes is not None:
                 self._notes.met_damage(first, last)
         if skipped and self._notes is None:
-            raise DamageSkippedError(f"{self.path}: {ranges_text(skipped)} could not be read")
+            raise DamageSkippedError(
+                f"{self.path}: {ranges_text(skipped)} could not be read", skipped
+            )
 
     def keyset_rows(
         self,
@@ -583,7 +585,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         Only damaged stores take this path: a whole statement is faster on a healthy one.
         """
         compiled = CompiledQuery("1", params, None)
-        low, high = -UNLIMITED, UNLIMITED
+        low, high = 0, UNLIMITED  # the engine's tables number rows from 1
         while True:
             rows, broken = self._fetch_readable(sql, (*params, low, high, batch))
             yield from rows
