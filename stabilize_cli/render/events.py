@@ -272,8 +272,6 @@ def write_json_array(items: Iterable[Any]) -> None:
     out.write("[]\n" if first else "\n]\n")
 
 
-
-
 # -- following ----------------------------------------------------------------------------
 
 

@@ -61,10 +61,9 @@ WHERE s.status IN {_FAILED} ORDER BY t.rowid
 
 
 _KEYSET = " AND {table}.rowid > ? AND {table}.rowid <= ? ORDER BY {table}.rowid LIMIT ?"
-FAILED_STAGES_READABLE = (
-    FAILED_STAGES.replace("SELECT execution_id", "SELECT rowid, execution_id")
-    .replace(" ORDER BY rowid", _KEYSET.format(table="stage_executions"))
-)
+FAILED_STAGES_READABLE = FAILED_STAGES.replace(
+    "SELECT execution_id", "SELECT rowid, execution_id"
+).replace(" ORDER BY rowid", _KEYSET.format(table="stage_executions"))
 TASKS_READABLE = (
     TASKS.replace("SELECT t.id", "SELECT t.rowid, t.id")
     .replace("JOIN stage_executions AS s ON s.id = t.stage_id\nWHERE s.execution_id = ?", "WHERE 1")

@@ -514,9 +514,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
 
     def _head_past_damage(self, notes: ReadNotes) -> int:
         with suppress(StoreError), self.reading() as conn:
-            row = conn.execute(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
-            ).fetchone()
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
             if row is not None and type(row[0]) is int:
                 return int(row[0])  # the damaged rows' reads note what they miss
         newest = self._newest_readable()
