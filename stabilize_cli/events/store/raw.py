@@ -112,8 +112,7 @@ class ReadNotes:
         """Sequences ``first``..``last`` (None: every later one) could not be read."""
         if last is not None and last < first:
             return
-        if (first, last) not in self.damaged:
-            self.damaged.append((first, last))
+        self.damaged = merged([*self.damaged, (first, last)])
 
     def met_damaged_table(self, table: str, reason: str) -> None:
         self.damaged_tables.setdefault(table, reason)
@@ -160,3 +159,17 @@ def readable_part(rows: Iterable[T]) -> Iterator[T]:
         yield from rows
     except DamageSkippedError:
         return
+
+
+def merged(ranges: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
+    """Ranges (first, last; None: open) sorted, with overlapping or adjacent ones joined:
+    two reads that met one damaged page through different filters name it once."""
+    out: list[tuple[int, int | None]] = []
+    for first, last in sorted(ranges, key=lambda r: r[0]):
+        if out:
+            start, end = out[-1]
+            if end is None or first <= end + 1:
+                out[-1] = (start, None if end is None or last is None else max(end, last))
+                continue
+        out.append((first, last))
+    return out
