@@ -24,7 +24,9 @@ def covered(spans: list[tuple[int, int | None]]) -> set[int]:
 
 
 @given(ranges)
-def test_merged_ranges_cover_the_same_sequences_once_in_order(spans: list) -> None:
+def test_merged_ranges_cover_the_same_sequences_once_in_order(
+    spans: list[tuple[int, int | None]],
+) -> None:
     out = merged(spans)
     assert covered(out) == covered(spans)
     for (_, end), (start, _) in pairwise(out):
@@ -34,7 +36,7 @@ def test_merged_ranges_cover_the_same_sequences_once_in_order(spans: list) -> No
 
 
 @given(ranges)
-def test_notes_keep_merged_ranges_and_name_them(spans: list) -> None:
+def test_notes_keep_merged_ranges_and_name_them(spans: list[tuple[int, int | None]]) -> None:
     notes = ReadNotes()
     for first, last in spans:
         notes.met_damage(first, last)
