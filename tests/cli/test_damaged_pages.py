@@ -249,3 +249,36 @@ def test_history_of_a_workflow_shows_what_is_readable(
     damaged = Damaged([(a, b) for a, b in mark["damaged_sequences"]])
     assert rows == [e for e in expected if not damaged.holds(int(e["sequence"]))]
     assert rows  # the events before the last page are all there
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("metrics", "--app", "app-1"),
+        ("metrics", "--since", "2020-01-01"),
+        ("failures", "--app", "app-3"),
+        ("workflows", "--app", "app-1"),
+    ],
+    ids=lambda args: "-".join(args[:2]),
+)
+def test_filters_read_past_the_damage_too(
+    copies: dict[tuple[str, int], Path], args: tuple[str, ...]
+) -> None:
+    """``--app`` finds its workflows, ``--since`` its events, past the damaged page."""
+    extra = ("--no-cache",) if args[0] == "metrics" else ()
+    whole, _ = split(invoke(*args, *extra, "-o", "ndjson").stdout)
+    page = places(REAL_DB)["first-leaf"]
+    result = invoke(*args, "-o", "ndjson", db=copies[("small", page)])
+    assert result.returncode == 4, result.stderr
+    rows, mark = split(result.stdout)
+    assert mark is not None
+    assert mark["damaged_sequences"]
+    assert rows
+    key = (
+        "workflow_id"
+        if args[0] == "workflows"
+        else "fingerprint"
+        if args[0] == "failures"
+        else "name"
+    )
+    assert {r[key] for r in rows} <= {r[key] for r in whole}

@@ -138,9 +138,16 @@ def _newest_ids(store: SqliteEventStore, batch: int) -> Iterator[list[str]]:
 
 def workflows_of_application(store: SqliteEventStore, application: str) -> frozenset[str]:
     """Workflows whose last ``workflow.created`` names this application, as the catalog
-    reads it, without aggregating every workflow."""
+    reads it, without aggregating every workflow (past damaged pages in an audit)."""
     latest: dict[str, object] = {}
-    for workflow_id, data in _rows(store, f"{CREATED} ORDER BY sequence", ()):
+    try:
+        created = _rows(store, f"{CREATED} ORDER BY sequence", ())
+    except StoreCorruptError:
+        if store.notes is None:
+            raise
+        rows = store.readable_rows("sequence, event_type, workflow_id, data")
+        created = [(wf, data) for _, kind, wf, data in rows if kind == "workflow.created"]
+    for workflow_id, data in created:
         latest[workflow_id] = data
     return frozenset(
         wf
