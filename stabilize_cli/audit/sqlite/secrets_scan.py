@@ -44,8 +44,7 @@ def payloads_mentioning(
     sql = _MENTIONING.format(" OR ".join("data LIKE ?" for _ in likes))
     after = -(2**63)
     while True:
-        with store.reading() as conn:
-            rows = conn.execute(sql, (workflow_id, after, *likes, PAGE_SIZE)).fetchall()
+        rows = store.fetch_all(sql, (workflow_id, after, *likes, PAGE_SIZE))
         for _, raw in rows:
             parsed = _parse(raw)
             if parsed is not None:
@@ -64,8 +63,7 @@ def workflows_declaring(
     needle = f"%{json_needle(key)}%"
     try:
         while True:
-            with store.reading() as conn:
-                rows = conn.execute(_DECLARING, (after, needle, PAGE_SIZE)).fetchall()
+            rows = store.fetch_all(_DECLARING, (after, needle, PAGE_SIZE))
             found.update(workflow_id for _, workflow_id in rows)
             if len(rows) < PAGE_SIZE:
                 return found
@@ -79,8 +77,7 @@ def workflows_declaring(
     # A damaged page (an audit): the rows outside the damaged ranges (its events cannot
     # be shown at all), in one statement that seeks the readable ranges.
     sql = f"{_DECLARING_WITHIN} AND {readable_within(ranges)}"
-    with store.reading() as conn:
-        return found | {r[0] for r in conn.execute(sql, (after, needle))}
+    return found | {r[0] for r in store.fetch_all(sql, (after, needle))}
 
 
 def _parse(raw: object) -> Any:
