@@ -46,21 +46,27 @@ def incomplete_mark(error: Exception | None = None, **left_out: Any) -> dict[str
 
 
 def left_out_of(notes: ReadNotes | Iterable[int]) -> tuple[dict[str, Any], str] | None:
-    """The mark's fields and one line of text for what the reads left out (None: nothing)."""
+    """The mark's fields and one line of text for what the reads left out (None: nothing):
+    the run's notes, or just the sequences of unreadable events."""
     if not isinstance(notes, ReadNotes):
-        notes = ReadNotes(unreadable=dict.fromkeys(notes))  # type: ignore[arg-type]
+        return _left_out(sorted(notes), [], [])
+    return _left_out(sorted(notes.unreadable), notes.damaged, sorted(notes.damaged_tables))
+
+
+def _left_out(
+    unreadable: list[int], damaged: list[tuple[int, int | None]], tables: list[str]
+) -> tuple[dict[str, Any], str] | None:
     fields: dict[str, Any] = {}
     said: list[str] = []
-    if notes.unreadable:
-        fields["unreadable_sequences"] = sorted(notes.unreadable)
-        said.append(f"{sequence_list(notes.unreadable)} could not be read and left out")
-    if notes.damaged:
-        fields["damaged_sequences"] = [list(r) for r in sorted(notes.damaged, key=lambda r: r[0])]
-        said.append(f"{ranges_text(notes.damaged)} are on damaged pages and left out")
-    if notes.damaged_tables:
-        fields["damaged_tables"] = sorted(notes.damaged_tables)
-        tables = ", ".join(sorted(notes.damaged_tables))
-        said.append(f"rows of {tables} are on damaged pages and left out")
+    if unreadable:
+        fields["unreadable_sequences"] = unreadable
+        said.append(f"{sequence_list(unreadable)} could not be read and left out")
+    if damaged:
+        fields["damaged_sequences"] = [list(r) for r in sorted(damaged, key=lambda r: r[0])]
+        said.append(f"{ranges_text(damaged)} are on damaged pages and left out")
+    if tables:
+        fields["damaged_tables"] = tables
+        said.append(f"rows of {', '.join(tables)} are on damaged pages and left out")
     return (fields, "; ".join(said)) if fields else None
 
 
