@@ -8,7 +8,14 @@ from datetime import UTC
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from ..base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
+from ..base import (
+    LEGACY_SCHEMA_VERSION,
+    RAW_EVENT_TYPE_KEY,
+    EntityType,
+    Event,
+    EventMetadata,
+    EventType,
+)
 from ..errors import EventDecodeError
 from ..timeutil import OUT_OF_RANGE, TimeRangeError, format_timestamp, parse_timestamp
 
@@ -118,7 +125,7 @@ def event_from_row(row: EventRow) -> Event:
             actor=actor,
             source_handler=source_handler,
         ),
-        schema_version=schema_version if schema_version is not None else 1,
+        schema_version=LEGACY_SCHEMA_VERSION if schema_version is None else schema_version,
     )
 
 

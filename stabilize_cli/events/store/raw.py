@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from .. import base
 from ..base import Event
 from ..errors import DamageSkippedError, EventDecodeError
 from ..timeutil import parse_timestamp
@@ -21,9 +22,6 @@ from .codec import EventRow
 from .columns import EVENT_COLUMNS
 
 T = TypeVar("T")
-
-KNOWN_SCHEMA_VERSION = 1
-"""The newest ``schema_version`` this library reads (the replay skips newer events)."""
 
 
 def json_value(value: object) -> Any:
@@ -122,7 +120,7 @@ class ReadNotes:
 
     def met_event(self, row: EventRow, event: Event) -> None:
         """Called for each decoded event: cheap tests first, the engine's form passes fast."""
-        if event.schema_version > KNOWN_SCHEMA_VERSION:
+        if event.schema_version > base.CURRENT_SCHEMA_VERSION:
             self.newer_schema[event.sequence] = (event.event_id, event.schema_version)
             self.newer_schema_ids.add(event.event_id)
         text: str = row[3]

@@ -11,7 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ...base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
+from ...base import (
+    LEGACY_SCHEMA_VERSION,
+    RAW_EVENT_TYPE_KEY,
+    EntityType,
+    Event,
+    EventMetadata,
+    EventType,
+)
 from ...errors import EventDecodeError, StoreError
 from ..codec import encode_payload
 
@@ -66,7 +73,7 @@ def event_from_pg_row(row: tuple[Any, ...]) -> Event:
             actor=actor,
             source_handler=source_handler,
         ),
-        schema_version=schema_version if schema_version is not None else 1,
+        schema_version=LEGACY_SCHEMA_VERSION if schema_version is None else schema_version,
     )
 
 
