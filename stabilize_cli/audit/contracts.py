@@ -85,6 +85,8 @@ class MetricsFigures:
 
     stages: dict[str, StageMetrics] = field(default_factory=dict)
     tasks: dict[str, TaskMetrics] = field(default_factory=dict)
+    complete: bool = True
+    """False when damaged pages kept events out: such figures are shown, never cached."""
 
 
 def json_needle(key: str) -> str:

@@ -99,7 +99,10 @@ class MetricsCache:
 
     def save(self, store: CacheSubject, cached: CachedFigures) -> None:
         """Write the entry (atomically, readable by this user only); a cache that cannot be
-        written, or a database that went away meanwhile, is no error: it is skipped."""
+        written, or a database that went away meanwhile, is no error: it is skipped.
+        Figures that had to leave events out (a damaged page) are never kept."""
+        if not cached.figures.complete:
+            return
         with contextlib.suppress(OSError, StoreError, *store.driver_errors):
             self._save(store, cached)
 

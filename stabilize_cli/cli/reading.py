@@ -14,7 +14,7 @@ from collections.abc import Sized
 import typer
 
 from ..events import base
-from ..events.store.raw import ReadNotes
+from ..events.store.raw import ReadNotes, ranges_text
 from ..render.incomplete import sequence_list
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
@@ -30,7 +30,7 @@ def conclude(notes: ReadNotes, *, shown_raw: bool = False) -> None:
     """
     for line in warnings(notes, shown_raw=shown_raw):
         sys.stderr.write(f"warning: {clean(line)}\n")
-    if notes.unreadable and not shown_raw:
+    if (notes.unreadable and not shown_raw) or notes.damaged or notes.damaged_tables:
         raise typer.Exit(int(ExitCode.CORRUPT))
 
 
@@ -60,6 +60,16 @@ def warnings(notes: ReadNotes, *, shown_raw: bool = False) -> list[str]:
         done = "shown as stored, marked unreadable" if shown_raw else "left out: output incomplete"
         lines.append(
             f"{sequence_list(notes.unreadable)} could not be read ({why}): {done}; {VERIFY_HINT}"
+        )
+    if notes.damaged:
+        lines.append(
+            f"{ranges_text(notes.damaged)} could not be read (the database is corrupt: a "
+            f"damaged page): left out: output incomplete; {VERIFY_HINT}"
+        )
+    for table, reason in sorted(notes.damaged_tables.items()):
+        lines.append(
+            f"the engine's table {table} could not be read whole ({reason}): the rows on its "
+            f"damaged pages are left out: output incomplete; {VERIFY_HINT}"
         )
     return lines
 

@@ -27,6 +27,16 @@ class StoreCorruptError(StoreError):
     """SQLite reports the file as malformed."""
 
 
+class DamageSkippedError(StoreCorruptError):
+    """Raised at the end of a stream that went past damaged pages: every readable row was
+    given before it, so a caller that notes the damage may treat the stream as ended."""
+
+    def __init__(self, message: str, ranges: list[tuple[int, int | None]]) -> None:
+        super().__init__(message)
+        self.ranges = ranges
+        """The sequences left out: (first, last; None: every later one)."""
+
+
 class StoreBusyError(StoreError):
     """Another connection held a lock for longer than the busy timeout."""
 

@@ -14,10 +14,10 @@ from typing import Any, Protocol, cast
 
 from ..audit import read_models_for
 from ..events.base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventType
-from ..events.errors import StoreBusyError, StoreOpenError
+from ..events.errors import StoreBusyError, StoreCorruptError, StoreOpenError
 from ..events.store import AuditableStore
 from ..events.store.interface import UNLIMITED, EventQuery
-from ..events.store.raw import UnreadableRow, json_value
+from ..events.store.raw import UnreadableRow, json_value, readable_part
 from ..events.timeutil import ensure_utc, format_timestamp
 from ..runs.cause import Cause
 from .errors import InvalidInputError, NotFoundError
@@ -196,12 +196,15 @@ def entity_history(
     else:
         query = EventQuery(entity_type=kind, entity_id=entity_id, limit=UNLIMITED)
     ends = [
-        *store.get_rows(dataclasses.replace(query, limit=1)),
-        *store.get_rows(dataclasses.replace(query, limit=1, ascending=False)),
+        *readable_part(store.get_rows(dataclasses.replace(query, limit=1))),
+        *readable_part(store.get_rows(dataclasses.replace(query, limit=1, ascending=False))),
     ]
     owners = {e.workflow_id for e in ends} - {entity_id}
     owner = owners.pop() if len(owners) == 1 else None
-    count = store.count_events(query)
+    try:
+        count = store.count_events(query)
+    except StoreCorruptError:  # a damaged page: the rows that can be read (said after them)
+        count = sum(1 for _ in readable_part(store.get_rows(query)))
     run = owner if owner is not None else entity_id if kind is EntityType.WORKFLOW else None
     causes = (
         NO_CAUSES

@@ -28,6 +28,7 @@ from ..audit import read_models_for
 from ..audit.contracts import CacheSubject, FastPathUnavailable, MetricsFigures, in_thread, joined
 from ..audit.metrics_cache import CachedFigures, MetricsCache
 from ..events.base import EntityType, Event, EventType
+from ..events.errors import StoreCorruptError
 from ..events.projections.metrics import (
     UNKNOWN_STAGE_TYPE,
     StageMetrics,
@@ -80,12 +81,22 @@ def scoped_events(
     application: str | None,
     track: Track,
 ) -> Iterator[Event]:
-    """The query's events, streamed through ``track``, then kept to one application."""
-    events = track(store.get_events(query), lambda: store.count_events(query))
+    """The query's events, streamed through ``track``, then kept to one application.
+
+    Read past damaged pages: what they held is noted in the store's notes (exit 4)."""
+    events = track(store.readable_events(query), lambda: _count(store, query))
     if application is None:
         return events
     wanted = workflows_of_app(store, application)
     return (e for e in events if e.workflow_id in wanted)
+
+
+def _count(store: AuditableStore, query: EventQuery) -> int:
+    """For the progress bar only: on a damaged page the bar just cannot tell the end."""
+    try:
+        return store.count_events(query)
+    except StoreCorruptError:
+        return 0
 
 
 @dataclass(frozen=True)
@@ -237,7 +248,10 @@ def stage_metrics(
     """
     wanted.validate()
     if not wanted.streamed:
-        figures = _fast_figures(store, wanted, cache)
+        try:
+            figures = _fast_figures(store, wanted, cache)
+        except StoreCorruptError:  # a damaged page fails a whole aggregate: fold what reads
+            figures = None
         if figures is not None:
             return summarise(figures.stages, figures.tasks, wanted)
     events = scoped_events(store, wanted.query(), wanted.application, track)

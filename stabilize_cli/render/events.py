@@ -20,12 +20,13 @@ from rich.console import (
 from rich.text import Text
 from rich.tree import Tree
 
-from ..events.errors import StoreError
+from ..events.errors import DamageSkippedError, StoreError
 from ..queries.events import EntityHistory, EventStream, StoredEvent, event_record
 from .cause import add_cause
 from .console import make_console
 from .fit import FitColumn, FitTable
 from .formats import Format, FormatNotAvailableError
+from .incomplete import incomplete_mark
 from .output import (
     Column,
     Report,
@@ -242,7 +243,7 @@ def write_events(
                 write_json_line(event.to_dict())
                 written = True
         except StoreError as error:
-            if written:
+            if written or isinstance(error, DamageSkippedError):
                 write_json_line(incomplete_mark(error))
             raise
     elif fmt is Format.JSON:
@@ -263,16 +264,12 @@ def write_json_array(items: Iterable[Any]) -> None:
             out.write(dumps(item, indent=2).replace("\n", "\n  "))
             first = False
     except StoreError as error:
-        if not first:
-            out.write(",\n  " + dumps(incomplete_mark(error), indent=2).replace("\n", "\n  "))
+        if not first or isinstance(error, DamageSkippedError):
+            out.write("[\n  " if first else ",\n  ")
+            out.write(dumps(incomplete_mark(error), indent=2).replace("\n", "\n  "))
             out.write("\n]\n")
         raise
     out.write("[]\n" if first else "\n]\n")
-
-
-def incomplete_mark(error: Exception) -> dict[str, Any]:
-    """The last item of a stream the store broke off: it is not the whole answer."""
-    return {"incomplete": True, "error": str(error)}
 
 
 # -- following ----------------------------------------------------------------------------

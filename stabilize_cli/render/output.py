@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 
+from ..events.errors import StoreError
 from ..events.timeutil import parse_timestamp
 from .console import make_console
 from .fit import FitColumn, FitTable
@@ -46,6 +47,9 @@ class Report:
     formats: frozenset[Format] = field(default_factory=lambda: frozenset(Format))
     broken: list[Exception] = field(default_factory=list)
     """An error the view met after showing what it could read: raised once it is shown."""
+    mark: tuple[dict[str, Any], str] | None = None
+    """What the answer left out, as the incomplete mark and one line of text
+    (``incomplete.mark_incomplete``): the row formats end with it."""
 
 
 def write(report: Report, fmt: Format) -> None:
@@ -54,16 +58,15 @@ def write(report: Report, fmt: Format) -> None:
         raise FormatNotAvailableError(f"--format {fmt.value} is not available here (use {allowed})")
     if fmt is Format.JSON:
         write_json(report.document())
-    elif fmt is Format.NDJSON:
+    elif fmt in ROW_FORMATS:
         assert report.records is not None
-        for record in report.records():
-            write_json_line(record)
-    elif fmt is Format.CSV:
-        assert report.records is not None
-        _write_csv(report.columns, report.records())
-    elif fmt is Format.MARKDOWN:
-        assert report.records is not None
-        _write_markdown(report.columns, report.records())
+        try:
+            _write_rows(fmt, report.columns, report.records())
+        except StoreError as error:  # broken off part way: what was written says so
+            _write_mark(fmt, report.columns, _broken_mark(error), str(error))
+            raise
+        if report.mark is not None:
+            _write_mark(fmt, report.columns, *report.mark)
     else:
         console = make_console()
         if report.view is not None:
@@ -73,6 +76,36 @@ def write(report: Report, fmt: Format) -> None:
             console.print(rows_table(report.columns, report.records()))
         if report.broken:
             raise report.broken[0]
+
+
+def _broken_mark(error: Exception) -> dict[str, Any]:
+    from .incomplete import incomplete_mark  # noqa: PLC0415 - the one mark, imported late (cycle)
+
+    return incomplete_mark(error)
+
+
+def _write_rows(fmt: Format, columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> None:
+    if fmt is Format.NDJSON:
+        for record in records:
+            write_json_line(record)
+    elif fmt is Format.CSV:
+        _write_csv(columns, records)
+    else:
+        _write_markdown(columns, records)
+
+
+def _write_mark(fmt: Format, columns: Sequence[Column], mark: dict[str, Any], text: str) -> None:
+    """The incomplete mark after the rows: NDJSON's last line, CSV's last row (its first
+    cell says it), a line after the Markdown table."""
+    if fmt is Format.NDJSON:
+        write_json_line(mark)
+    elif fmt is Format.CSV:
+        import csv  # noqa: PLC0415 - only CSV output needs it
+
+        cells = [csv_text(cell(f"INCOMPLETE: {text}"))] + [""] * (len(columns) - 1)
+        csv.writer(sys.stdout, lineterminator="\n").writerow(cells)
+    else:
+        sys.stdout.write(f"\n**INCOMPLETE**: {markdown_text(cell(text))}\n")
 
 
 def json_ready(value: Any) -> Any:

@@ -31,7 +31,7 @@ from datetime import date
 from typing import Any
 
 from ...events.base import EntityType, Event
-from ...events.errors import EventDecodeError
+from ...events.errors import EventDecodeError, StoreCorruptError
 from ...events.projections.metrics import StageMetrics, StageMetricsProjection, TaskMetrics
 from ...events.store.codec import event_from_row
 from ...events.store.sqlite.store import SELECT_EVENTS, SqliteEventStore
@@ -49,6 +49,7 @@ from .metrics_sql import (
     checks_sql,
     figures_sql,
     group_parts,
+    readable_within,
     rows_sql,
     seekable,
     storage_seeks,
@@ -78,7 +79,31 @@ def stage_and_task_figures(
 ) -> MetricsFigures:
     """What ``StageMetricsProjection`` gives over every stage and task event (of these
     workflows, up to sequence ``upto``) of a known type; raises
-    :class:`FastPathUnavailable` when unsure."""
+    :class:`FastPathUnavailable` when unsure.
+
+    A damaged page fails a whole aggregate. A store opened with notes then finds the
+    damaged sequence ranges (one keyset pass over the rowids, noted for the warning) and
+    aggregates the rows outside them: figures of the readable events, marked incomplete.
+    A healthy store never takes that path."""
+    try:
+        return _figures(store, workflow_ids, upto, None)
+    except StoreCorruptError:
+        if store.notes is None:
+            raise
+        ranges = store.damaged_ranges()
+        if not ranges:
+            raise  # not the events' own pages (an index): the caller folds the events
+    figures = _figures(store, workflow_ids, upto, readable_within(ranges))
+    figures.complete = False
+    return figures
+
+
+def _figures(
+    store: SqliteEventStore,
+    workflow_ids: frozenset[str] | None,
+    upto: int | None,
+    rows_within: str | None,
+) -> MetricsFigures:
     if workflow_ids is not None and not all(isinstance(w, str) for w in workflow_ids):
         raise FastPathUnavailable("workflow ids that are not text")
     scope = ALL_WORKFLOWS if workflow_ids is None else IN_WORKFLOWS
@@ -88,8 +113,10 @@ def stage_and_task_figures(
     if upto is not None:
         scope = f"{scope} AND sequence <= :upto"
         params["upto"] = upto
+    if rows_within is not None:
+        scope = f"{scope} AND {rows_within}"
     seeked = seekable({str(r[0]) for r in _fetch(store, LEADING_COLUMNS, ())})
-    side = in_thread(lambda: _fetch(store, checks_sql(scope, seeked), params))
+    side = in_thread(lambda: _fetch(store, checks_sql(scope, seeked, rows_within), params))
     timestamps = in_thread(lambda: _row_checks(store, seeked))
     groups: dict[tuple[str, str], _Group] = {}
     try:

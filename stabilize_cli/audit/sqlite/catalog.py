@@ -21,6 +21,9 @@ _LIFECYCLE = (
     "workflow.resumed",
 )
 _TERMINAL = ("workflow.completed", "workflow.failed", "workflow.canceled")
+WORKFLOW_LIFECYCLE = frozenset(_LIFECYCLE)
+TERMINAL = frozenset(_TERMINAL)
+STAGE_ENDS = frozenset(("stage.completed", "stage.failed", "stage.canceled", "stage.skipped"))
 _IN_LIFECYCLE = ", ".join(f"'{t}'" for t in _LIFECYCLE)
 _IN_TERMINAL = ", ".join(f"'{t}'" for t in _TERMINAL)
 _STAGE_ENDS = ("stage.completed", "stage.failed", "stage.canceled", "stage.skipped")

@@ -152,18 +152,20 @@ def seekable(leading: set[str]) -> frozenset[str]:
     return frozenset(leading & {*_TEXT_COLUMNS, *_TEXT_OR_NULL})
 
 
-def checks_sql(scope: str, seeked: frozenset[str] = frozenset()) -> str:
+def checks_sql(scope: str, seeked: frozenset[str] = frozenset(), within: str | None = None) -> str:
     """Transitions the projection would see more than once (it keeps the first), rows to
     decode in Python (odd), and rows no SQL answer fits (weird: unusual versions).
 
     ``seeked``: text columns whose storage classes :func:`storage_seeks` checks apart.
+    ``within``: only these rows are scanned (a damaged store: the readable ranges).
     Only the scan reads ``data``; the grouping layer above it reads small values."""
     is_counted = counted(scope)
+    rows = "events" if within is None else f"events WHERE {within}"
     return f"""
 SELECT group_concat(seq), max(odd), max(counted AND {_WEIRD}) FROM (
     SELECT sequence AS seq, entity_id, event_type, version, {is_counted} AS counted,
            {_ODD.format(counted=is_counted)} OR {storage_sql(seeked)} AS odd
-    FROM events
+    FROM {rows}
     LIMIT -1
 )
 WHERE counted OR odd
@@ -190,3 +192,24 @@ UNUSUAL_TIMESTAMPS = (
     + ")"
 )
 NEXT_DAY = "SELECT substr(min(timestamp), 1, 10) FROM events WHERE timestamp >= ?"
+
+
+MAX_SEQUENCE = 2**63 - 1
+
+
+def readable_within(ranges: list[tuple[int, int | None]]) -> str:
+    """Rows outside these damaged sequence ranges, as rowid ranges SQLite seeks one by one
+    (a scan reaching a damaged page fails whole). The last row before a damaged range is
+    taken by an exact seek: a range scan steps past its last row, onto the damage."""
+    terms: list[str] = []
+    start = 0
+    for first, last in sorted(ranges, key=lambda r: r[0]):
+        if first - 2 >= start:
+            terms.append(f"sequence BETWEEN {start} AND {first - 2}")
+        if first - 1 >= max(start, 1):
+            terms.append(f"sequence = {first - 1}")
+        if last is None:
+            return "(" + " OR ".join(terms or ["0"]) + ")"
+        start = max(start, last + 1)
+    terms.append(f"sequence BETWEEN {start} AND {MAX_SEQUENCE}")
+    return "(" + " OR ".join(terms) + ")"

@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from ...events.errors import StoreCorruptError
 from ...events.store.sqlite.store import SqliteEventStore
 from ..contracts import WorkflowSummary
 from ..lifecycle import status_after
-from .catalog import WORKFLOW_SUMMARIES, WorkflowCatalog, _object_or_none, _payload
+from .catalog import (
+    STAGE_ENDS,
+    TERMINAL,
+    WORKFLOW_LIFECYCLE,
+    WORKFLOW_SUMMARIES,
+    WorkflowCatalog,
+    _object_or_none,
+    _payload,
+)
 
 _WHOLE = "    FROM events\n    GROUP BY workflow_id"
 _CHOSEN = "    FROM events WHERE workflow_id IN ({marks})\n    GROUP BY workflow_id"
@@ -67,8 +77,24 @@ def _summary(row: tuple[Any, ...]) -> WorkflowSummary:
 
 def newest_first(store: SqliteEventStore, batch: int = 50) -> Iterator[WorkflowSummary]:
     """Every workflow, newest (highest first sequence) first, as ``summaries()`` orders
-    them; lazily, so a first page costs a page."""
+    them; lazily, so a first page costs a page.
+
+    A damaged page fails the SQL that meets it: a store opened with notes then goes on
+    with the summaries its readable rows give (:func:`readable_summaries`)."""
     yielded: set[str] = set()
+    try:
+        yield from _newest_first(store, batch, yielded)
+    except StoreCorruptError:
+        if store.notes is None:
+            raise
+        for summary in readable_summaries(store):
+            if summary.workflow_id not in yielded:
+                yield summary
+
+
+def _newest_first(
+    store: SqliteEventStore, batch: int, yielded: set[str]
+) -> Iterator[WorkflowSummary]:
     try:
         for ids in _newest_ids(store, batch):
             for summary in summaries_of(store, ids):
@@ -111,12 +137,79 @@ def _newest_ids(store: SqliteEventStore, batch: int) -> Iterator[list[str]]:
 
 def workflows_of_application(store: SqliteEventStore, application: str) -> frozenset[str]:
     """Workflows whose last ``workflow.created`` names this application, as the catalog
-    reads it, without aggregating every workflow."""
+    reads it, without aggregating every workflow (past damaged pages in an audit)."""
     latest: dict[str, object] = {}
-    for workflow_id, data in _rows(store, f"{CREATED} ORDER BY sequence", ()):
+    try:
+        created = _rows(store, f"{CREATED} ORDER BY sequence", ())
+    except StoreCorruptError:
+        if store.notes is None:
+            raise
+        rows = store.readable_rows("sequence, event_type, workflow_id, data")
+        created = [(wf, data) for _, kind, wf, data in rows if kind == "workflow.created"]
+    for workflow_id, data in created:
         latest[workflow_id] = data
     return frozenset(
         wf
         for wf, data in latest.items()
         if (_payload(data) or {}).get("application") == application
     )
+
+
+@dataclass
+class _Tally:
+    """One workflow's figures, as ``WORKFLOW_SUMMARIES`` aggregates them, from its rows."""
+
+    first: int
+    last: int = 0
+    count: int = 0
+    created: Any = None
+    started: Any = None
+    status: tuple[Any, Any] = (None, None)
+    ended: Any = None
+    ends: int = 0
+    failed: list[tuple[int, Any]] = field(default_factory=list)
+
+
+def readable_summaries(store: SqliteEventStore) -> list[WorkflowSummary]:
+    """Every workflow's summary from the rows that can be read, newest first: the
+    catalog's rules applied in Python to a keyset read past damaged pages (each range
+    left out is noted). A damaged store's path only: it reads every row."""
+    tallies: dict[Any, _Tally] = {}
+    stage_end: dict[Any, int] = {}
+    columns = "sequence, workflow_id, event_type, entity_type, entity_id, timestamp, data"
+    for seq, wf, kind, entity, entity_id, moment, data in store.readable_rows(columns):
+        tally = tallies.get(wf)
+        if tally is None:
+            tally = tallies[wf] = _Tally(seq)
+        tally.count += 1
+        tally.last = seq
+        if kind == "workflow.created":
+            tally.created = data
+        elif kind == "workflow.started":
+            tally.started = moment
+        if entity == "workflow" and kind in WORKFLOW_LIFECYCLE:
+            tally.status = (kind, data)
+        if kind in TERMINAL:
+            tally.ended = moment
+            tally.ends += 1
+        if entity == "stage" and kind in STAGE_ENDS:
+            stage_end[entity_id] = seq
+        if kind == "stage.failed":
+            tally.failed.append((seq, entity_id))
+    summaries = [
+        WorkflowSummary(
+            workflow_id=wf,
+            application=_payload(t.created).get("application"),
+            name=_payload(t.created).get("name"),
+            status=status_after(t.status[0], _object_or_none(t.status[1])),
+            start_time=t.started,
+            end_time=t.ended,
+            event_count=t.count,
+            failed_stages=sum(1 for seq, e in t.failed if stage_end.get(e, seq) <= seq),
+            first_sequence=t.first,
+            last_sequence=t.last,
+            restarts=max(0, t.ends - 1),
+        )
+        for wf, t in tallies.items()
+    ]
+    return sorted(summaries, key=lambda s: s.first_sequence, reverse=True)

@@ -9,9 +9,12 @@ here then answers None / empty, and the commands behave as on events alone.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from ...events.errors import StoreCorruptError
+from ...events.store.raw import ReadNotes
 from ...events.store.sqlite.store import SqliteEventStore
 from ...runs.model import (
     RunRow,
@@ -56,6 +59,19 @@ SELECT t.id, t.stage_id, t.name, t.implementing_class, t.status, t.start_time, t
 FROM task_executions AS t JOIN stage_executions AS s ON s.id = t.stage_id
 WHERE s.status IN {_FAILED} ORDER BY t.rowid
 """
+
+
+_KEYSET = " AND {table}.rowid > ? AND {table}.rowid <= ? ORDER BY {table}.rowid LIMIT ?"
+FAILED_STAGES_READABLE = FAILED_STAGES.replace(
+    "SELECT execution_id", "SELECT rowid, execution_id"
+).replace(" ORDER BY rowid", _KEYSET.format(table="stage_executions"))
+TASKS_READABLE = (
+    TASKS.replace("SELECT t.id", "SELECT t.rowid, t.id")
+    .replace("JOIN stage_executions AS s ON s.id = t.stage_id\nWHERE s.execution_id = ?", "WHERE 1")
+    .replace(" ORDER BY t.rowid", _KEYSET.format(table="t"))
+)
+if "stage_executions AS s" in TASKS_READABLE:  # pragma: no cover - guards an edit of TASKS
+    raise ImportError("run_tables.TASKS changed shape: update TASKS_READABLE")
 
 
 class SqliteRunTables:
@@ -110,6 +126,27 @@ class SqliteRunTables:
             row, [stage_from_row(s) for s in stages], [task_from_row(t) for t in tasks]
         )
 
+    def _readable_failed(self, notes: ReadNotes) -> tuple[list[tuple[Any, ...]], list[TaskRow]]:
+        """The failed stages and their tasks that can be read past damaged pages (a
+        damaged store only); each table with a damaged page is noted."""
+
+        def damaged(table: str) -> Callable[[int, int | None], None]:
+            return lambda first, last: notes.met_damaged_table(table, "a damaged page")
+
+        stages = [
+            row[1:]
+            for row in self._store.keyset_rows(
+                FAILED_STAGES_READABLE, on_damage=damaged("stage_executions")
+            )
+        ]
+        failed = {row[1] for row in stages}
+        tasks = [
+            task_from_row(row[1:])
+            for row in self._store.keyset_rows(TASKS_READABLE, on_damage=damaged("task_executions"))
+            if row[2] in failed
+        ]
+        return stages, tasks
+
     def failed_stages(self) -> list[tuple[str, StageRow]]:
         """Every stage whose row says it failed, with its tasks, and its workflow's id."""
         if not self.present():
@@ -118,8 +155,14 @@ class SqliteRunTables:
         def rows(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
             return conn.execute(FAILED_STAGES).fetchall(), conn.execute(FAILED_TASKS).fetchall()
 
-        stages, raw_tasks = self._store.read(rows)
-        tasks = [task_from_row(t) for t in raw_tasks]
+        try:
+            stages, raw_tasks = self._store.read(rows)
+            tasks = [task_from_row(t) for t in raw_tasks]
+        except StoreCorruptError:
+            notes = self._store.notes
+            if notes is None:
+                raise
+            stages, tasks = self._readable_failed(notes)
         by_stage: dict[str, list[TaskRow]] = {}
         for task in tasks:
             by_stage.setdefault(task.stage_id, []).append(task)

@@ -13,8 +13,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ...events.errors import StoreCorruptError
 from ...events.store.sqlite.store import SqliteEventStore
 from ..contracts import json_needle
+from .metrics_sql import readable_within
 
 PAGE_SIZE = 500
 _MENTIONING = (
@@ -25,6 +27,8 @@ _DECLARING = (
     "SELECT sequence, workflow_id FROM events WHERE sequence > ? AND data LIKE ? "
     "ORDER BY sequence LIMIT ?"
 )
+
+_DECLARING_WITHIN = "SELECT DISTINCT workflow_id FROM events WHERE sequence > ? AND data LIKE ?"
 
 
 def payloads_mentioning(
@@ -56,12 +60,24 @@ def workflows_declaring(
     """Every workflow with a payload that mentions ``key`` (one pass over the table, or
     over the events after sequence ``after``)."""
     found: set[str | None] = set()
-    while True:
-        rows = store.fetch_all(_DECLARING, (after, f"%{json_needle(key)}%", PAGE_SIZE))
-        found.update(workflow_id for _, workflow_id in rows)
-        if len(rows) < PAGE_SIZE:
-            return found
-        after = rows[-1][0]
+    needle = f"%{json_needle(key)}%"
+    try:
+        while True:
+            rows = store.fetch_all(_DECLARING, (after, needle, PAGE_SIZE))
+            found.update(workflow_id for _, workflow_id in rows)
+            if len(rows) < PAGE_SIZE:
+                return found
+            after = rows[-1][0]
+    except StoreCorruptError:
+        if store.notes is None:
+            raise
+        ranges = store.damaged_ranges()
+        if not ranges:
+            raise
+    # A damaged page (an audit): the rows outside the damaged ranges (its events cannot
+    # be shown at all), in one statement that seeks the readable ranges.
+    sql = f"{_DECLARING_WITHIN} AND {readable_within(ranges)}"
+    return found | {r[0] for r in store.fetch_all(sql, (after, needle))}
 
 
 def _parse(raw: object) -> Any:

@@ -51,5 +51,5 @@ def diff(
             return sequence_at(store, workflow_id, when)
 
         result = diff_states(store, workflow_id, point(seq1, "SEQ1"), point(seq2, "SEQ2"))
-    write(mark_incomplete(diff_report(result), notes.unreadable), chosen)
+    write(mark_incomplete(diff_report(result), notes), chosen)
     run.conclude()

@@ -52,5 +52,5 @@ def failures(
         scan_progress("Reading failure events") as track,
     ):
         report = group_failures(store, wanted, track)
-    write(mark_incomplete(failures_report(report), notes.unreadable), chosen)
+    write(mark_incomplete(failures_report(report), notes), chosen)
     run.conclude()

@@ -74,5 +74,5 @@ def metrics(
         directory = None if no_cache else cache_directory()
         cache = None if directory is None else MetricsCache(directory)
         result = stage_metrics(store, wanted, track, cache)
-    write(mark_incomplete(metrics_report(result), notes.unreadable), chosen)
+    write(mark_incomplete(metrics_report(result), notes), chosen)
     run.conclude()

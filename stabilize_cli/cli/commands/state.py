@@ -43,7 +43,7 @@ def state(
     notes = run.read_notes()
     with run.open(db, notes=True) as store:
         result = workflow_state(store, resolve_workflow(store, workflow), at=at, at_time=when)
-    write(mark_incomplete(state_report(result), notes.unreadable), chosen)
+    write(mark_incomplete(state_report(result), notes), chosen)
     note = result.existence_note()
     if note is not None and chosen is not Format.TABLE:  # the table says it in its header
         sys.stderr.write(f"note: {clean(note)}\n")

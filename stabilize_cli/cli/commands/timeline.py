@@ -73,7 +73,7 @@ def timeline(
     if export and kind:  # written in full before any output: a bad path prints nothing
         with reserved(export) as target:
             target.commit(render_export(result, kind))
-    write(mark_incomplete(timeline_report(result, full=full), notes.unreadable), chosen)
+    write(mark_incomplete(timeline_report(result, full=full), notes), chosen)
     if export and kind:
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
     run.conclude()

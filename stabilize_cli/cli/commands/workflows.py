@@ -37,6 +37,7 @@ def workflows(
 ) -> None:
     """List workflows: status, timing, event count and failed stages."""
     from ...queries.workflows import WorkflowFilter, list_workflows
+    from ...render.incomplete import mark_incomplete
     from ...render.output import write
     from ...render.workflows import workflows_report
 
@@ -49,9 +50,11 @@ def workflows(
         until=as_utc(until, "--until"),
         limit=limit,
     )
-    with run.open(db) as store:
+    notes = run.read_notes()
+    with run.open(db, notes=True) as store:
         result = list_workflows(store, wanted, run.redactor)
-    write(workflows_report(result), chosen)
+    write(mark_incomplete(workflows_report(result), notes), chosen)
     sys.stdout.flush()  # a closed pipe ends here, silently, before the note
     if limit and len(result.workflows) == limit:  # said on stderr, whatever the format
         sys.stderr.write(f"showing the newest {limit} workflows; --limit N for more\n")
+    run.conclude()

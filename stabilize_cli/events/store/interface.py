@@ -157,6 +157,12 @@ class AuditableStore(EventStore):
     ) -> Iterator[Event]:
         """The workflow's events after ``from_sequence`` up to ``to_sequence``, streamed."""
 
+    def readable_events(self, query: EventQuery) -> Iterator[Event]:
+        """``get_events`` for reports that fold many events: a backend that can read past a
+        damaged part of its storage leaves it out and notes it in the notes it was opened
+        with, instead of raising (this default: ``get_events`` itself)."""
+        return self.get_events(query)
+
     @abstractmethod
     def refresh(self) -> bool:
         """Make later appends visible to a follower; True if anything was reopened."""

@@ -9,16 +9,19 @@ the other events can say it is incomplete.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import base
 from ..base import Event
-from ..errors import EventDecodeError
+from ..errors import DamageSkippedError, EventDecodeError
 from ..timeutil import parse_timestamp
 from .codec import EventRow
 from .columns import EVENT_COLUMNS
+
+T = TypeVar("T")
 
 
 def json_value(value: object) -> Any:
@@ -93,6 +96,24 @@ class ReadNotes:
     """Events whose timestamp has no UTC offset: read as UTC."""
     extra_columns: tuple[str, ...] = ()
     """Columns of ``events`` this library does not know (a newer engine's)."""
+    damaged: list[tuple[int, int | None]] = field(default_factory=list)
+    """Sequence ranges (first, last; None: to the end) a damaged page kept from being read."""
+    damaged_tables: dict[str, str] = field(default_factory=dict)
+    """Other tables (the engine's) a damaged page kept from being read whole: why."""
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether a report built from these reads had to leave something out."""
+        return bool(self.unreadable or self.damaged or self.damaged_tables)
+
+    def met_damage(self, first: int, last: int | None) -> None:
+        """Sequences ``first``..``last`` (None: every later one) could not be read."""
+        if last is not None and last < first:
+            return
+        self.damaged = merged([*self.damaged, (first, last)])
+
+    def met_damaged_table(self, table: str, reason: str) -> None:
+        self.damaged_tables.setdefault(table, reason)
 
     def met_unreadable(self, row: UnreadableRow) -> None:
         self.unreadable.setdefault(row.sequence, row)
@@ -112,3 +133,41 @@ def _is_naive(text: str) -> bool:
         return datetime.fromisoformat(text.strip()).tzinfo is None
     except ValueError:
         return False
+
+
+def range_text(first: int, last: int | None) -> str:
+    """``61``, ``61-120`` or ``61 on`` (every later one)."""
+    if last is None:
+        return f"{first} on"
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def ranges_text(ranges: list[tuple[int, int | None]]) -> str:
+    """``events 61-120 and 181 on``: what damaged pages kept from being read, in order."""
+    parts = [range_text(a, b) for a, b in sorted(ranges, key=lambda r: r[0])]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    single = len(ranges) == 1 and ranges[0][0] == ranges[0][1]
+    return f"event{'' if single else 's'} {joined}"
+
+
+def readable_part(rows: Iterable[T]) -> Iterator[T]:
+    """The rows of a stream that could be read: the damage it raises at the end, after
+    them, is left for the main read of the same rows to report."""
+    try:
+        yield from rows
+    except DamageSkippedError:
+        return
+
+
+def merged(ranges: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
+    """Ranges (first, last; None: open) sorted, with overlapping or adjacent ones joined:
+    two reads that met one damaged page through different filters name it once."""
+    out: list[tuple[int, int | None]] = []
+    for first, last in sorted(ranges, key=lambda r: r[0]):
+        if out:
+            start, end = out[-1]
+            if end is None or first <= end + 1:
+                out[-1] = (start, None if end is None or last is None else max(end, last))
+                continue
+        out.append((first, last))
+    return out

@@ -10,10 +10,10 @@ from itertools import chain
 from typing import Any, TypeVar
 
 from ...base import EntityType, Event
-from ...errors import EventDecodeError, StoreCorruptError, StoreError
+from ...errors import DamageSkippedError, EventDecodeError, StoreCorruptError, StoreError
 from ..codec import EventRow, event_from_row, event_to_params
 from ..interface import UNLIMITED, AuditableStore, EventQuery
-from ..raw import ReadNotes, UnreadableRow
+from ..raw import ReadNotes, UnreadableRow, ranges_text
 from ..sequenced import with_sequences
 from .connection import (
     Location,
@@ -47,6 +47,12 @@ PAGE_SIZE = 1000
 T = TypeVar("T")
 
 
+def _by_rowid(columns: str) -> tuple[str, str]:
+    """A keyset page of ``events`` on its rowid, ascending and descending."""
+    select = f"SELECT {columns} FROM events NOT INDEXED WHERE sequence > ? AND sequence <= ? "
+    return f"{select}ORDER BY sequence LIMIT ?", f"{select}ORDER BY sequence DESC LIMIT ?"
+
+
 class SqliteEventStore(SideTablesMixin, AuditableStore):
     """Events in SQLite; thread-local connections, appends serialised per store.
 
@@ -78,6 +84,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         its siblings and noted there, instead of raising :class:`EventDecodeError`.
         """
         self._notes = notes
+        self._damage_map: list[tuple[int, int | None]] | None = None
         self.event_filter = event_filter
         self.unreadable_filter: Callable[[UnreadableRow], UnreadableRow] | None = None
         """Like ``event_filter``, for the rows :meth:`get_rows` yields as stored."""
@@ -361,21 +368,28 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         to_skip = query.offset
         remaining = query.limit
         damage: StoreCorruptError | None = None
-        sql = (
+        skipped: list[tuple[int, int | None]] = []
+        sql, reverse = (
             f"{SELECT_EVENTS} WHERE {compiled.where} AND sequence > ? AND sequence <= ? "
-            f"ORDER BY sequence {direction} LIMIT ?"
+            f"ORDER BY sequence {way} LIMIT ?"
+            for way in (direction, "DESC" if query.ascending else "ASC")
         )
+        pending: list[EventRow] = []
         while remaining > 0:
-            page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
-            rows, broken = self._fetch_readable(sql, (*compiled.params, low, high, page_size))
-            if not rows and broken is None:
-                break
-            if query.ascending and open_ended and len(rows) == page_size:
-                high, open_ended = min(high, self.get_current_sequence()), False
-            if rows and query.ascending:
-                low = rows[-1][0]
-            elif rows:
-                high = rows[-1][0] - 1
+            recovered = bool(pending)
+            if recovered:
+                rows, broken, pending = pending, None, []
+            else:
+                page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
+                rows, broken = self._fetch_readable(sql, (*compiled.params, low, high, page_size))
+                if not rows and broken is None:
+                    break
+                if query.ascending and open_ended and len(rows) == page_size:
+                    high, open_ended = min(high, self.get_current_sequence()), False
+                if rows and query.ascending:
+                    low = rows[-1][0]
+                elif rows:
+                    high = rows[-1][0] - 1
             for event in self._decode(rows, compiled):
                 if to_skip:
                     to_skip -= 1
@@ -384,11 +398,11 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 remaining -= 1
                 if remaining == 0:
                     break
-            if remaining == 0:
-                break
+            if remaining == 0 or recovered:
+                continue
             if broken is not None:
                 damage = damage or broken
-                bound = self._past_damage(sql, compiled, low, high, query.ascending)
+                bound, pending = self._step_past(sql, reverse, compiled, low, high, query, skipped)
                 if bound is None:
                     break
                 low, high = (bound, high) if query.ascending else (low, bound)
@@ -396,12 +410,81 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if len(rows) < page_size:
                 break
         if damage is not None:
-            raise damage
+            raise DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read", skipped)
+
+    def _step_past(
+        self,
+        sql: str,
+        reverse: str,
+        compiled: CompiledQuery,
+        low: int,
+        high: int,
+        query: EventQuery,
+        skipped: list[tuple[int, int | None]],
+    ) -> tuple[int | None, list[EventRow]]:
+        """The bound past a damaged page and the rows recovered before it; the range
+        left out is added to ``skipped`` and noted."""
+        bound = self._past_damage(sql, compiled, low, high, query.ascending)
+        pending: list[EventRow] = []
+        if bound is not None:
+            pending = self._recover(reverse, compiled, low, high, bound, query.ascending)
+        left_out = self._skipped(low, high, bound, query.ascending, pending)
+        if left_out is not None:
+            skipped.append(left_out)
+            if self._notes is not None:
+                self._notes.met_damage(*left_out)
+        return bound, pending
+
+    def _recover(
+        self,
+        reverse: str,
+        compiled: CompiledQuery,
+        low: int,
+        high: int,
+        bound: int,
+        ascending: bool,
+    ) -> list[EventRow]:
+        """Rows between the damage and the bound past it, read from the other side, in
+        stream order. A seek past a damaged page can still land on it (a divider key in
+        the parent page larger than the damaged page's last row): the rows of the next
+        page before the bound are then found reading back towards the damage."""
+        window = (low, bound) if ascending else (bound, high)
+        rows, _ = self._fetch_readable(reverse, (*compiled.params, *window, PAGE_SIZE))
+        return rows[::-1]
+
+    def _skipped(
+        self,
+        low: int,
+        high: int,
+        bound: int | None,
+        ascending: bool,
+        recovered: list[EventRow] | None = None,
+    ) -> tuple[int, int | None] | None:
+        """The sequences a damaged page kept from a window (low, high]: up to the bound
+        past it (ascending) or down to it, short of the rows recovered from the other
+        side; the whole rest when nothing beyond reads (None: nothing was left out)."""
+        if high >= UNLIMITED:  # open-ended: up to the head, when it can be told
+            with suppress(StoreError):
+                high = min(high, max(self.get_current_sequence(), low + 1))
+        last = None if high >= UNLIMITED else high
+        sequences = [int(r[0]) for r in recovered or ()]
+        if bound is None:
+            first, end = low + 1, last
+        elif ascending:
+            first, end = low + 1, (min(sequences) - 1 if sequences else bound)
+        else:
+            first, end = (max(sequences) + 1 if sequences else bound + 1), last
+        return None if end is not None and end < first else (first, end)
 
     def _fetch_readable(
         self, sql: str, params: tuple[Any, ...]
     ) -> tuple[list[EventRow], StoreCorruptError | None]:
-        """The rows a statement gives up to a damaged page, and the damage (None: none)."""
+        """The rows a statement gives up to a damaged page, and the damage (None: none).
+
+        ``params`` ends with the statement's LIMIT. Python's sqlite3 steps to the next row
+        before it hands out the current one, so the last readable row before a damaged
+        page is lost with the error: it is read again by a statement that stops at it.
+        """
 
         def fetch(conn: sqlite3.Connection) -> tuple[list[EventRow], StoreCorruptError | None]:
             rows: list[EventRow] = []
@@ -410,6 +493,11 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                     for row in conn.execute(sql, params):
                         rows.append(row)
             except StoreCorruptError as error:
+                if len(rows) < params[-1]:
+                    with suppress(StoreCorruptError), self._translate():
+                        again = conn.execute(sql, (*params[:-1], len(rows) + 1)).fetchall()
+                        if len(again) > len(rows):
+                            rows = again
                 return rows, error
             return rows, None
 
@@ -539,8 +627,145 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return self._events_only(self._stream_by_sequence(compiled, bounds))
 
     def get_current_sequence(self) -> int:
-        value = self.read(lambda conn: conn.execute("SELECT MAX(sequence) FROM events").fetchone())
+        """The newest sequence. Opened with notes (an audit), a damaged last page does not
+        stop it: the highest sequence the engine handed out, else the newest readable
+        (the sequences after it are then noted as left out)."""
+        try:
+            value = self.read(
+                lambda conn: conn.execute("SELECT MAX(sequence) FROM events").fetchone()
+            )
+        except StoreCorruptError:
+            if self._notes is None:
+                raise
+            return self._head_past_damage(self._notes)
         return int(value[0] or 0)
+
+    def _head_past_damage(self, notes: ReadNotes) -> int:
+        with suppress(StoreError):
+            row = self.read(
+                lambda conn: conn.execute(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+                ).fetchone()
+            )
+            if row is not None and type(row[0]) is int:
+                return int(row[0])  # the damaged rows' reads note what they miss
+        newest = self._newest_readable()
+        notes.met_damage(newest + 1, None)
+        return newest
+
+    def _newest_readable(self) -> int:
+        """The largest sequence whose row reads, found by bisecting on the upper bound
+        (a bound inside or above only damaged pages fails; one below them reads)."""
+        sql = "SELECT sequence FROM events WHERE sequence <= ? ORDER BY sequence DESC LIMIT ?"
+        good, bad = 0, UNLIMITED
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            if self._fetch_readable(sql, (middle, 1))[1] is None:
+                good = middle
+            else:
+                bad = middle
+        rows, _ = self._fetch_readable(sql, (good, 1))
+        return int(rows[0][0]) if rows else 0
+
+    @property
+    def notes(self) -> ReadNotes | None:
+        """What tolerant reads met (None: opened without notes, every damage raises)."""
+        return self._notes
+
+    def readable_events(self, query: EventQuery) -> Iterator[Event]:
+        """:meth:`get_events`, where rows behind a damaged page are left out and noted
+        instead of raising at the end (without notes: as ``get_events``)."""
+        if self._notes is None:
+            yield from self.get_events(query)
+            return
+        with suppress(DamageSkippedError):
+            yield from self.get_events(query)
+
+    def readable_rows(self, columns: str, batch: int = PAGE_SIZE) -> Iterator[tuple[Any, ...]]:
+        """Raw ``events`` rows (``sequence`` first) in sequence order, by keyset pages on the
+        rowid, past every damaged page; each range left out is noted (without notes: the
+        damage raises at the end, after every readable row)."""
+        skipped: list[tuple[int, int | None]] = []
+        yield from self.keyset_rows(
+            *_by_rowid(columns), on_damage=lambda a, b: skipped.append((a, b)), batch=batch
+        )
+        ranges = self._note_damage(skipped)
+        if ranges and self._notes is None:
+            raise DamageSkippedError(
+                f"{self.path}: {ranges_text(ranges)} could not be read", ranges
+            )
+
+    def damaged_ranges(self) -> list[tuple[int, int | None]]:
+        """The sequence ranges damaged pages of ``events`` keep from being read (noted), by
+        one keyset pass over the rowids: for a damaged store's slow paths only. A last
+        range is open (None) when nothing after it reads."""
+        if self._damage_map is None:
+            skipped: list[tuple[int, int | None]] = []
+            for _ in self.keyset_rows(
+                *_by_rowid("sequence"),
+                on_damage=lambda a, b: skipped.append((a, b)),
+                batch=10 * PAGE_SIZE,
+            ):
+                pass
+            self._note_damage(skipped)
+            self._damage_map = skipped
+        return list(self._damage_map)
+
+    def _note_damage(self, skipped: list[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
+        """Open-ended ranges end at the head where it can be told; each range is noted."""
+        ranges: list[tuple[int, int | None]] = []
+        for first, last in skipped:
+            end = last
+            if end is None:
+                with suppress(StoreError):
+                    head = self.get_current_sequence()
+                    end = head if head >= first else None
+            ranges.append((first, end))
+            if self._notes is not None:
+                self._notes.met_damage(first, end)
+        return ranges
+
+    def keyset_rows(
+        self,
+        sql: str,
+        reverse: str | None = None,
+        params: tuple[Any, ...] = (),
+        *,
+        on_damage: Callable[[int, int | None], None],
+        batch: int = PAGE_SIZE,
+        start: int = 0,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every row of ``sql`` that can be read, in key order, past damaged pages.
+
+        ``sql`` ends ``key > ? AND key <= ? ORDER BY key LIMIT ?`` with its first column
+        the (integer) key, read from above ``start``; ``reverse`` (optional) is the same
+        statement in descending order, to recover the rows just past a damaged page that
+        a seek cannot reach. ``on_damage(first, last)`` is told each key range left out
+        (``last`` None: every later key). Only damaged stores take this path: a whole
+        statement is faster on a healthy one.
+        """
+        compiled = CompiledQuery("1", params, None)
+        low, high = max(start, 0), UNLIMITED  # the engine's tables number rows from 1
+        while True:
+            rows, broken = self._fetch_readable(sql, (*params, low, high, batch))
+            yield from rows
+            if rows:
+                low = int(rows[-1][0])
+            if broken is None:
+                if len(rows) < batch:
+                    return
+                continue
+            bound = self._past_damage(sql, compiled, low, high, True)
+            back: list[tuple[Any, ...]] = []
+            if bound is not None and reverse is not None:
+                back = self._fetch_readable(reverse, (*params, low, bound, batch))[0][::-1]
+            last = bound if not back else int(back[0][0]) - 1
+            if last is None or last >= low + 1:
+                on_damage(low + 1, last)
+            yield from back
+            if bound is None:
+                return
+            low = bound
 
     def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
         return list(self.get_events(EventQuery(from_sequence=sequence, limit=limit)))
