@@ -20,7 +20,7 @@ from ..events.projections.timeline import (
     whole_ms,
 )
 from ..events.state import apply_event, empty_state
-from ..events.store import AuditableStore
+from ..events.store import AuditableStore, Elision
 from ..events.timeutil import format_timestamp, parse_timestamp
 from ..runs.attempts import Attempt, AttemptSplitter
 from ..runs.cause import Cause, leftover_cause, stage_cause, task_cause
@@ -41,6 +41,19 @@ GENERIC_ERRORS = frozenset({"Task failed", "Unknown error"})
 _CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
 _RECORDING = frozenset({"stage.completed", "stage.failed", "task.completed", "task.failed"})
 _WORKFLOW_ENDS = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
+RETRIES = Elision.of(
+    {EventType.TASK_RETRIED},
+    # what the fold below reads of a task.retried payload: the state's task (its name
+    # and stage when the task is new, the retry count)
+    {"name", "stage_id", "retry_count"},
+)
+"""A retry adds one to a count at a time: a million of them need not be decoded (nor
+redacted, as nothing of them is shown but their time and ids) when none holds a key the
+fold reads."""
+RETRY_ENTRIES = Elision.of(
+    RETRIES.event_types, RETRIES.read_keys | {"ref_id", "status", "duration_ms"}
+)
+"""With every entry kept, the projection's entry reads these too."""
 
 
 def _time(value: object) -> datetime | None:
@@ -287,7 +300,8 @@ def workflow_timeline(
     watch = RunWatch(gap_threshold, None if run is None else Pause.of(run.paused))
     first: Event | None = None
     last: Event | None = None
-    for event in store.iter_workflow_events(workflow_id):
+    elide = RETRY_ENTRIES if keep_entries else RETRIES
+    for event in store.iter_workflow_events(workflow_id, elide=elide):
         if keep_entries or event.event_type in _FAILURES_AND_STARTS:
             projection.apply(event)
         apply_event(state, event)

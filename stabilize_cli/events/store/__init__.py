@@ -4,6 +4,7 @@
 import importlib
 from typing import Any
 
+from .elision import ElidedKeyError, ElidedPayload, Elision
 from .hashing import state_hash
 from .interface import UNLIMITED, AppendResult, AuditableStore, EventQuery, EventStore
 from .sqlite import SqliteEventStore
@@ -12,6 +13,9 @@ __all__ = [
     "UNLIMITED",
     "AppendResult",
     "AuditableStore",
+    "ElidedKeyError",
+    "ElidedPayload",
+    "Elision",
     "EventQuery",
     "EventStore",
     "SqliteEventStore",

@@ -8,6 +8,7 @@ from datetime import UTC
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
+from .. import base
 from ..base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
 from ..errors import EventDecodeError
 from ..timeutil import OUT_OF_RANGE, TimeRangeError, format_timestamp, parse_timestamp
@@ -122,6 +123,43 @@ def event_from_row(row: EventRow) -> Event:
     )
 
 
+def elided_event_from_row(row: EventRow, payload: dict[str, Any]) -> Event | None:
+    """An event whose payload the store proved needless (see ``elision``), with
+    ``payload`` as its data and no actor or handler; None when anything else about the
+    row is not what :func:`event_from_row` would read without a word (a storage class,
+    an entity that is not the type's own, another schema version, an odd timestamp):
+    the caller then reads the row in full."""
+    try:
+        _check_storage(row)
+    except EventDecodeError:
+        return None
+    raw_type, raw_entity, schema_version = row[2], row[4], row[13]
+    event_type = _TYPES.get(raw_type)
+    if event_type is None or raw_type.partition(".")[0] != raw_entity:
+        return None
+    if (1 if schema_version is None else schema_version) != base.CURRENT_SCHEMA_VERSION:
+        return None
+    try:
+        timestamp = parse_timestamp(row[3])
+    except ValueError:
+        return None
+    return Event(
+        event_id=row[1],
+        event_type=event_type,
+        timestamp=timestamp,
+        sequence=row[0],
+        entity_type=_ENTITIES[raw_entity],
+        entity_id=row[5],
+        workflow_id=row[6],
+        version=row[7],
+        data=payload,
+        metadata=EventMetadata(correlation_id=row[9], causation_id=row[10], actor=None),
+        schema_version=1 if schema_version is None else schema_version,
+    )
+
+
+_TYPES = {t.value: t for t in EventType if t is not EventType.UNKNOWN}
+_ENTITIES = {e.value: e for e in EntityType}
 _TEXT: tuple[tuple[int, str], ...] = tuple(
     enumerate(("event_id", "event_type", "timestamp", "entity_type", "entity_id", "workflow_id"), 1)
 )

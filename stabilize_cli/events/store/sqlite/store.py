@@ -11,7 +11,8 @@ from typing import Any
 
 from ...base import EntityType, Event
 from ...errors import EventDecodeError, StoreCorruptError, StoreError
-from ..codec import EventRow, event_from_row, event_to_params
+from ..codec import EventRow, elided_event_from_row, event_from_row, event_to_params
+from ..elision import Elision
 from ..interface import UNLIMITED, AuditableStore, EventQuery
 from ..raw import ReadNotes, UnreadableRow
 from ..sequenced import with_sequences
@@ -43,6 +44,66 @@ old SQLite builds): one statement per row costs a statement reset and an update 
 ``sqlite_sequence`` each, about a seventh of ``append_batch``."""
 INSERT_EVENTS = _INTO + ", ".join([_ROW] * ROWS_PER_INSERT)
 PAGE_SIZE = 1000
+ELIDABLE_LENGTH = 1000
+"""Longest payload text SQL may judge: far below Python's 4300-digit integer limit and
+its nesting depth (a payload of 1000 characters nests at most 500 deep)."""
+
+
+def _select_eliding(elide: Elision) -> tuple[str, tuple[Any, ...]]:
+    """The columns with ``data`` NULL where the payload need not be read, and a 15th,
+    whether the stored ``data`` is not NULL; and the parameters of its test.
+
+    SQL leaves the payload out only when it proves that :func:`event_from_row` would read
+    it and that it holds none of the keys the caller reads: text with no NUL (``length``
+    stops at one, the byte count does not; a character of more than one byte also makes
+    them differ), with no backslash (so every key is spelled as stored and ``instr``
+    finds it), an object (starts with ``{``), valid for SQLite's JSON, which accepts only
+    RFC 8259 text (Python's decoder accepts all of it, and more; a control character in
+    a string is refused by both), short (see :data:`ELIDABLE_LENGTH`), and no key of
+    ``read_keys`` quoted anywhere in it.
+    """
+    types = sorted(t.value for t in elide.event_types)
+    keys = sorted(elide.read_keys)
+    light = " AND ".join(
+        [
+            f"event_type IN ({', '.join('?' for _ in types) or 'NULL'})",
+            "typeof(data) = 'text'",
+            f"length(data) <= {ELIDABLE_LENGTH}",
+            "length(data) = length(CAST(data AS BLOB))",
+            "data GLOB '{*'",
+            "instr(data, '\\') = 0",
+            "json_valid(data)",
+            *("instr(data, ?) = 0" for _ in keys),
+        ]
+    )
+    columns = ", ".join(
+        f"CASE WHEN {light} THEN NULL ELSE data END" if c == "data" else c for c in EVENT_COLUMNS
+    )
+    params = (*types, *(f'"{k}"' for k in keys))
+    return f"SELECT {columns}, data IS NOT NULL FROM events", params
+
+
+def _fetch_plain_text(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], rows: list[EventRow]
+) -> bool:
+    """Rows with text decoded by sqlite3 itself (a Python text factory costs a call per
+    value, a third of a row's fetch); False, with ``rows`` left empty, when a value is not
+    UTF-8: the caller then reads the page again with the connection's tolerant factory."""
+    factory = conn.text_factory
+    if factory is str:
+        return False
+    conn.text_factory = str
+    try:
+        for row in conn.execute(sql, params):
+            rows.append(row)
+    except sqlite3.OperationalError as error:
+        if "decode" not in str(error):
+            raise
+        rows.clear()
+        return False
+    finally:
+        conn.text_factory = factory
+    return True
 
 
 class SqliteEventStore(SideTablesMixin, AuditableStore):
@@ -278,7 +339,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 raise row.error
 
     def _stream_by_sequence(
-        self, compiled: CompiledQuery, query: EventQuery
+        self, compiled: CompiledQuery, query: EventQuery, elide: Elision | None = None
     ) -> Iterator[Event | UnreadableRow]:
         """Keyset pages: each page is one short statement, so no read lock is held between.
 
@@ -302,13 +363,17 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         to_skip = query.offset
         remaining = query.limit
         damage: StoreCorruptError | None = None
+        select, params = SELECT_EVENTS, compiled.params
+        if elide is not None:
+            select, light = _select_eliding(elide)
+            params = (*light, *params)
         sql = (
-            f"{SELECT_EVENTS} WHERE {compiled.where} AND sequence > ? AND sequence <= ? "
+            f"{select} WHERE {compiled.where} AND sequence > ? AND sequence <= ? "
             f"ORDER BY sequence {direction} LIMIT ?"
         )
         while remaining > 0:
             page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
-            rows, broken = self._fetch_readable(sql, (*compiled.params, low, high, page_size))
+            rows, broken = self._fetch_readable(sql, (*params, low, high, page_size))
             if not rows and broken is None:
                 break
             if query.ascending and open_ended and len(rows) == page_size:
@@ -317,7 +382,12 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 low = rows[-1][0]
             elif rows:
                 high = rows[-1][0] - 1
-            for event in self._decode(rows, compiled):
+            decoded = (
+                self._decode(rows, compiled)
+                if elide is None
+                else self._elided(rows, compiled, elide)
+            )
+            for event in decoded:
                 if to_skip:
                     to_skip -= 1
                     continue
@@ -329,7 +399,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 break
             if broken is not None:
                 damage = damage or broken
-                bound = self._past_damage(sql, compiled, low, high, query.ascending)
+                bound = self._past_damage(sql, params, low, high, query.ascending)
                 if bound is None:
                     break
                 low, high = (bound, high) if query.ascending else (low, bound)
@@ -346,6 +416,8 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         rows: list[EventRow] = []
         try:
             with self.reading() as conn:
+                if _fetch_plain_text(conn, sql, params, rows):
+                    return rows, None
                 for row in conn.execute(sql, params):
                     rows.append(row)
         except StoreCorruptError as error:
@@ -353,7 +425,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return rows, None
 
     def _past_damage(
-        self, sql: str, compiled: CompiledQuery, low: int, high: int, ascending: bool
+        self, sql: str, params: tuple[Any, ...], low: int, high: int, ascending: bool
     ) -> int | None:
         """The keyset bound just past a damaged page: ascending, the smallest ``low`` from
         which the next row reads; descending, the largest ``high`` below the damage from
@@ -364,7 +436,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
 
         def readable(bound: int) -> bool:
             window = (bound, high) if ascending else (low, bound)
-            return self._fetch_readable(sql, (*compiled.params, *window, 1))[1] is None
+            return self._fetch_readable(sql, (*params, *window, 1))[1] is None
 
         sign = 1 if ascending else -1
         start = low if ascending else high
@@ -446,6 +518,27 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                     notes.met_event(row, event)
                 yield event if self.event_filter is None else self.event_filter(event)
 
+    def _elided(
+        self, rows: list[EventRow], compiled: CompiledQuery, elide: Elision
+    ) -> Iterator[Event | UnreadableRow]:
+        """Rows of :func:`_select_eliding`: a row whose payload SQL left out becomes an
+        event with the elided payload (not filtered: it holds nothing to redact); one
+        that turns out odd after all, and every other row, is read as without elision."""
+        notes = self._notes
+        payload = elide.payload()
+        for row in rows:
+            if row[8] is not None or not row[14]:
+                yield from self._decode([row[:14]], compiled)
+                continue
+            event = elided_event_from_row(row, payload)
+            if event is None:
+                again = self._fetch(f"{SELECT_EVENTS} WHERE sequence = ?", (row[0],))
+                yield from self._decode(again, compiled)
+            elif compiled.exact is None or compiled.exact(event):
+                if notes is not None:
+                    notes.met_event(row, event)
+                yield event
+
     def _all_where(
         self, where: str, params: tuple[Any, ...], from_sequence: int = 0
     ) -> list[Event]:
@@ -465,12 +558,17 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return self._all_where("workflow_id = ?", (workflow_id,), from_sequence)
 
     def iter_workflow_events(
-        self, workflow_id: str, from_sequence: int = 0, to_sequence: int | None = None
+        self,
+        workflow_id: str,
+        from_sequence: int = 0,
+        to_sequence: int | None = None,
+        *,
+        elide: Elision | None = None,
     ) -> Iterator[Event]:
         """Like :meth:`get_events_for_workflow`, streamed and optionally bounded above."""
         compiled = CompiledQuery("workflow_id = ?", (workflow_id,), None)
         bounds = EventQuery(from_sequence=from_sequence, to_sequence=to_sequence, limit=UNLIMITED)
-        return self._events_only(self._stream_by_sequence(compiled, bounds))
+        return self._events_only(self._stream_by_sequence(compiled, bounds, elide))
 
     def get_current_sequence(self) -> int:
         with self.reading() as conn:
