@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..events.base import Event, EventType
+from ..events.base import EntityType, Event, EventType
 from ..events.projections.timeline import whole_ms
 from ..events.timeutil import format_timestamp
 from ..runs.attempts import Restart
@@ -151,5 +151,5 @@ def _track_running(running: set[str], event: Event) -> None:
         running.add(event.entity_id)
     elif kind in ("task.completed", "task.failed"):
         running.discard(event.entity_id)
-    elif event.entity_type.value == "workflow" and kind != "workflow.started":
+    elif event.entity_type is EntityType.WORKFLOW and kind != "workflow.started":
         running.clear()

@@ -350,13 +350,15 @@ class _Seen:
     """Whether the workflow ended (completed, failed or canceled)."""
 
     def add(self, event: Event) -> None:
-        first, _ = self.sequences.get(event.entity_id, (event.sequence, 0))
-        self.sequences[event.entity_id] = (first, event.sequence)
-        if event.type_name in _CLOSING:
-            self.closed[event.entity_id] = event.timestamp
-        if event.type_name in _RECORDING and "duration_ms" in event.data:
-            self.recorded[event.entity_id] = event.data["duration_ms"]
-        self.finished = self.finished or event.type_name in _WORKFLOW_ENDS
+        entity, sequence, kind = event.entity_id, event.sequence, event.type_name
+        known = self.sequences.get(entity)
+        self.sequences[entity] = (sequence if known is None else known[0], sequence)
+        if kind in _CLOSING:
+            self.closed[entity] = event.timestamp
+        if kind in _RECORDING and "duration_ms" in event.data:
+            self.recorded[entity] = event.data["duration_ms"]
+        if kind in _WORKFLOW_ENDS:
+            self.finished = True
 
 
 def _arrange(

@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from ..events.base import Event
+from ..events.base import EntityType, Event
 from ..events.timeutil import format_timestamp
 
 TERMINAL = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
@@ -115,7 +115,7 @@ class AttemptSplitter:
         if kind in TERMINAL:
             self._pending = (event, str(event.data.get("status") or kind.rsplit(".", 1)[1].upper()))
             return
-        if event.entity_type.value in ("stage", "task"):
+        if event.entity_type is not EntityType.WORKFLOW:  # a stage or a task
             _fold(self._result.by_entity.setdefault(event.entity_id, []), event, kind)
 
     def result(self) -> RunAttempts:

@@ -7,9 +7,10 @@ retry at this time". A caller that reads only a few keys of such events names th
 undecoded when it can prove, from the stored text, that the payload holds none of those
 keys and that the codec would read it (it is not an unreadable row). Such an event comes
 with :data:`ElidedPayload` as its ``data`` (it answers "absent" for the named keys and
-raises :class:`ElidedKeyError` for any other) and with no ``actor`` or ``source_handler``:
-nothing in it can hold a secret, so it is not redacted either. Every other row is read as
-without an elision.
+raises :class:`ElidedKeyError` for any other) and with empty metadata (not read either):
+nothing in it can hold a secret, so it is not redacted. Every other row is read as
+without an elision. Only what a caller takes from an event's ids, type, time, sequence,
+version and the named keys' absence may come from such an event.
 """
 
 from __future__ import annotations
