@@ -7,6 +7,7 @@ sequence read), so the tree and the engine's entries never disagree about what h
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +29,15 @@ from ..runs.model import Pause, RunRow, StageRow, TaskRow
 from .run_facts import GAP_THRESHOLD, Gap, RunFacts, RunWatch, run_facts
 from .runs import load_run
 
-__all__ = ["GAP_THRESHOLD", "Gap", "RunFacts", "StageLine", "TaskLine", "TimelineResult"]
+__all__ = [
+    "GAP_THRESHOLD",
+    "Gap",
+    "RunFacts",
+    "StageLine",
+    "TaskLine",
+    "TimelineEntries",
+    "TimelineResult",
+]
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
 _FAILURES_AND_STARTS = FAILURE_EVENTS | {
@@ -257,8 +266,13 @@ class TimelineResult:
         return self.end or self.last_event_at
 
     def to_json(self) -> dict[str, Any]:
-        document = self.timeline.to_dict()
-        document["entries"] = [e.to_dict() for e in self.entries]
+        return self.json_with(self.timeline, [e.to_dict() for e in self.entries])
+
+    def json_with(self, timeline: WorkflowTimeline, entries: list[Any]) -> dict[str, Any]:
+        """The document with the projection's totals and entries given (a streamed
+        document writes its entries apart, see :class:`TimelineEntries`)."""
+        document = timeline.to_dict()
+        document["entries"] = entries
         document.update(
             workflow_status=self.state.get("status"),
             name=self.state.get("name"),
@@ -332,6 +346,33 @@ def workflow_timeline(
         failures_only=failures_only,
         facts=run_facts(watch, state, run, (result.canceled_by, result.reason), split.restarts),
     )
+
+
+class TimelineEntries:
+    """Every entry of the engine's projection of a workflow, one at a time, for a JSON
+    document written as it goes (a million entries are never held): a second read of
+    the workflow's events, up to the last one the result was built from. Once iterated,
+    :attr:`timeline` holds the projection's totals (status, start, end, duration)."""
+
+    def __init__(self, store: AuditableStore, result: TimelineResult) -> None:
+        self._store = store
+        self.workflow_id = result.workflow_id
+        self._last = None if result.sequences is None else result.sequences[1]
+        self.timeline = WorkflowTimeline(result.workflow_id)
+
+    def __iter__(self) -> Iterator[TimelineEntry]:
+        projection = WorkflowTimelineProjection(self.workflow_id, ordered=True)
+        entries = projection.get_state().entries
+        if self._last is not None:
+            events = self._store.iter_workflow_events(
+                self.workflow_id, to_sequence=self._last, elide=RETRY_ENTRIES
+            )
+            for event in events:
+                projection.apply(event)
+                if entries:
+                    yield from entries
+                    entries.clear()
+        self.timeline = projection.get_state()
 
 
 def _failing(stages: tuple[StageLine, ...]) -> tuple[StageLine, ...]:

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from .output import Report, rows_table
+from .output import Report, StreamedDocument, rows_table
 
 LISTED = 10
 """Sequences named in one line; the rest are counted."""
@@ -35,11 +35,16 @@ def mark_incomplete(report: Report, left_out: Iterable[int]) -> Report:
     if not sequences:
         return report
 
+    mark = {"incomplete": True, "unreadable_sequences": sequences}
+
     def document() -> Any:
         original = report.document()
+        if isinstance(original, StreamedDocument):
+            tail = original.tail
+            return dataclasses.replace(original, tail=lambda: {**tail(), **mark})
         if not isinstance(original, dict):
             return original
-        return {**original, "incomplete": True, "unreadable_sequences": sequences}
+        return {**original, **mark}
 
     def view() -> RenderableType:
         if report.view is not None:

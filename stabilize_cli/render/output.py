@@ -31,6 +31,19 @@ class Column:
     numeric: bool = False
 
 
+@dataclass(frozen=True)
+class StreamedDocument:
+    """A JSON object one of whose values is a list too long to hold (a million timeline
+    entries): the keys before it, its items (written one by one as they come), and the
+    keys after it, asked for once the items are written. Written byte for byte as
+    :func:`write_json` writes the whole object."""
+
+    head: dict[str, Any]
+    key: str
+    items: Iterable[Any]
+    tail: Callable[[], dict[str, Any]]
+
+
 @dataclass
 class Report:
     """What a command produces, in every form it can be written."""
@@ -52,7 +65,11 @@ def write(report: Report, fmt: Format) -> None:
         allowed = ", ".join(f.value for f in Format if f in report.formats)
         raise FormatNotAvailableError(f"--format {fmt.value} is not available here (use {allowed})")
     if fmt is Format.JSON:
-        write_json(report.document())
+        document = report.document()
+        if isinstance(document, StreamedDocument):
+            write_json_streamed(document)
+        else:
+            write_json(document)
     elif fmt is Format.NDJSON:
         assert report.records is not None
         for record in report.records():
@@ -95,6 +112,23 @@ def dumps(value: Any, *, indent: int | None = None) -> str:
 
 def write_json(value: Any) -> None:
     sys.stdout.write(dumps(value, indent=2) + "\n")
+
+
+def write_json_streamed(document: StreamedDocument) -> None:
+    """What ``write_json`` writes for the whole object, in pieces: at indent 2 a list
+    item's own lines sit four spaces in (a raw newline is only ever indentation: JSON
+    escapes those inside strings)."""
+    out = sys.stdout.write
+    head = dumps(document.head, indent=2)
+    out(head[:-2] + ",\n" if document.head else "{\n")
+    out(f"  {dumps(document.key)}: [")
+    empty = True
+    for item in document.items:
+        out(("\n    " if empty else ",\n    ") + dumps(item, indent=2).replace("\n", "\n    "))
+        empty = False
+    out("]" if empty else "\n  ]")
+    tail = document.tail()
+    out("," + dumps(tail, indent=2)[1:] + "\n" if tail else "\n}\n")
 
 
 def write_json_line(value: Any) -> None:
