@@ -54,7 +54,7 @@ class ElidedPayload(dict[str, Any]):
         if key not in self.absent:
             raise ElidedKeyError(f"payload key {key!r} was not read (elided payload)")
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self._check(key)
         return default
 
@@ -71,8 +71,8 @@ class ElidedPayload(dict[str, Any]):
 
     __setitem__ = _read_only
     __delitem__ = _read_only
-    setdefault = _read_only  # type: ignore[assignment]
+    setdefault = _read_only
     update = _read_only
-    pop = _read_only  # type: ignore[assignment]
-    popitem = _read_only  # type: ignore[assignment]
-    clear = _read_only  # type: ignore[assignment]
+    pop = _read_only
+    popitem = _read_only
+    clear = _read_only

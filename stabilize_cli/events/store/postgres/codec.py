@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ... import base
 from ...base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
 from ...errors import EventDecodeError, StoreError
-from ..codec import encode_payload
+from ..codec import NOT_READ, encode_payload
 
 _JSON_KINDS = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
 
@@ -68,6 +69,38 @@ def event_from_pg_row(row: tuple[Any, ...]) -> Event:
         ),
         schema_version=schema_version if schema_version is not None else 1,
     )
+
+
+def elided_event_from_pg_row(row: tuple[Any, ...], payload: dict[str, Any]) -> Event | None:
+    """An event whose payload SQL proved needless (see ``elision``); None when anything
+    else about the row is not what :func:`event_from_pg_row` reads without a word: the
+    caller then reads the row in full."""
+    raw_type, stamp, raw_entity, schema_version = row[2], row[3], row[4], row[13]
+    event_type = _TYPES.get(raw_type)
+    if event_type is None or raw_type.partition(".")[0] != raw_entity:
+        return None
+    if (1 if schema_version is None else schema_version) != base.CURRENT_SCHEMA_VERSION:
+        return None
+    if not isinstance(stamp, datetime):
+        return None
+    if stamp.tzinfo is not UTC:
+        stamp = stamp.astimezone(UTC)
+    return Event(
+        row[1],
+        event_type,
+        stamp,
+        row[0],
+        EntityType(raw_entity),
+        row[5],
+        row[6],
+        row[7],
+        payload,
+        NOT_READ,
+        1 if schema_version is None else schema_version,
+    )
+
+
+_TYPES = {t.value: t for t in EventType if t is not EventType.UNKNOWN}
 
 
 def event_columns(events: list[Event]) -> tuple[list[Any], ...]:
