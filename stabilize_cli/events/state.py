@@ -154,6 +154,12 @@ def _apply_task(tasks: dict[str, Any], event: Event) -> None:
         task["error"] = data.get("error")
 
 
+def apply_retry(state: dict[str, Any], event: Event) -> None:
+    """:func:`apply_event` for a ``task.retried`` event of a task at the current schema
+    version (a long poll writes millions: the dispatch is skipped)."""
+    _retried(state["tasks"], event)
+
+
 def _retried(tasks: dict[str, Any], event: Event) -> None:
     data = event.data
     task = tasks.get(event.entity_id)

@@ -103,6 +103,14 @@ class RunWatch:
             if event.timestamp - before.timestamp > self.threshold:
                 self.gaps.append(self._gap(before, event))
 
+    def add_retry(self, event: Event) -> None:
+        """:meth:`add` for a ``task.retried`` event (not the created one)."""
+        before, self._previous = self._previous, event
+        if before is not None:
+            _track_running(self._running, before)
+            if event.timestamp - before.timestamp > self.threshold:
+                self.gaps.append(self._gap(before, event))
+
     def _gap(self, before: Event, after: Event) -> Gap:
         """Explained when it can be: a pause recorded inside it, or a task running across it."""
         paused_at = self.paused_at

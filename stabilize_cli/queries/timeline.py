@@ -20,8 +20,8 @@ from ..events.projections.timeline import (
     WorkflowTimelineProjection,
     whole_ms,
 )
-from ..events.state import apply_event, empty_state
-from ..events.store import AuditableStore, Elision
+from ..events.state import apply_event, apply_retry, empty_state
+from ..events.store import AuditableStore, ElidedPayload, Elision
 from ..events.timeutil import format_timestamp, parse_timestamp
 from ..runs.attempts import Attempt, AttemptSplitter
 from ..runs.cause import Cause, leftover_cause, stage_cause, task_cause
@@ -316,6 +316,18 @@ def workflow_timeline(
     last: Event | None = None
     elide = RETRY_ENTRIES if keep_entries else RETRIES
     for event in store.iter_workflow_events(workflow_id, elide=elide):
+        if type(event.data) is ElidedPayload and event.event_type is EventType.TASK_RETRIED:
+            # a task's retry, read without its payload (RETRIES elides nothing else)
+            if keep_entries:
+                projection.apply(event)
+            apply_retry(state, event)
+            seen.add_retry(event)
+            attempts.add_retry(event)
+            watch.add_retry(event)
+            if first is None:
+                first = event
+            last = event
+            continue  # _Ending takes workflow events alone
         if keep_entries or event.event_type in _FAILURES_AND_STARTS:
             projection.apply(event)
         apply_event(state, event)
@@ -400,6 +412,12 @@ class _Seen:
             self.recorded[entity] = event.data["duration_ms"]
         if kind in _WORKFLOW_ENDS:
             self.finished = True
+
+    def add_retry(self, event: Event) -> None:
+        """:meth:`add` for a ``task.retried`` event: it neither closes nor records."""
+        entity, sequence = event.entity_id, event.sequence
+        known = self.sequences.get(entity)
+        self.sequences[entity] = (sequence if known is None else known[0], sequence)
 
 
 def _arrange(

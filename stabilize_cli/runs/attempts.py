@@ -118,6 +118,16 @@ class AttemptSplitter:
         if event.entity_type is not EntityType.WORKFLOW:  # a stage or a task
             _fold(self._result.by_entity.setdefault(event.entity_id, []), event, kind)
 
+    def add_retry(self, event: Event) -> None:
+        """:meth:`add` for a ``task.retried`` event of a task (not a start, not an end):
+        a million of them in one long poll. One more retry of the current attempt."""
+        attempts = self._result.by_entity.setdefault(event.entity_id, [])
+        if not attempts:
+            attempts.append(Attempt(1, first_sequence=event.sequence))
+        attempt = attempts[-1]
+        attempt.last_sequence = event.sequence
+        attempt.retries += 1
+
     def result(self) -> RunAttempts:
         _label_restarted(self._result)
         return self._result

@@ -14,7 +14,7 @@ from typing import Any
 from ... import base
 from ...base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
 from ...errors import EventDecodeError, StoreError
-from ..codec import NOT_READ, encode_payload
+from ..codec import elided_event, encode_payload
 
 _JSON_KINDS = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
 
@@ -85,18 +85,10 @@ def elided_event_from_pg_row(row: tuple[Any, ...], payload: dict[str, Any]) -> E
         return None
     if stamp.tzinfo is not UTC:
         stamp = stamp.astimezone(UTC)
-    return Event(
-        row[1],
-        event_type,
-        stamp,
-        row[0],
-        EntityType(raw_entity),
-        row[5],
-        row[6],
-        row[7],
-        payload,
-        NOT_READ,
-        1 if schema_version is None else schema_version,
+    schema = 1 if schema_version is None else schema_version
+    entity = EntityType(raw_entity)
+    return elided_event(
+        row[1], event_type, stamp, row[0], entity, row[5], row[6], row[7], payload, schema
     )
 
 
