@@ -124,11 +124,28 @@ def write_json_streamed(document: StreamedDocument) -> None:
     out(f"  {dumps(document.key)}: [")
     empty = True
     for item in document.items:
-        out(("\n    " if empty else ",\n    ") + dumps(item, indent=2).replace("\n", "\n    "))
+        out(("\n    " if empty else ",\n    ") + _indented(json_ready(item), "\n    "))
         empty = False
     out("]" if empty else "\n  ]")
     tail = document.tail()
     out("," + dumps(tail, indent=2)[1:] + "\n" if tail else "\n}\n")
+
+
+_SCALAR = json.JSONEncoder(ensure_ascii=True, allow_nan=False).encode
+
+
+def _indented(value: Any, newline: str) -> str:
+    """``dumps(value, indent=2)`` with each line break followed by ``newline``'s indent,
+    for a value :func:`json_ready` made: three times faster than the json module's own
+    indenting encoder (pure Python), once per entry of a million-entry document."""
+    if isinstance(value, dict) and value:
+        inner = newline + "  "
+        parts = [f"{_SCALAR(k)}: {_indented(v, inner)}" for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(parts) + newline + "}"
+    if isinstance(value, list) and value:
+        inner = newline + "  "
+        return "[" + inner + ("," + inner).join(_indented(v, inner) for v in value) + newline + "]"
+    return _SCALAR(value)
 
 
 def write_json_line(value: Any) -> None:
