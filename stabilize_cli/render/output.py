@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from rich.console import RenderableType
@@ -131,7 +132,25 @@ def write_json_streamed(document: StreamedDocument) -> None:
     out("," + dumps(tail, indent=2)[1:] + "\n" if tail else "\n}\n")
 
 
-_SCALAR = json.JSONEncoder(ensure_ascii=True, allow_nan=False).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=True, allow_nan=False).encode
+
+
+def _scalar(value: Any) -> str:
+    """What the encoder writes for a value that is not a container, its usual cases
+    without its per-call set-up."""
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return int.__repr__(value)
+    if type(value) is float and math.isfinite(value):
+        return float.__repr__(value)
+    return _ENCODE(value)
 
 
 def _indented(value: Any, newline: str) -> str:
@@ -140,12 +159,12 @@ def _indented(value: Any, newline: str) -> str:
     indenting encoder (pure Python), once per entry of a million-entry document."""
     if isinstance(value, dict) and value:
         inner = newline + "  "
-        parts = [f"{_SCALAR(k)}: {_indented(v, inner)}" for k, v in value.items()]
+        parts = [f"{_scalar(k)}: {_indented(v, inner)}" for k, v in value.items()]
         return "{" + inner + ("," + inner).join(parts) + newline + "}"
     if isinstance(value, list) and value:
         inner = newline + "  "
         return "[" + inner + ("," + inner).join(_indented(v, inner) for v in value) + newline + "]"
-    return _SCALAR(value)
+    return _scalar(value)
 
 
 def write_json_line(value: Any) -> None:
