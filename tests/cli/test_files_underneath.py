@@ -31,10 +31,14 @@ WF = "01M8HAZVN51R0GZ2NVTT2DCYFJ"
 PY = [sys.executable, "-m", "stabilize_cli"]
 
 
-def _wal_copy(tmp_path: Path, name: str = "wal.db", padding: int = 0) -> Path:
+def _wal_copy(
+    tmp_path: Path, name: str = "wal.db", padding: int = 0, *, needs_copy: bool = False
+) -> Path:
     """The engine's database in WAL mode, its side files absent (as a closed writer
-    leaves it): a read-only open would create them, so audits read a private copy.
-    ``padding`` bytes in a table of their own make the copy take longer."""
+    leaves it): a read-only open would create them, so audits read it in place as
+    unchanging, or a private copy. ``padding`` bytes in a table of their own make the
+    copy take longer. ``needs_copy`` leaves an empty ``-wal`` without ``-shm`` beside it
+    (as a crashed writer may): such a file is always read through a private copy."""
     path = tmp_path / name
     shutil.copyfile(REAL_DB, path)
     conn = sqlite3.connect(path)
@@ -45,6 +49,8 @@ def _wal_copy(tmp_path: Path, name: str = "wal.db", padding: int = 0) -> Path:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
     assert not Path(f"{path}-wal").exists()
+    if needs_copy:
+        Path(f"{path}-wal").touch()
     return path
 
 
@@ -257,7 +263,7 @@ def _follower_with_copy(db: Path, private: Path) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
 def test_sighup_and_sigterm_remove_the_private_copy(tmp_path: Path, signum: int) -> None:
-    db, private = _wal_copy(tmp_path), _private_tmp(tmp_path)
+    db, private = _wal_copy(tmp_path, needs_copy=True), _private_tmp(tmp_path)
     process = _follower_with_copy(db, private)
     process.send_signal(signum)
     process.communicate(timeout=30)
@@ -266,7 +272,7 @@ def test_sighup_and_sigterm_remove_the_private_copy(tmp_path: Path, signum: int)
 
 
 def test_copies_of_a_killed_process_are_removed_by_the_next_run(tmp_path: Path) -> None:
-    db, private = _wal_copy(tmp_path), _private_tmp(tmp_path)
+    db, private = _wal_copy(tmp_path, needs_copy=True), _private_tmp(tmp_path)
     killed = _follower_with_copy(db, private)
     killed.kill()  # SIGKILL: no clean-up runs
     killed.communicate(timeout=30)
@@ -373,7 +379,7 @@ def test_an_export_replaces_the_file_whole(tmp_path: Path, invoke: Invoke) -> No
 
 
 def test_a_full_tmpdir_is_one_error_line_and_leaves_no_copy(tmp_path: Path) -> None:
-    db, private = _wal_copy(tmp_path), _private_tmp(tmp_path)
+    db, private = _wal_copy(tmp_path, needs_copy=True), _private_tmp(tmp_path)
     result = subprocess.run(
         [*PY, "events", "--db", str(db)],
         capture_output=True,

@@ -29,6 +29,7 @@ import pytest
 from stabilize_cli.events.base import EntityType, Event, EventMetadata, EventType
 from stabilize_cli.events.errors import SchemaError, StoreOpenError
 from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
+from stabilize_cli.events.store.sqlite.watch import ChangeWatch
 
 from ..conftest import REAL_DB, sha256
 
@@ -204,6 +205,13 @@ def store_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def no_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a file system no change watch can vouch for (NFS, FUSE): a WAL database
+    without side files is then always read through a private copy."""
+    monkeypatch.setattr(ChangeWatch, "open", classmethod(lambda cls, *args, **kwargs: None))
+
+
+@pytest.fixture
 def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Where ``tempfile`` puts private copies during the test; must end empty."""
     directory = tmp_path / "private-tmp"
@@ -306,6 +314,7 @@ def test_a_wal_database_without_side_files_gets_none_created_beside_it(
     assert seen == expected
 
 
+@pytest.mark.usefixtures("no_watch")
 def test_a_wal_database_without_side_files_is_read_from_a_private_copy_removed_on_close(
     store_dir: Path, private_tmp: Path
 ) -> None:
@@ -728,6 +737,7 @@ def test_invalid_utf8_leaves_the_rows_after_it_readable(store_dir: Path) -> None
     assert seen[3:] == stored[3:]
 
 
+@pytest.mark.usefixtures("no_watch")
 def test_a_private_copy_is_refreshed_only_when_the_database_changed(
     store_dir: Path, private_tmp: Path
 ) -> None:

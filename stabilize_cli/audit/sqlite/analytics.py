@@ -200,13 +200,16 @@ def _task_sum(old: TaskMetrics, new: TaskMetrics) -> TaskMetrics:
 
 
 def _fetch(store: SqliteEventStore, sql: str, params: Any) -> list[tuple[Any, ...]]:
-    with store.reading() as conn:
+
+    def rows(conn: sqlite3.Connection) -> list[Any]:
         try:
             return conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             if "JSON" in str(exc):  # malformed JSON: the decoder decides what it means
                 raise FastPathUnavailable(str(exc)) from exc
             raise
+
+    return store.read(rows)
 
 
 def _row_checks(store: SqliteEventStore, seeked: frozenset[str]) -> list[int]:

@@ -32,8 +32,9 @@ class SqliteCacheSubject:
 
     def sample_sequences(self, targets: list[int], checkpoint: int) -> list[int]:
         """For each target, the first existing sequence at or after it (up to ``checkpoint``)."""
-        found: list[int] = []
-        with self.store.reading() as conn:
+
+        def first_at_or_after(conn: sqlite3.Connection) -> list[int]:
+            found: list[int] = []
             for target in targets:
                 row = conn.execute(
                     "SELECT sequence FROM events WHERE sequence >= ? AND sequence <= ? "
@@ -42,11 +43,14 @@ class SqliteCacheSubject:
                 ).fetchone()
                 if row is not None and row[0] not in found:
                     found.append(int(row[0]))
-        return found
+            return found
+
+        return self.store.read(first_at_or_after)
 
     def prefix_rows(self, checkpoint: int, sequences: list[int]) -> tuple[int, list[Any]]:
         """How many events up to ``checkpoint``, and the sampled rows, every column."""
-        with self.store.reading() as conn:
+
+        def count_and_rows(conn: sqlite3.Connection) -> tuple[int, list[Any]]:
             (count,) = conn.execute(
                 "SELECT count(*) FROM events WHERE sequence <= ?", (checkpoint,)
             ).fetchone()
@@ -55,11 +59,14 @@ class SqliteCacheSubject:
                 "ORDER BY sequence",
                 (json.dumps(sequences),),
             ).fetchall()
-        return int(count), rows
+            return int(count), rows
+
+        return self.store.read(count_and_rows)
 
 
 def last_sequence(store: SqliteEventStore) -> int:
     """The newest event's sequence (0 in an empty store)."""
-    with store.reading() as conn:
-        (top,) = conn.execute("SELECT ifnull(max(sequence), 0) FROM events").fetchone()
+    (top,) = store.read(
+        lambda conn: conn.execute("SELECT ifnull(max(sequence), 0) FROM events").fetchone()
+    )
     return int(top)

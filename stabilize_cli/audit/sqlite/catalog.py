@@ -107,8 +107,7 @@ class WorkflowCatalog:
         self.store = store
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.store.reading() as conn:
-            return conn.execute(sql, params).fetchall()
+        return self.store.read(lambda conn: conn.execute(sql, params).fetchall())
 
     def summaries(self) -> list[WorkflowSummary]:
         """Every workflow, newest first."""

@@ -45,8 +45,7 @@ def iter_raw_events(store: SqliteEventStore, page_size: int = PAGE_SIZE) -> Iter
     """Every event row in sequence order, one short read per page."""
     after = -(2**63)
     while True:
-        with store.reading() as conn:
-            rows = conn.execute(RAW_EVENTS, (after, page_size)).fetchall()
+        rows = store.fetch_all(RAW_EVENTS, (after, page_size))
         for row in rows:
             yield RawEvent(*row)
         if len(rows) < page_size:
@@ -57,37 +56,40 @@ def iter_raw_events(store: SqliteEventStore, page_size: int = PAGE_SIZE) -> Iter
 def integrity_problems(store: SqliteEventStore, *, full: bool = False) -> list[str]:
     """SQLite's own check (``quick_check``, or ``integrity_check`` when full); [] when ok."""
     pragma = "PRAGMA integrity_check" if full else "PRAGMA quick_check"
-    with store.reading() as conn:
-        lines = [str(row[0]) for row in conn.execute(pragma)]
+    lines = store.read(lambda conn: [str(row[0]) for row in conn.execute(pragma)])
     return [] if lines == ["ok"] else lines
 
 
 def sequence_head(store: SqliteEventStore) -> tuple[int | None, int | None]:
     """(highest sequence present, highest sequence ever issued by AUTOINCREMENT)."""
-    with store.reading() as conn:
+
+    def head(conn: sqlite3.Connection) -> tuple[int | None, int | None]:
         if not _has_table(conn, "sqlite_sequence"):
             return _int_or_none(conn.execute(MAX_SEQUENCE).fetchone()[0]), None
         present, issued = conn.execute(SEQUENCE_HEAD).fetchone()
-    return _int_or_none(present), _int_or_none(issued)
+        return _int_or_none(present), _int_or_none(issued)
+
+    return store.read(head)
 
 
 def dangling_causations(store: SqliteEventStore) -> list[tuple[int, Any]]:
     """(sequence, causation_id) of events whose cause is no stored event (index lookups)."""
-    with store.reading() as conn:
-        return [(int(s), c) for s, c in conn.execute(DANGLING_CAUSATIONS)]
+    return store.read(lambda conn: [(int(s), c) for s, c in conn.execute(DANGLING_CAUSATIONS)])
 
 
 def has_table(store: SqliteEventStore, name: str) -> bool:
-    with store.reading() as conn:
-        return _has_table(conn, name)
+    return store.read(lambda conn: _has_table(conn, name))
 
 
 def raw_subscriptions(store: SqliteEventStore) -> list[RawSubscription]:
     """Subscription rows undecoded (a bad JSON filter is shown, not fatal); [] without table."""
-    with store.reading() as conn:
+
+    def rows(conn: sqlite3.Connection) -> list[RawSubscription]:
         if not _has_table(conn, "event_subscriptions"):
             return []
         return [RawSubscription(*row) for row in conn.execute(RAW_SUBSCRIPTIONS)]
+
+    return store.read(rows)
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

@@ -38,8 +38,7 @@ class _Unsure(Exception):
 
 
 def _rows(store: SqliteEventStore, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    with store.reading() as conn:
-        return conn.execute(sql, params).fetchall()
+    return store.read(lambda conn: conn.execute(sql, params).fetchall())
 
 
 def summaries_of(store: SqliteEventStore, workflow_ids: list[str]) -> list[WorkflowSummary]:

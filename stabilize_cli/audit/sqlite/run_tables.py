@@ -8,7 +8,9 @@ here then answers None / empty, and the commands behave as on events alone.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
+from typing import Any
 
 from ...events.store.sqlite.store import SqliteEventStore
 from ...runs.model import (
@@ -71,7 +73,8 @@ class SqliteRunTables:
         return self._present
 
     def _check(self) -> bool:
-        with self._store.reading() as conn:
+
+        def present(conn: sqlite3.Connection) -> bool:
             marks = ", ".join("?" for _ in REQUIRED)
             found = {r[0] for r in conn.execute(TABLES.format(marks=marks), tuple(REQUIRED))}
             if found != set(REQUIRED):
@@ -84,17 +87,25 @@ class SqliteRunTables:
                     self._has_config_version = "config_version" in columns
             return True
 
+        return self._store.read(present)
+
     def run(self, workflow_id: str) -> RunRow | None:
         """The workflow's row with its stages and tasks; None without tables or row."""
         if not self.present():
             return None
         config = "config_version" if self._has_config_version else "NULL"
-        with self._store.reading() as conn:
+
+        def rows(conn: sqlite3.Connection) -> tuple[Any, list[Any], list[Any]]:
             row = conn.execute(RUN.format(config_version=config), (workflow_id,)).fetchone()
             if row is None:
-                return None
+                return None, [], []
             stages = conn.execute(STAGES, (workflow_id,)).fetchall()
             tasks = conn.execute(TASKS, (workflow_id,)).fetchall()
+            return row, stages, tasks
+
+        row, stages, tasks = self._store.read(rows)
+        if row is None:
+            return None
         return run_from_row(
             row, [stage_from_row(s) for s in stages], [task_from_row(t) for t in tasks]
         )
@@ -103,9 +114,12 @@ class SqliteRunTables:
         """Every stage whose row says it failed, with its tasks, and its workflow's id."""
         if not self.present():
             return []
-        with self._store.reading() as conn:
-            stages = conn.execute(FAILED_STAGES).fetchall()
-            tasks = [task_from_row(t) for t in conn.execute(FAILED_TASKS)]
+
+        def rows(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+            return conn.execute(FAILED_STAGES).fetchall(), conn.execute(FAILED_TASKS).fetchall()
+
+        stages, raw_tasks = self._store.read(rows)
+        tasks = [task_from_row(t) for t in raw_tasks]
         by_stage: dict[str, list[TaskRow]] = {}
         for task in tasks:
             by_stage.setdefault(task.stage_id, []).append(task)

@@ -40,8 +40,7 @@ def payloads_mentioning(
     sql = _MENTIONING.format(" OR ".join("data LIKE ?" for _ in likes))
     after = -(2**63)
     while True:
-        with store.reading() as conn:
-            rows = conn.execute(sql, (workflow_id, after, *likes, PAGE_SIZE)).fetchall()
+        rows = store.fetch_all(sql, (workflow_id, after, *likes, PAGE_SIZE))
         for _, raw in rows:
             parsed = _parse(raw)
             if parsed is not None:
@@ -58,8 +57,7 @@ def workflows_declaring(
     over the events after sequence ``after``)."""
     found: set[str | None] = set()
     while True:
-        with store.reading() as conn:
-            rows = conn.execute(_DECLARING, (after, f"%{json_needle(key)}%", PAGE_SIZE)).fetchall()
+        rows = store.fetch_all(_DECLARING, (after, f"%{json_needle(key)}%", PAGE_SIZE))
         found.update(workflow_id for _, workflow_id in rows)
         if len(rows) < PAGE_SIZE:
             return found

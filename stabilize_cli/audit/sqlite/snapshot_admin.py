@@ -48,8 +48,7 @@ def iter_snapshot_rows(
             sql, params = SNAPSHOTS_AFTER, (after, PAGE_SIZE)
         else:
             sql, params = SNAPSHOTS_OF_WORKFLOW_AFTER, (workflow_id, after, PAGE_SIZE)
-        with store.reading() as conn:
-            rows = conn.execute(sql, params).fetchall()
+        rows = store.fetch_all(sql, params)
         for row in rows:
             yield dict(zip(SNAPSHOT_COLUMNS, row, strict=True))
         if len(rows) < PAGE_SIZE:
@@ -58,15 +57,14 @@ def iter_snapshot_rows(
 
 
 def get_snapshot_row(store: SqliteEventStore, snapshot_id: int) -> dict[str, Any] | None:
-    with store.reading() as conn:
-        row = conn.execute(SNAPSHOT_BY_ID, (snapshot_id,)).fetchone()
+    row = store.read(lambda conn: conn.execute(SNAPSHOT_BY_ID, (snapshot_id,)).fetchone())
     return None if row is None else dict(zip(SNAPSHOT_COLUMNS, row, strict=True))
 
 
 def snapshot_id(store: SqliteEventStore, entity_type: str, entity_id: str, version: int) -> int:
     """The id of the row (entity, version): the table's unique key."""
-    with store.reading() as conn:
-        row = conn.execute(SNAPSHOT_ID, (entity_type, entity_id, version)).fetchone()
+    params = (entity_type, entity_id, version)
+    row = store.read(lambda conn: conn.execute(SNAPSHOT_ID, params).fetchone())
     if row is None:
         raise LookupError(f"no snapshot of {entity_type} {entity_id} at version {version}")
     return int(row[0])
@@ -76,15 +74,14 @@ def workflow_position(
     store: SqliteEventStore, workflow_id: str, up_to: int
 ) -> tuple[int, int | None]:
     """(number of the workflow's events with sequence <= up_to, the last such sequence)."""
-    with store.reading() as conn:
-        count, last = conn.execute(WORKFLOW_POSITION, (workflow_id, up_to)).fetchone()
+    params = (workflow_id, up_to)
+    count, last = store.read(lambda conn: conn.execute(WORKFLOW_POSITION, params).fetchone())
     return int(count), (None if last is None else int(last))
 
 
 def prunable_snapshots(store: SqliteEventStore, keep: int) -> list[dict[str, Any]]:
     """The rows a prune keeping the newest ``keep`` per entity would delete."""
-    with store.reading() as conn:
-        return _prunable(conn.execute(PRUNABLE, (keep,)).fetchall())
+    return _prunable(store.read(lambda conn: conn.execute(PRUNABLE, (keep,)).fetchall()))
 
 
 def prune_snapshots(store: SqliteEventStore, keep: int) -> list[dict[str, Any]]:

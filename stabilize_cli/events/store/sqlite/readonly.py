@@ -2,8 +2,15 @@
 
 Facts that shape this (../shared/reliability-matrix.md, RO): ``sqlite3.connect`` creates a
 missing file; ``mode=ro`` on a WAL database whose ``-wal``/``-shm`` are absent creates them
-and leaves them behind; ``immutable=1`` gives wrong answers on a live file. So: check the
-file first, open ``mode=ro``, and read a private copy where opening would create files.
+and leaves them behind; ``immutable=1`` gives wrong answers on a file that changes while it
+is read. So: check the file first and open ``mode=ro`` where that creates nothing.
+
+A WAL database without side files (its writer closed) is read in place with
+``immutable=1`` only while it provably does not change: a kernel watch (``watch.py``) on
+the file and its directory, set before the first read, and the file's identity (device,
+inode, size, mtime, ctime) must be unchanged and no side file present after every read,
+before its rows are used; otherwise that read is retried on a private copy. Where no watch
+can be relied on, or the file changed moments ago, the copy is taken up front.
 """
 
 from __future__ import annotations
@@ -21,9 +28,30 @@ from pathlib import Path
 from ...errors import SchemaError, StoreBusyError, StoreOpenError
 from . import private_copies
 from .connection import event_instant, resolve_busy_timeout, translate_errors
+from .watch import CONTENT_EVENTS, ChangeWatch
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
+SIDE_FILES = ("-wal", "-shm", "-journal")
+QUIET_SECONDS = 0.1
+"""How long a file must have been left alone (by its mtime and ctime) before it is read in
+place: longer than the clock tick file times are stamped with, so a write after the
+reader looked cannot carry the same times as the one before."""
+COARSE_QUIET_SECONDS = 2.0
+"""The same, for a file system that keeps whole seconds only."""
+QUIET_WAITS = 3
+"""Waits for a file written moments ago to fall quiet before copying it instead."""
+COPY_BYTES_PER_SECOND = 400e6
+"""A rough copy speed: a wait for quiet longer than the copy would take is not made."""
+
+
+class ChangedWhileRead(StoreBusyError):
+    """A file read in place as unchanging changed during a read: the read's rows must not
+    be used. The store retries the read on a private copy; uncaught, it is exit 5."""
+
+    def __init__(self, target: ReadOnlyTarget) -> None:
+        super().__init__(f"{target.original}: changed while being read; retry")
+        self.target = target
 
 
 @dataclass(frozen=True)
@@ -36,23 +64,61 @@ class ReadOnlyTarget:
     copy_dir: str | None = None
     copied_from: tuple[tuple[int, int] | None, ...] = ()
     """Size and mtime of the source (and its -wal) when the copy was taken."""
+    watch: ChangeWatch | None = None
+    """Set when the file is read in place as unchanging (``immutable=1``)."""
+    identity: tuple[int, ...] = ()
+    """Device, inode, size, mtime and ctime of that file when its watch began."""
 
     @property
     def is_copy(self) -> bool:
         return self.copy_dir is not None
 
+    @property
+    def is_unchanging(self) -> bool:
+        """Read in place with ``immutable=1``: every read must be vouched for after."""
+        return self.watch is not None
+
+    @property
+    def kind(self) -> str:
+        """How the file is read: 'in place', 'unchanged in place' or 'private copy'."""
+        if self.is_copy:
+            return "private copy"
+        return "unchanged in place" if self.is_unchanging else "in place"
+
+    def unchanged(self) -> bool:
+        """For a file read as unchanging: whether it still provably is (nothing written,
+        created, renamed or removed since the watch began). True for the other kinds."""
+        if self.watch is None:
+            return True
+        if self.watch.changed():
+            return False
+        try:
+            identity = _identity(os.stat(self.open_path))
+        except OSError:
+            return False
+        return identity == self.identity and not _any_side_file(self.open_path)
+
     def stale(self) -> bool:
-        """Whether the source has changed since the private copy was taken."""
+        """Whether the source has changed since the private copy was taken (or since an
+        unchanging file's watch began)."""
+        if self.is_unchanging:
+            return not self.unchanged()
         return self.is_copy and _signature(os.path.realpath(self.original)) != self.copied_from
 
     def cleanup(self) -> None:
         if self.copy_dir is not None:
             private_copies.remove(self.copy_dir)
+        if self.watch is not None:
+            self.watch.close()
 
 
-def prepare_read_only(path: str, busy_timeout: float | None = None) -> ReadOnlyTarget:
+def prepare_read_only(
+    path: str, busy_timeout: float | None = None, *, in_place: bool = True
+) -> ReadOnlyTarget:
     """Check the file and decide how to open it without writing anything.
 
+    A WAL database without side files is read in place as unchanging where a watch can
+    vouch for it (``in_place``; see the module's docstring), else through a private copy.
     A WAL database whose writer keeps opening and closing its connection changes under
     a copy: the decision and the copy are retried until ``busy_timeout`` (then
     :class:`StoreBusyError`, exit 5), and whenever the writer's side files are back the
@@ -60,6 +126,7 @@ def prepare_read_only(path: str, busy_timeout: float | None = None) -> ReadOnlyT
     """
     deadline = time.monotonic() + resolve_busy_timeout(busy_timeout)
     pause = 0.01
+    quiet_waits = 0
     while True:
         _check_regular_file(path)
         header = _read_header(path)
@@ -68,6 +135,14 @@ def prepare_read_only(path: str, busy_timeout: float | None = None) -> ReadOnlyT
         real = os.path.realpath(path)
         if not wal or _usable_sidecars(real):
             return ReadOnlyTarget(path, path, wal)
+        if in_place and quiet_waits <= QUIET_WAITS and not _any_side_file(real):
+            unchanging = _try_unchanging(path, real)
+            if isinstance(unchanging, ReadOnlyTarget):
+                return unchanging
+            if unchanging is not None and unchanging <= _copy_seconds(real):
+                quiet_waits += 1  # written moments ago: waiting is cheaper than a copy
+                time.sleep(min(unchanging, max(0.0, deadline - time.monotonic())))
+                continue
         target = _try_copy(path, real)
         if target is not None:
             return target
@@ -78,6 +153,51 @@ def prepare_read_only(path: str, busy_timeout: float | None = None) -> ReadOnlyT
             )
         time.sleep(pause)
         pause = min(pause * 2, 0.2)
+
+
+def _try_unchanging(path: str, real: str) -> ReadOnlyTarget | float | None:
+    """The file as an unchanging in-place target; or seconds to wait until it has been
+    quiet long enough; or None when no watch can vouch for it (copy it instead).
+
+    The watch starts before the file is looked at, so anything after that look is seen.
+    """
+    watch = ChangeWatch.open(real)
+    if watch is None:
+        return None
+    try:
+        info = os.stat(real)
+        with open(real, "rb") as handle:
+            header = handle.read(HEADER_SIZE)
+    except OSError:
+        watch.close()
+        return 0.0
+    quiet = _quiet_seconds(info)
+    age = time.time() - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9
+    still_wal = len(header) == HEADER_SIZE and header[18] == 2 and header[19] == 2
+    if not still_wal or _any_side_file(real) or age < quiet or watch.changed():
+        watch.close()
+        return None if age < 0 else max(0.0, quiet - age)  # a time ahead of the clock: copy
+    return ReadOnlyTarget(path, real, True, watch=watch, identity=_identity(info))
+
+
+def _copy_seconds(real: str) -> float:
+    try:
+        return os.stat(real).st_size / COPY_BYTES_PER_SECOND
+    except OSError:
+        return 0.0
+
+
+def _quiet_seconds(info: os.stat_result) -> float:
+    whole_seconds = info.st_mtime_ns % 10**9 == 0 and info.st_ctime_ns % 10**9 == 0
+    return COARSE_QUIET_SECONDS if whole_seconds else QUIET_SECONDS
+
+
+def _identity(info: os.stat_result) -> tuple[int, ...]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _any_side_file(real: str) -> bool:
+    return any(os.path.lexists(real + suffix) for suffix in SIDE_FILES)
 
 
 def _usable_sidecars(real: str) -> bool:
@@ -149,18 +269,27 @@ def _read_header(path: str) -> bytes:
 
 def _stable_copy(path: str, copy_dir: str) -> tuple[str, tuple[tuple[int, int] | None, ...]] | None:
     """Copy the file (and a ``-wal`` without ``-shm``: its commits count); None if a
-    writer changed them while we copied."""
+    writer changed them while we copied.
+
+    Sizes and mtimes alone miss a checkpoint that wrote within the clock tick of the
+    last one; where a watch is available, any write to the file during the copy counts.
+    """
     target = os.path.join(copy_dir, "snapshot.db")
-    before = _signature(path)
+    watch = ChangeWatch.open(path, file_events=CONTENT_EVENTS, directory=False)
     try:
-        shutil.copyfile(path, target)
-        if before[1] is not None:
-            shutil.copyfile(path + "-wal", target + "-wal")
-    except FileNotFoundError:
-        return None  # a writer checkpointed and removed the -wal meanwhile
-    if _signature(path) != before:
-        return None
-    return target, before
+        before = _signature(path)
+        try:
+            shutil.copyfile(path, target)
+            if before[1] is not None:
+                shutil.copyfile(path + "-wal", target + "-wal")
+        except FileNotFoundError:
+            return None  # a writer checkpointed and removed the -wal meanwhile
+        if _signature(path) != before or (watch is not None and watch.changed()):
+            return None
+        return target, before
+    finally:
+        if watch is not None:
+            watch.close()
 
 
 def _signature(path: str) -> tuple[tuple[int, int] | None, ...]:
@@ -207,9 +336,12 @@ def _decode_text(raw: bytes) -> str:
 def open_read_only_connection(
     target: ReadOnlyTarget, busy_timeout: float | None = None
 ) -> sqlite3.Connection:
+    # immutable=1: no locks and no side files, so nothing is created beside the file;
+    # right only while it does not change, which every read's caller checks after.
+    mode = "mode=ro&immutable=1" if target.is_unchanging else "mode=ro"
     with translate_errors(target.original):
         conn = sqlite3.connect(
-            f"{Path(target.open_path).resolve().as_uri()}?mode=ro",
+            f"{Path(target.open_path).resolve().as_uri()}?{mode}",
             uri=True,
             isolation_level=None,
             check_same_thread=False,

@@ -10,12 +10,14 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from ...base import EntityType, EventType
 from ...errors import SnapshotIntegrityError
 from ..hashing import state_hash
 from ..interface import UNLIMITED
+
+_T = TypeVar("_T")
 
 __all__ = ["SNAPSHOT_COLUMNS", "SUBSCRIPTION_COLUMNS", "SideTablesMixin", "state_hash"]
 
@@ -79,6 +81,9 @@ class SideTablesMixin:
     def reading(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
+    def read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        raise NotImplementedError
+
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
@@ -87,8 +92,7 @@ class SideTablesMixin:
     def has_snapshot_table(self) -> bool:
         """Whether the file has a ``snapshots`` table: a read-only audit never creates it,
         and a store written by an engine that predates snapshots simply has none."""
-        with self.reading() as conn:
-            return conn.execute(HAS_SNAPSHOTS).fetchone() is not None
+        return self.read(lambda conn: conn.execute(HAS_SNAPSHOTS).fetchone() is not None)
 
     def save_snapshot(
         self,
@@ -121,8 +125,8 @@ class SideTablesMixin:
             "ORDER BY sequence DESC, id DESC"
         )
         upper = UNLIMITED if max_sequence is None else max_sequence
-        with self.reading() as conn:
-            rows = conn.execute(sql, (EntityType(entity_type).value, entity_id, upper)).fetchall()
+        params = (EntityType(entity_type).value, entity_id, upper)
+        rows = self.read(lambda conn: conn.execute(sql, params).fetchall())
         filt = self.snapshot_filter
         for raw in rows:
             row = dict(zip(SNAPSHOT_COLUMNS, raw, strict=True))
@@ -139,8 +143,8 @@ class SideTablesMixin:
             f"{SELECT_SNAPSHOTS} WHERE entity_type = ? AND entity_id = ? "
             "ORDER BY version DESC, id DESC LIMIT 1"
         )
-        with self.reading() as conn:
-            raw = conn.execute(sql, (EntityType(entity_type).value, entity_id)).fetchone()
+        params = (EntityType(entity_type).value, entity_id)
+        raw = self.read(lambda conn: conn.execute(sql, params).fetchone())
         if raw is None:
             return None
         row = dict(zip(SNAPSHOT_COLUMNS, raw, strict=True))
@@ -161,8 +165,7 @@ class SideTablesMixin:
         params: tuple[str, ...] = ()
         if workflow_id is not None:
             sql, params = f"{sql} WHERE workflow_id = ?", (workflow_id,)
-        with self.reading() as conn:
-            rows = conn.execute(f"{sql} ORDER BY id", params).fetchall()
+        rows = self.read(lambda conn: conn.execute(f"{sql} ORDER BY id", params).fetchall())
         return [dict(zip(SNAPSHOT_COLUMNS, r, strict=True)) for r in rows]
 
     # -- durable subscription positions -------------------------------------------------
@@ -185,15 +188,13 @@ class SideTablesMixin:
             )
 
     def get_subscription(self, subscription_id: str) -> dict[str, Any] | None:
-        with self.reading() as conn:
-            row = conn.execute(
-                f"{SELECT_SUBSCRIPTIONS} WHERE id = ?", (subscription_id,)
-            ).fetchone()
+        sql = f"{SELECT_SUBSCRIPTIONS} WHERE id = ?"
+        row = self.read(lambda conn: conn.execute(sql, (subscription_id,)).fetchone())
         return _subscription_row(row) if row else None
 
     def list_subscriptions(self) -> list[dict[str, Any]]:
-        with self.reading() as conn:
-            rows = conn.execute(f"{SELECT_SUBSCRIPTIONS} ORDER BY id").fetchall()
+        sql = f"{SELECT_SUBSCRIPTIONS} ORDER BY id"
+        rows = self.read(lambda conn: conn.execute(sql).fetchall())
         return [_subscription_row(r) for r in rows]
 
     def update_subscription_sequence(self, subscription_id: str, last_sequence: int) -> None:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from ...base import EntityType, Event
 from ...errors import EventDecodeError, StoreCorruptError, StoreError
@@ -26,6 +26,7 @@ from .connection import (
 )
 from .query_sql import CompiledQuery, compile_query
 from .readonly import (
+    ChangedWhileRead,
     ReadOnlyTarget,
     open_read_only_connection,
     prepare_read_only,
@@ -44,6 +45,7 @@ old SQLite builds): one statement per row costs a statement reset and an update 
 ``sqlite_sequence`` each, about a seventh of ``append_batch``."""
 INSERT_EVENTS = _INTO + ", ".join([_ROW] * ROWS_PER_INSERT)
 PAGE_SIZE = 1000
+T = TypeVar("T")
 ELIDABLE_LENGTH = 1000
 """Longest payload text SQL may judge: far below Python's 4300-digit integer limit and
 its nesting depth (a payload of 1000 characters nests at most 500 deep)."""
@@ -161,22 +163,25 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._shared: sqlite3.Connection | None = None
+        self._switch_lock = threading.Lock()
         try:
-            conn = self._conn()
             if create_tables:
+                conn = self._conn()
                 with self._translate(), self._write_lock:
                     for statement in DDL:
                         conn.execute(statement)
             else:
-                if read_only:
-                    require_real_events_table(conn, self._location.path)
-                require_events_table(conn, self._location.path, EVENT_COLUMNS)
-                if notes is not None:
-                    with self._translate():
-                        notes.extra_columns = unknown_columns(conn)
+                self.read(self._check_schema)
         except BaseException:
             self.close()  # no caller gets a store to close: drop connections and temp copy
             raise
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        if self._read_only is not None:
+            require_real_events_table(conn, self._location.path)
+        require_events_table(conn, self._location.path, EVENT_COLUMNS)
+        if self._notes is not None:
+            self._notes.extra_columns = unknown_columns(conn)
 
     # -- connections -------------------------------------------------------------------
 
@@ -195,14 +200,18 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 self._shared = open_connection(self._location, create=True)
             return self._shared
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        target = self._read_only
+        if conn is not None and getattr(self._local, "target", None) is not target:
+            conn = None  # opened on a target since left; closed with the store
         if conn is None:
-            if self._read_only is not None:
-                conn = open_read_only_connection(self._read_only, self._busy_timeout)
+            if target is not None:
+                conn = open_read_only_connection(target, self._busy_timeout)
             else:
                 conn = open_connection(
                     self._location, create=self._create, busy_timeout=self._busy_timeout
                 )
             self._local.conn = conn
+            self._local.target = target
             with self._all_lock:
                 self._all.append(conn)
         return conn
@@ -212,13 +221,55 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """In-memory stores share one connection, so reads take the lock there too."""
+        """In-memory stores share one connection, so reads take the lock there too.
+
+        A file read in place as unchanging is vouched for when the block ends, before
+        anything it read is used: if it changed, :class:`ChangedWhileRead` is raised
+        instead of the block's result or error. :meth:`read` retries on a copy then.
+        """
         if self._location.is_memory:
             with self._write_lock, self._translate():
                 yield self._conn()
-        else:
+            return
+        conn = self._conn()
+        target: ReadOnlyTarget | None = self._local.target  # the one conn reads
+        if target is None or not target.is_unchanging:
             with self._translate():
-                yield self._conn()
+                yield conn
+            return
+        try:
+            with self._translate():
+                yield conn
+        except Exception as error:  # a torn page can look like corruption: judge it after
+            if not target.unchanged():
+                raise ChangedWhileRead(target) from error
+            raise
+        if not target.unchanged():
+            raise ChangedWhileRead(target)
+
+    def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` on a connection, its result vouched for: if a file read in place
+        changed meanwhile, the result is dropped and ``work`` runs again on a private
+        copy. ``work`` must only read, and return everything it read (no generators)."""
+        while True:
+            try:
+                with self.reading() as conn:
+                    return work(conn)
+            except ChangedWhileRead as changed:
+                self._leave_unchanging(changed.target)
+
+    def _leave_unchanging(self, target: ReadOnlyTarget) -> None:
+        """Read through a private copy (or in place, if a writer's side files are there)
+        from now on; once per changed target, whichever thread noticed first. Other
+        threads' connections are left open (one may be mid-read): each thread opens a
+        new one on its next read, and the old ones close with the store."""
+        with self._switch_lock:
+            if self._read_only is not target:
+                return
+            self._read_only = prepare_read_only(
+                self._location.path, self._busy_timeout, in_place=False
+            )
+            target.cleanup()  # its watch: any read still on it is now refused
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -236,20 +287,28 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
 
     @property
     def reads_private_copy(self) -> bool:
-        """A read-only store of a WAL database without side files reads a copy of it."""
+        """Whether a read-only store reads a private copy of its database (a WAL database
+        without side files that no watch can vouch for, or that changed while read)."""
         return self._read_only is not None and self._read_only.is_copy
+
+    @property
+    def read_mode(self) -> str | None:
+        """Ours: 'in place', 'unchanged in place' or 'private copy'; None when writable."""
+        return None if self._read_only is None else self._read_only.kind
 
     def refresh(self) -> bool:
         """Take a new private copy if the database changed since the last; True if it did.
 
         Followers call this between polls: a copy never sees later appends by itself.
         """
-        if self._read_only is None or not self._read_only.stale():
-            return False
-        self._drop_connections()
-        self._read_only.cleanup()
-        self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
-        return True
+        with self._switch_lock:
+            if self._read_only is None or not self._read_only.stale():
+                return False
+            self._drop_connections()
+            self._read_only.cleanup()
+            self._read_only = None
+            self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
+            return True
 
     def _drop_connections(self) -> None:
         with self._all_lock:
@@ -417,16 +476,20 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         self, sql: str, params: tuple[Any, ...]
     ) -> tuple[list[EventRow], StoreCorruptError | None]:
         """The rows a statement gives up to a damaged page, and the damage (None: none)."""
-        rows: list[EventRow] = []
-        try:
-            with self.reading() as conn:
-                if _fetch_plain_text(conn, sql, params, rows):
-                    return rows, None
-                for row in conn.execute(sql, params):
-                    rows.append(row)
-        except StoreCorruptError as error:
-            return rows, error
-        return rows, None
+
+        def fetch(conn: sqlite3.Connection) -> tuple[list[EventRow], StoreCorruptError | None]:
+            rows: list[EventRow] = []
+            try:
+                with self._translate():
+                    if _fetch_plain_text(conn, sql, params, rows):
+                        return rows, None
+                    for row in conn.execute(sql, params):
+                        rows.append(row)
+            except StoreCorruptError as error:
+                return rows, error
+            return rows, None
+
+        return self.read(fetch)
 
     def _past_damage(
         self, sql: str, params: tuple[Any, ...], low: int, high: int, ascending: bool
@@ -499,8 +562,11 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 remaining -= 1
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[EventRow]:
-        with self.reading() as conn:
-            return conn.execute(sql, params).fetchall()
+        return self.fetch_all(sql, params)
+
+    def fetch_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Ours: every row of one statement, read with :meth:`read` (vouched for)."""
+        return self.read(lambda conn: conn.execute(sql, params).fetchall())
 
     def _decode(
         self, rows: list[EventRow], compiled: CompiledQuery
@@ -575,9 +641,8 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return self._events_only(self._stream_by_sequence(compiled, bounds, elide))
 
     def get_current_sequence(self) -> int:
-        with self.reading() as conn:
-            value = conn.execute("SELECT MAX(sequence) FROM events").fetchone()[0]
-        return int(value or 0)
+        value = self.read(lambda conn: conn.execute("SELECT MAX(sequence) FROM events").fetchone())
+        return int(value[0] or 0)
 
     def get_events_since(self, sequence: int, limit: int = 1000) -> list[Event]:
         return list(self.get_events(EventQuery(from_sequence=sequence, limit=limit)))
@@ -611,8 +676,6 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         compiled = compile_query(query)
         if compiled.exact is not None:
             return super().count_events(query)
-        with self.reading() as conn:
-            row = conn.execute(
-                f"SELECT COUNT(*) FROM events WHERE {compiled.where}", compiled.params
-            ).fetchone()
+        sql = f"SELECT COUNT(*) FROM events WHERE {compiled.where}"
+        row = self.read(lambda conn: conn.execute(sql, compiled.params).fetchone())
         return int(row[0])
