@@ -1,5 +1,5 @@
 """`python -m stabilize_cli`."""
 
-from stabilize_cli.cli.app import main
+from stabilize_cli.cli.quick_complete import main
 
 main()

@@ -4,18 +4,25 @@ cli -> queries, render -> audit -> events, never back; each backend's SQL in its
 package (``events/store/<backend>``, ``audit/<backend>``), so that a second backend is
 a second package and nothing above the backends changes. Checked on the source text, so
 a violation fails here before anyone notices a slow Tab-completion or a library that
-suddenly needs Typer. Every rule is also shown to catch a planted violation.
+suddenly needs Typer. The package's comments and docstrings name only files and modules
+that exist (a moved module leaves no stale pointer behind). Every rule is also shown to
+catch a planted violation.
 """
 
 from __future__ import annotations
 
 import ast
+import io
+import re
 import shutil
+import tokenize
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "stabilize_cli"
+REPO = PACKAGE.parent
 
 BACKENDS = ("sqlite", "postgres")
 BACKEND_PACKAGES = tuple(
@@ -145,6 +152,109 @@ def sql_outside_backends(package_root: Path = PACKAGE) -> list[str]:
     ]
 
 
+PATH_REFERENCE = re.compile(
+    r"(?<![\w/.:<>-])((?:\.\./)*(?:[\w-]+/)+[\w.-]+\.(?:py|md|toml|sql|txt))\b"
+)
+"""A file named by its path (``audit/metrics_cache.py``, ``../shared/style.md``)."""
+BARE_REFERENCE = re.compile(r"(?<![\w/.:<>-])([\w-]+\.(?:py|md))\b")
+"""A file named alone (``options.py``, ``stabilize-format.md``): it exists somewhere."""
+MODULE_REFERENCE = re.compile(r"\bstabilize_cli(?:\.\w+)+")
+
+
+def comments_and_docstrings(path: Path) -> Iterator[tuple[int, str]]:
+    """Every comment and docstring of a module, with its line: where prose names files."""
+    source = path.read_text()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            yield token.start[0], token.string
+    for node in ast.walk(ast.parse(source)):
+        value = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            yield node.lineno, value.value
+
+
+def _known_files(package_root: Path) -> set[str]:
+    """Paths, from the repository's root, of the package (as given) and of everything
+    else in the repository (tests, docs, fixtures), and of ``../shared`` where present."""
+    inside = {
+        f"stabilize_cli/{p.relative_to(package_root).as_posix()}"
+        for p in package_root.rglob("*")
+        if p.is_file()
+    }
+    outside = {
+        p.relative_to(REPO).as_posix()
+        for top in REPO.iterdir()
+        if top.name not in ("stabilize_cli", ".git")
+        for p in ([top] if top.is_file() else top.rglob("*"))
+        if p.is_file()
+    }
+    return inside | outside
+
+
+def _bare_resolves(name: str, known: set[str]) -> bool:
+    shared = REPO.parent / "shared"
+    if not shared.is_dir() and name.endswith(".md"):
+        return True  # shared/ is beside the repository in CI, not in every checkout
+    in_shared = shared.is_dir() and any(shared.rglob(name))
+    return in_shared or any(n == name or n.endswith("/" + name) for n in known)
+
+
+def _path_resolves(reference: str, known: set[str]) -> bool:
+    if reference.startswith("../shared/"):
+        shared = REPO.parent / "shared"
+        return not shared.is_dir() or (REPO.parent / reference[3:]).is_file()
+    bare = reference.lstrip("./")
+    return any(name == bare or name.endswith("/" + bare) for name in known)
+
+
+def _module_resolves(reference: str, package_root: Path) -> bool:
+    """``stabilize_cli.a.b`` is a module or package, or a name defined at the top of one."""
+    parts = reference.split(".")[1:]
+    for cut in range(len(parts), -1, -1):
+        base = package_root.joinpath(*parts[:cut])
+        module = base.with_suffix(".py") if cut else None
+        if module is not None and module.is_file():
+            source = module
+        elif base.is_dir() and (base / "__init__.py").is_file():
+            source = base / "__init__.py"
+        else:
+            continue
+        rest = parts[cut:]
+        if not rest:
+            return True
+        name = rest[0]
+        defined = rf"^(?:async def|def|class)\s+{name}\b|^{name}\s*[:=]"
+        imported = rf"^\s*(?:from .* )?import .*\b{name}\b|^\s+{name},$|\"{name}\""
+        pattern = f"{defined}|{imported}"
+        return re.search(pattern, source.read_text(), re.MULTILINE) is not None
+    return False
+
+
+def dangling_references(package_root: Path = PACKAGE) -> list[str]:
+    """Files and modules named in the package's comments and docstrings that do not exist."""
+    known = _known_files(package_root)
+    found = []
+    for path in sorted(package_root.rglob("*.py")):
+        where = path.relative_to(package_root).as_posix()
+        for line, text in comments_and_docstrings(path):
+            found += [
+                f"{where}:{line}: {m.group(1)}"
+                for m in PATH_REFERENCE.finditer(text)
+                if not _path_resolves(m.group(1), known)
+            ]
+            found += [
+                f"{where}:{line}: {m.group(1)}"
+                for m in BARE_REFERENCE.finditer(text)
+                if not _bare_resolves(m.group(1), known)
+            ]
+            found += [
+                f"{where}:{line}: {m.group(0)}"
+                for m in MODULE_REFERENCE.finditer(text)
+                if not _module_resolves(m.group(0), package_root)
+            ]
+    return found
+
+
 # -- the rules, on the real tree ---------------------------------------------------------------
 
 
@@ -181,6 +291,23 @@ def test_only_the_explorer_imports_textual() -> None:
         if any(_matches(name, "textual") for name in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_comments_and_docstrings_name_only_files_that_exist() -> None:
+    assert dangling_references() == []
+
+
+def test_the_reference_check_reads_paths_and_modules() -> None:
+    """Not vacuous: the package's prose does name files and modules, and they resolve."""
+    named = [
+        m.group(1)
+        for path in PACKAGE.rglob("*.py")
+        for _, text in comments_and_docstrings(path)
+        for m in PATH_REFERENCE.finditer(text)
+    ]
+    assert "runs/model.py" in named
+    assert any(n.startswith("../shared/") for n in named)
+    assert len(named) >= 10
 
 
 def test_the_architecture_check_sees_relative_imports() -> None:
@@ -260,3 +387,56 @@ def test_sql_in_a_future_backend_package_is_allowed(tree: Path, where: str) -> N
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("LATEST = 'SELECT workflow_id FROM events ORDER BY sequence DESC'\n")
     assert sql_outside_backends(tree) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "prose", "named"),
+    [
+        (
+            "audit/leak.py",
+            '"""Figures kept in events/store/metrics_cache.py."""\n',
+            "events/store/metrics_cache.py",
+        ),
+        (
+            "cli/leak.py",
+            "# see stabilize_cli/cli/nowhere.py for why\nX = 1\n",
+            "stabilize_cli/cli/nowhere.py",
+        ),
+        (
+            "queries/leak.py",
+            'def f() -> None:\n    """As in ``runs/sqlite.py``."""\n',
+            "runs/sqlite.py",
+        ),
+        (
+            "render/leak.py",
+            '"""Uses stabilize_cli.render.no_such_module."""\n',
+            "stabilize_cli.render.no_such_module",
+        ),
+        (
+            "events/leak.py",
+            '"""Calls stabilize_cli.events.base.no_such_name."""\n',
+            "stabilize_cli.events.base.no_such_name",
+        ),
+        ("runs/leak.py", "# kept in timeline_cache.py\n", "timeline_cache.py"),
+        ("demo/leak.py", '"""As stabilize-format.md says."""\n', None),
+    ],
+)
+def test_a_reference_to_a_missing_file_is_caught(
+    tree: Path, where: str, prose: str, named: str | None
+) -> None:
+    assert dangling_references(tree) == []
+    (tree / where).write_text(prose)
+    if named is None:  # exists (in ../shared, or not checkable where shared/ is absent)
+        assert dangling_references(tree) == []
+        return
+    assert [v.split(": ", 1)[1] for v in dangling_references(tree)] == [named]
+    assert dangling_references(tree)[0].startswith(f"{where}:")
+
+
+def test_a_reference_to_a_file_that_exists_is_not_caught(tree: Path) -> None:
+    prose = (
+        '"""Kept by audit/metrics_cache.py and stabilize_cli.events.base.new_event_id;'
+        ' see cli/commands/<name>.py and tests/test_architecture.py."""\n'
+    )
+    (tree / "audit" / "fine.py").write_text(prose)
+    assert dangling_references(tree) == []

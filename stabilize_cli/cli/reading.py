@@ -13,7 +13,8 @@ from collections.abc import Sized
 
 import typer
 
-from ..events.store.raw import KNOWN_SCHEMA_VERSION, ReadNotes
+from ..events import base
+from ..events.store.raw import ReadNotes
 from ..render.incomplete import sequence_list
 from ..render.sanitize import clean
 from .exit_codes import ExitCode
@@ -46,7 +47,7 @@ def warnings(notes: ReadNotes, *, shown_raw: bool = False) -> list[str]:
             f"skipping event {event_id} (sequence {first})"
             + (f" and {more} more" if more else "")
             + f" in rebuilt states: schema_version {version} is newer than this tool reads "
-            f"({KNOWN_SCHEMA_VERSION})"
+            f"({base.CURRENT_SCHEMA_VERSION})"
         )
     if notes.naive_timestamps:
         lines.append(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from ..events.timeutil import TIME_RANGE, TimeRangeError, ensure_utc, utc_now
+from ..events.timeutil import TIME_RANGE, TimeRangeError, ensure_utc, parse_timestamp, utc_now
 from ..queries.errors import InvalidInputError
 
 TIME_METAVAR = "TIME"
@@ -37,7 +37,7 @@ def parse_time(text: str, *, now: Clock = utc_now, what: str = "time") -> dateti
         if _RELATIVE.fullmatch(word):
             seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(word))
             return ensure_utc(now()) - timedelta(seconds=seconds)
-        return ensure_utc(datetime.fromisoformat(raw))
+        return parse_timestamp(raw)  # the one ISO 8601 reading, stored times' too
     except TimeRangeError:
         raise InvalidInputError(
             f"{what} {raw} is outside the times this tool can hold ({TIME_RANGE})"

@@ -2,7 +2,7 @@
 
 A newcomer needs a database holding every shape the tool reports on (failures with
 stack traces, retries, skips, a pause, a cancel, parallel branches) before having an
-engine of their own. Nothing runs (:mod:`.demo_simulation`): a seeded ``random.Random``
+engine of their own. Nothing runs (:mod:`.simulation`): a seeded ``random.Random``
 draws durations, outcomes and ids, and a simulated clock drives :class:`EventRecorder`,
 so one seed always writes the same events, event ids included.
 """
@@ -25,35 +25,13 @@ from ..events.snapshots import SnapshotStore
 from ..events.store.postgres import PostgresEventStore
 from ..events.store.postgres.dsn import is_postgres_dsn, redact_dsn
 from ..events.store.sqlite import SqliteEventStore
+from ..events.ulids import UlidSource
 from .shapes import plan
 from .simulation import Run
 
 DEFAULT_SEED = 2026
 DEMO_START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def ulid_at(ms: int, randomness: int) -> str:
-    """A ULID: 48 bits of epoch milliseconds then 80 bits of randomness, Crockford base32."""
-    value = ((ms & (2**48 - 1)) << 80) | (randomness & (2**80 - 1))
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-
-
-class UlidSource:
-    """Monotonic ULIDs from a seeded RNG: ids sort in the order they were made."""
-
-    def __init__(self, rng: Random) -> None:
-        self._rng = rng
-        self._ms = -1
-        self._randomness = 0
-
-    def at(self, ms: int) -> str:
-        if ms > self._ms:
-            self._ms, self._randomness = ms, self._rng.getrandbits(79)
-        else:
-            self._randomness += 1
-        return ulid_at(self._ms, self._randomness)
 
 
 def _epoch_ms(moment: datetime) -> int:

@@ -1,6 +1,6 @@
 """What the demo simulates: workflow shapes, what goes wrong in them, their texts.
 
-Plain data and the seeded choices made over it; :mod:`.demo_simulation` turns one
+Plain data and the seeded choices made over it; :mod:`.simulation` turns one
 (shape, application, fate) into timed recorder calls.
 """
 

@@ -3,7 +3,8 @@
 Nothing runs: durations, handler delays and operators come from the seeded RNG, and
 each event is a :class:`Step` at a simulated microsecond. The engine's ordering holds:
 a stage's tasks start after the stage, tasks end before their stage, the workflow ends
-last; on cancel, the running task gets no completion event (real-stabilize/README.md).
+last; on cancel, the running task gets no completion event
+(../shared/real-stabilize/README.md).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from .timeutil import ensure_utc, format_timestamp, parse_timestamp, utc_now
+from .ulids import new_ulid
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,9 @@ RAW_EVENT_TYPE = RAW_EVENT_TYPE_KEY
 CURRENT_SCHEMA_VERSION = 1
 """The payload layout this build writes and folds. Read at call time (never copied), so
 a test or a later release that raises it is seen by migration and replay alike."""
+LEGACY_SCHEMA_VERSION = 1
+"""What an event stored without a ``schema_version`` is: the first layout (the column's
+``DEFAULT 1``), whatever :data:`CURRENT_SCHEMA_VERSION` has become since."""
 
 
 class EventType(StrEnum):
@@ -112,9 +116,7 @@ class EventMetadata:
 
 def new_event_id() -> str:
     """A ULID, so that ids sort by creation time."""
-    from ulid import ULID  # noqa: PLC0415 - python-ulid reads package metadata at import (25 ms)
-
-    return str(ULID())
+    return new_ulid()
 
 
 def _empty_metadata() -> EventMetadata:
@@ -135,7 +137,7 @@ class Event:
     version: int = 0
     data: dict[str, Any] = field(default_factory=dict)
     metadata: EventMetadata = field(default_factory=_empty_metadata)
-    schema_version: int = 1
+    schema_version: int = CURRENT_SCHEMA_VERSION
 
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None or self.timestamp.utcoffset():
@@ -189,7 +191,7 @@ class Event:
             version=int(data.get("version", 0)),
             data=payload,
             metadata=EventMetadata.from_dict(data.get("metadata") or {}),
-            schema_version=int(data.get("schema_version", 1)),
+            schema_version=int(data.get("schema_version", LEGACY_SCHEMA_VERSION)),
         )
 
 

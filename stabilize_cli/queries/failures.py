@@ -56,6 +56,8 @@ from typing import Any
 
 from ..events.base import Event, EventType
 from ..events.store import UNLIMITED, AuditableStore, EventQuery
+from ..events.ulids import CHARACTER as ULID_CHARACTER
+from ..events.ulids import LENGTH as ULID_LENGTH
 from ..runs.cause import Cause
 from .metrics import Track, check_count, check_range, scoped_events, untracked
 from .runs import StageCauses, stage_causes
@@ -83,7 +85,7 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "<uuid>",
     ),
-    (re.compile(r"\b(?=[0-9A-HJKMNP-TV-Z]*\d)[0-9A-HJKMNP-TV-Z]{26}\b"), "<ulid>"),
+    (re.compile(rf"\b(?={ULID_CHARACTER}*\d){ULID_CHARACTER}{{{ULID_LENGTH}}}\b"), "<ulid>"),
     (
         re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b(?=[a-fA-F]*\d)(?=\d*[a-fA-F])[0-9a-fA-F]{8,}\b"),
         "<hex>",

@@ -23,6 +23,7 @@ from ..events.errors import StoreCorruptError
 from ..events.snapshots import check_snapshot_row
 from ..events.store import AuditableStore
 from ..events.timeutil import OUT_OF_RANGE, TimeRangeError, parse_timestamp
+from ..events.ulids import is_ulid, timestamp_ms
 from .errors import InvalidInputError
 
 TOLERANCE = timedelta(seconds=5)
@@ -33,8 +34,6 @@ KNOWN_EVENT_TYPES = frozenset(t.value for t in EventType)
 KNOWN_ENTITY_TYPES = frozenset(t.value for t in EntityType)
 TERMINAL_TYPES = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
 STAGE_ENDS = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
-ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", re.IGNORECASE)
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PLAIN = re.compile(r"[A-Za-z0-9_.:/+-]{1,80}")
 
 
@@ -335,11 +334,11 @@ class _EventChecks:
             self._add(Severity.WARNING, "timestamp-backwards", message, last[1], row.sequence)
 
     def _event_id(self, row: RawEvent) -> None:
-        if not isinstance(row.event_id, str) or not ULID.fullmatch(row.event_id):
+        if not is_ulid(row.event_id):
             message = f"event_id {_shown(row.event_id)} is not a ULID"
             self._add(Severity.WARNING, "bad-event-id", message, row.sequence)
             return
-        moment = _ulid_ms(row.event_id)
+        moment = timestamp_ms(str(row.event_id))
         last, self.last_id_ms = self.last_id_ms, (moment, row.sequence)
         slack = self.tolerance // timedelta(milliseconds=1)
         if last is not None and moment < last[0] - slack:
@@ -469,14 +468,6 @@ def _payload_problem(raw: object) -> str | None:
     if not isinstance(value, dict):
         return f"is a JSON {type(value).__name__}, not an object"
     return None
-
-
-def _ulid_ms(text: str) -> int:
-    """The millisecond timestamp in a ULID's first ten characters."""
-    value = 0
-    for char in text[:10].upper():
-        value = value * 32 + CROCKFORD.index(char)
-    return value
 
 
 def _order(finding: Finding) -> tuple[int, int, str]:

@@ -11,26 +11,11 @@ from typing import Any
 from ..audit import read_models_for
 from ..audit.contracts import WorkflowSummary
 from ..events.base import EntityType
+from ..events.statuses import STATUSES
 from ..events.store import AuditableStore, EventQuery
 from ..events.timeutil import parse_timestamp
 from ..redaction import Redactor
 from .errors import InvalidInputError, NotFoundError
-
-STATUSES = (
-    "NOT_STARTED",
-    "RUNNING",
-    "PAUSED",
-    "SUSPENDED",
-    "SUCCEEDED",
-    "FAILED_CONTINUE",
-    "TERMINAL",
-    "CANCELED",
-    "REDIRECT",
-    "STOPPED",
-    "SKIPPED",
-    "BUFFERED",
-)
-"""The engine's status names (stabilize-format.md): what ``--status`` takes."""
 
 LATEST = "latest"
 LATEST_FAILED = "latest-failed"

@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 
+from ..events.timeutil import parse_timestamp
 from .console import make_console
 from .fit import FitColumn, FitTable
 from .formats import ROW_FORMATS, Format, FormatNotAvailableError
@@ -244,7 +245,7 @@ def table_time(value: Any) -> Any:
         if isinstance(value, datetime):
             moment = value
         elif isinstance(value, str):
-            moment = datetime.fromisoformat(value)
+            moment = parse_timestamp(value)
         else:
             return value
         if moment.tzinfo is not None:

@@ -20,7 +20,6 @@ few are still running. Workflows overlap in time, so their rows interleave.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -36,6 +35,7 @@ from typing import Any
 
 from stabilize_cli.events import EventReplayer, SnapshotStore, SqliteEventStore
 from stabilize_cli.events.store.sqlite.schema import DDL, EVENT_COLUMNS
+from stabilize_cli.events.ulids import encode
 
 LARGE_WORKFLOWS = 70_000
 SMALL_WORKFLOWS = 500
@@ -52,7 +52,6 @@ INSERT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS[1:])}) "
     f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS[1:])})"
 )
-_B32 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
 APPS = ("payments", "data-platform", "search", "billing", "identity", "checkout", "ml-infra")
 PIPELINES = (
@@ -108,9 +107,7 @@ ERRORS = (
 
 def ulid(ms: int, rng: random.Random) -> str:
     """A ULID (26 Crockford base32 characters) for this millisecond, from the seeded rng."""
-    value = (ms << 80) | rng.getrandbits(80)
-    encoded = base64.b32encode(value.to_bytes(20, "big"))[-26:]
-    return encoded.translate(_B32).decode()
+    return encode(ms, rng.getrandbits(80))
 
 
 def iso(ms: float) -> str:

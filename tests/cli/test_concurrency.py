@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
-from stabilize_cli.demo import UlidSource
 from stabilize_cli.events.base import Event, EventMetadata, EventType
 from stabilize_cli.events.errors import StoreBusyError
 from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
+from stabilize_cli.events.ulids import UlidSource
 from stabilize_cli.queries.events import BUSY_RETRIES, follow_events
 
 from ..conftest import REAL_DB

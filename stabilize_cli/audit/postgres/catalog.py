@@ -103,6 +103,7 @@ CREATED = (
 WALK_PAGE = 2000
 LAZY_LIMIT = 5000
 
+
 def _time(value: object) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else None
 
@@ -114,9 +115,7 @@ def summary(row: tuple[Any, ...]) -> WorkflowSummary:
         workflow_id=wf,
         application=payload.get("application"),
         name=payload.get("name"),
-        status=status_after(
-            status_type, status_data if isinstance(status_data, dict) else None
-        ),
+        status=status_after(status_type, status_data if isinstance(status_data, dict) else None),
         start_time=_time(started),
         end_time=_time(ended),
         event_count=int(count),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ...events.store.sqlite.quick_reads import WORKFLOW_PREFIX, prefix_range
 from ...events.store.sqlite.store import SqliteEventStore
 from ..contracts import WorkflowSummary
 from ..lifecycle import status_after
@@ -77,10 +78,6 @@ WHERE (event_type = 'workflow.failed'
 ORDER BY sequence DESC LIMIT 1
 """
 WORKFLOW_EXISTS = "SELECT 1 FROM events WHERE workflow_id = ? LIMIT 1"
-WORKFLOW_PREFIX = """
-SELECT DISTINCT workflow_id FROM events
-WHERE workflow_id >= ? AND workflow_id < ? ORDER BY workflow_id LIMIT ?
-"""
 ENTITY_TYPES = "SELECT DISTINCT entity_type FROM events WHERE entity_id = ?"
 
 
@@ -144,8 +141,8 @@ class WorkflowCatalog:
         return bool(self._rows(WORKFLOW_EXISTS, (workflow_id,)))
 
     def with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
-        """Ids starting with ``prefix``: a range, not LIKE, so ``%`` and ``_`` stay literal."""
-        return [r[0] for r in self._rows(WORKFLOW_PREFIX, (prefix, prefix + "\U0010ffff", limit))]
+        """Ids starting with ``prefix`` (the query Tab completion makes, ``quick_reads``)."""
+        return [r[0] for r in self._rows(WORKFLOW_PREFIX, (*prefix_range(prefix), limit))]
 
     def latest(self, *, failed: bool = False) -> str | None:
         queries = (LATEST_FAILED,) if failed else (LATEST_CREATED, LATEST_ANY)

@@ -1,13 +1,19 @@
 """Event stores: the backend-neutral contract, and one package per backend (``sqlite``;
-``postgres``)."""
+``postgres``).
+
+Names are imported on first use, so that a module of one backend (Tab completion's
+``sqlite.quick_reads``) can be loaded without the whole contract."""
+
+from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .elision import ElidedKeyError, ElidedPayload, Elision
-from .hashing import state_hash
-from .interface import UNLIMITED, AppendResult, AuditableStore, EventQuery, EventStore
-from .sqlite import SqliteEventStore
+if TYPE_CHECKING:
+    from .elision import ElidedKeyError, ElidedPayload, Elision
+    from .hashing import state_hash
+    from .interface import UNLIMITED, AppendResult, AuditableStore, EventQuery, EventStore
+    from .sqlite import SqliteEventStore
 
 __all__ = [
     "UNLIMITED",
@@ -22,10 +28,23 @@ __all__ = [
     "state_hash",
 ]
 
+_HOMES = {
+    "ElidedKeyError": ".elision",
+    "ElidedPayload": ".elision",
+    "Elision": ".elision",
+    "state_hash": ".hashing",
+    "UNLIMITED": ".interface",
+    "AppendResult": ".interface",
+    "AuditableStore": ".interface",
+    "EventQuery": ".interface",
+    "EventStore": ".interface",
+    "SqliteEventStore": ".sqlite",
+}
+
 
 def __getattr__(name: str) -> Any:
-    """``PostgresEventStore``, offered here as the engine's ``stabilize.events.store``
-    offers it, imported on first use: SQLite runs never load the PostgreSQL backend."""
+    """A contract name from its module; ``PostgresEventStore`` as the engine's
+    ``stabilize.events.store`` offers it: SQLite runs never load the PostgreSQL backend."""
     if name == "PostgresEventStore":
         try:
             backend = importlib.import_module(".postgres", __name__)
@@ -34,6 +53,9 @@ def __getattr__(name: str) -> Any:
                 raise
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from exc
         value = backend.PostgresEventStore
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    elif name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name], __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value

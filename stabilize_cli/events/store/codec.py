@@ -10,7 +10,14 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from .. import base
-from ..base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
+from ..base import (
+    LEGACY_SCHEMA_VERSION,
+    RAW_EVENT_TYPE_KEY,
+    EntityType,
+    Event,
+    EventMetadata,
+    EventType,
+)
 from ..errors import EventDecodeError
 from ..timeutil import OUT_OF_RANGE, TimeRangeError, format_timestamp, parse_timestamp
 
@@ -120,7 +127,7 @@ def event_from_row(row: EventRow) -> Event:
             actor=actor,
             source_handler=source_handler,
         ),
-        schema_version=schema_version if schema_version is not None else 1,
+        schema_version=LEGACY_SCHEMA_VERSION if schema_version is None else schema_version,
     )
 
 
@@ -138,13 +145,15 @@ def elided_event_from_row(row: EventRow, payload: dict[str, Any]) -> Event | Non
     event_type = _TYPES.get(raw_type)
     if event_type is None or raw_type.partition(".")[0] != raw_entity:
         return None
-    if (1 if schema_version is None else schema_version) != base.CURRENT_SCHEMA_VERSION:
+    if (
+        LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
+    ) != base.CURRENT_SCHEMA_VERSION:
         return None
     try:
         timestamp = parse_timestamp(row[3])
     except ValueError:
         return None
-    schema = 1 if schema_version is None else schema_version
+    schema = LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
     entity = _ENTITIES[raw_entity]
     return elided_event(
         row[1], event_type, timestamp, row[0], entity, row[5], row[6], row[7], payload, schema

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .. import base
 from ..base import Event
 from ..errors import EventDecodeError
 from ..timeutil import parse_timestamp
 from .codec import EventRow
 from .columns import EVENT_COLUMNS
-
-KNOWN_SCHEMA_VERSION = 1
-"""The newest ``schema_version`` this library reads (the replay skips newer events)."""
 
 
 def json_value(value: object) -> Any:
@@ -101,7 +99,7 @@ class ReadNotes:
 
     def met_event(self, row: EventRow, event: Event) -> None:
         """Called for each decoded event: cheap tests first, the engine's form passes fast."""
-        if event.schema_version > KNOWN_SCHEMA_VERSION:
+        if event.schema_version > base.CURRENT_SCHEMA_VERSION:
             self.newer_schema[event.sequence] = (event.event_id, event.schema_version)
             self.newer_schema_ids.add(event.event_id)
         text: str = row[3]

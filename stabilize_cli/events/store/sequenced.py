@@ -3,7 +3,7 @@
 ``replace`` rebuilds each event through ``__init__`` from a keyword dict: about 10 µs an
 event, a third of what ``append_batch`` spent on a batch of 1,000. The copy here sets the
 slots directly, one line per field (the values are already validated: they come from a
-constructed event); ``tests/events/test_sequenced.py`` checks it against ``replace``.
+constructed event); ``tests/events/test_append_path.py`` checks it against ``replace``.
 """
 
 from __future__ import annotations

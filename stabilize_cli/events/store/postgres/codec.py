@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ... import base
-from ...base import RAW_EVENT_TYPE_KEY, EntityType, Event, EventMetadata, EventType
+from ...base import (
+    LEGACY_SCHEMA_VERSION,
+    RAW_EVENT_TYPE_KEY,
+    EntityType,
+    Event,
+    EventMetadata,
+    EventType,
+)
 from ...errors import EventDecodeError, StoreError
 from ..codec import elided_event, encode_payload
 
@@ -67,7 +74,7 @@ def event_from_pg_row(row: tuple[Any, ...]) -> Event:
             actor=actor,
             source_handler=source_handler,
         ),
-        schema_version=schema_version if schema_version is not None else 1,
+        schema_version=LEGACY_SCHEMA_VERSION if schema_version is None else schema_version,
     )
 
 
@@ -79,13 +86,15 @@ def elided_event_from_pg_row(row: tuple[Any, ...], payload: dict[str, Any]) -> E
     event_type = _TYPES.get(raw_type)
     if event_type is None or raw_type.partition(".")[0] != raw_entity:
         return None
-    if (1 if schema_version is None else schema_version) != base.CURRENT_SCHEMA_VERSION:
+    if (
+        LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
+    ) != base.CURRENT_SCHEMA_VERSION:
         return None
     if not isinstance(stamp, datetime):
         return None
     if stamp.tzinfo is not UTC:
         stamp = stamp.astimezone(UTC)
-    schema = 1 if schema_version is None else schema_version
+    schema = LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
     entity = EntityType(raw_entity)
     return elided_event(
         row[1], event_type, stamp, row[0], entity, row[5], row[6], row[7], payload, schema
