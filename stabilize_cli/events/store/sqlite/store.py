@@ -108,6 +108,16 @@ def _fetch_plain_text(
     return True
 
 
+def _after_damage(
+    damage: StoreCorruptError, skipped: list[tuple[int, int | None]]
+) -> StoreCorruptError:
+    """What a stream that met damage raises at its end: the ranges it left out, or the
+    damage itself when the rows around it were all recovered (still not a whole read)."""
+    if not skipped:
+        return damage
+    return DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read", skipped)
+
+
 def _stream_statements(
     compiled: CompiledQuery, ascending: bool, elide: Elision | None
 ) -> tuple[str, str, tuple[Any, ...]]:
@@ -176,6 +186,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             raise ValueError("read_only needs create_tables=False and a database file")
         self._busy_timeout = None if busy_timeout is None else resolve_busy_timeout(busy_timeout)
         self._create = create_tables
+        self._audit = read_only
+        """Fixed at open: an audit store never opens a writable connection, whatever
+        happens to its target while it is swapped for another."""
         self._read_only: ReadOnlyTarget | None = None
         if read_only:
             self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
@@ -223,9 +236,16 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         target = self._read_only
         if conn is not None and getattr(self._local, "target", None) is not target:
-            conn = None  # opened on a target since left; closed with the store
+            # opened on a target since left: this thread's own, and between its reads
+            with self._all_lock:
+                if conn in self._all:
+                    self._all.remove(conn)
+            conn.close()
+            conn = None
         if conn is None:
-            if target is not None:
+            if self._audit:
+                if target is None:  # never: the target is only ever swapped for another
+                    raise StoreError(f"{self.path}: no read-only target to open")
                 conn = open_read_only_connection(target, self._busy_timeout)
             else:
                 conn = open_connection(
@@ -282,8 +302,8 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
     def _leave_unchanging(self, target: ReadOnlyTarget) -> None:
         """Read through a private copy (or in place, if a writer's side files are there)
         from now on; once per changed target, whichever thread noticed first. Other
-        threads' connections are left open (one may be mid-read): each thread opens a
-        new one on its next read, and the old ones close with the store."""
+        threads' connections are left open (one may be mid-read): each thread closes its
+        old one and opens a new one on its next read."""
         with self._switch_lock:
             if self._read_only is not target:
                 return
@@ -323,12 +343,14 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         Followers call this between polls: a copy never sees later appends by itself.
         """
         with self._switch_lock:
-            if self._read_only is None or not self._read_only.stale():
+            old = self._read_only
+            if old is None or not old.stale():
                 return False
-            self._drop_connections()
-            self._read_only.cleanup()
-            self._read_only = None
+            # the new target first: if it cannot be had (busy), the old one stays in use
+            # other threads' connections stay open (one may be mid-read): each thread
+            # opens a new one on its next read
             self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
+            old.cleanup()
             return True
 
     def _drop_connections(self) -> None:
@@ -489,7 +511,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if len(rows) < page_size:
                 break
         if damage is not None:
-            raise DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read", skipped)
+            raise _after_damage(damage, skipped)
 
     def _step_past(
         self,
