@@ -48,30 +48,30 @@ FROM task_executions AS t JOIN stage_executions AS s ON s.id = t.stage_id
 WHERE s.execution_id = ? ORDER BY t.rowid
 """
 _FAILED = "('TERMINAL', 'FAILED_CONTINUE', 'STOPPED')"
+_STAGE_COLUMNS = """execution_id, id, ref_id, type, name, status, context, outputs,
+       requisite_stage_ref_ids, parent_stage_id, start_time, end_time, version, join_type"""
+_TASK_COLUMNS = """t.id, t.stage_id, t.name, t.implementing_class, t.status, t.start_time,
+       t.end_time, t.task_exception_details, t.version"""
 FAILED_STAGES = f"""
-SELECT execution_id, id, ref_id, type, name, status, context, outputs, requisite_stage_ref_ids,
-       parent_stage_id, start_time, end_time, version, join_type
+SELECT {_STAGE_COLUMNS}
 FROM stage_executions WHERE status IN {_FAILED} ORDER BY rowid
 """
 FAILED_TASKS = f"""
-SELECT t.id, t.stage_id, t.name, t.implementing_class, t.status, t.start_time, t.end_time,
-       t.task_exception_details, t.version
+SELECT {_TASK_COLUMNS}
 FROM task_executions AS t JOIN stage_executions AS s ON s.id = t.stage_id
 WHERE s.status IN {_FAILED} ORDER BY t.rowid
 """
-
-
-_KEYSET = " AND {table}.rowid > ? AND {table}.rowid <= ? ORDER BY {table}.rowid LIMIT ?"
-FAILED_STAGES_READABLE = FAILED_STAGES.replace(
-    "SELECT execution_id", "SELECT rowid, execution_id"
-).replace(" ORDER BY rowid", _KEYSET.format(table="stage_executions"))
-TASKS_READABLE = (
-    TASKS.replace("SELECT t.id", "SELECT t.rowid, t.id")
-    .replace("JOIN stage_executions AS s ON s.id = t.stage_id\nWHERE s.execution_id = ?", "WHERE 1")
-    .replace(" ORDER BY t.rowid", _KEYSET.format(table="t"))
-)
-if "stage_executions AS s" in TASKS_READABLE:  # pragma: no cover - guards an edit of TASKS
-    raise ImportError("run_tables.TASKS changed shape: update TASKS_READABLE")
+# The damaged path's keyset reads (``keyset_rows``): rowid first, then the same columns.
+FAILED_STAGES_READABLE = f"""
+SELECT rowid, {_STAGE_COLUMNS}
+FROM stage_executions WHERE status IN {_FAILED}
+  AND rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?
+"""
+TASKS_READABLE = f"""
+SELECT t.rowid, {_TASK_COLUMNS}
+FROM task_executions AS t
+WHERE t.rowid > ? AND t.rowid <= ? ORDER BY t.rowid LIMIT ?
+"""
 
 
 class SqliteRunTables:
