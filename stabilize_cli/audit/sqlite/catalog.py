@@ -35,7 +35,7 @@ WORKFLOW_SEQUENCES = (
     "SELECT sequence FROM events WHERE workflow_id = ? AND sequence > ? ORDER BY sequence"
 )
 
-WORKFLOW_SUMMARIES = f"""
+_SUMMARIES = f"""
 WITH per_workflow AS (
     SELECT workflow_id,
            COUNT(*) AS event_count,
@@ -49,10 +49,11 @@ WITH per_workflow AS (
            SUM(CASE WHEN event_type = 'stage.failed' THEN NOT EXISTS (
                    SELECT 1 FROM events AS later
                    WHERE later.entity_type = 'stage' AND later.entity_id = events.entity_id
-                     AND later.sequence > events.sequence AND later.event_type IN ({_IN_ENDS}))
+                     AND later.sequence > events.sequence
+                     AND later.event_type IN ({_IN_ENDS}){{later_within}})
                ELSE 0 END) AS failed_stages,
            SUM(event_type IN ({_IN_TERMINAL})) AS ends
-    FROM events
+    FROM events{{rows}}
     GROUP BY workflow_id
 )
 SELECT w.workflow_id, w.event_count, w.first_sequence, w.last_sequence, w.failed_stages,
@@ -64,6 +65,16 @@ LEFT JOIN events AS status ON status.sequence = w.status_seq
 LEFT JOIN events AS ended ON ended.sequence = w.end_seq
 ORDER BY w.first_sequence DESC
 """
+
+
+def summaries_sql(rows: str = "", later_within: str = "") -> str:
+    """``WORKFLOW_SUMMARIES`` over some of the rows, by one set of rules: ``rows`` a
+    ``WHERE`` for the events aggregated, ``later_within`` an `` AND`` on the later stage
+    ends looked up (a damaged store: both keep to the readable ranges)."""
+    return _SUMMARIES.format(rows=rows, later_within=later_within)
+
+
+WORKFLOW_SUMMARIES = summaries_sql()
 
 LATEST_CREATED = """
 SELECT workflow_id FROM events WHERE event_type = 'workflow.created'
@@ -100,6 +111,24 @@ def _object_or_none(raw: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def summary_of_row(row: tuple[Any, ...]) -> WorkflowSummary:
+    """A row of :func:`summaries_sql` as the summary it stands for."""
+    wf, count, first, last, failed, created, started, status_type, status_data, ended, ends = row
+    return WorkflowSummary(
+        workflow_id=wf,
+        application=_payload(created).get("application"),
+        name=_payload(created).get("name"),
+        status=status_after(status_type, _object_or_none(status_data)),
+        start_time=started,
+        end_time=ended,
+        event_count=count,
+        failed_stages=int(failed or 0),
+        first_sequence=first,
+        last_sequence=last,
+        restarts=max(0, int(ends or 0) - 1),
+    )
+
+
 class WorkflowCatalog:
     """Read-only questions over every workflow in a store."""
 
@@ -111,34 +140,7 @@ class WorkflowCatalog:
 
     def summaries(self) -> list[WorkflowSummary]:
         """Every workflow, newest first."""
-        return [
-            WorkflowSummary(
-                workflow_id=wf,
-                application=_payload(created).get("application"),
-                name=_payload(created).get("name"),
-                status=status_after(status_type, _object_or_none(status_data)),
-                start_time=started,
-                end_time=ended,
-                event_count=count,
-                failed_stages=int(failed or 0),
-                first_sequence=first,
-                last_sequence=last,
-                restarts=max(0, int(ends or 0) - 1),
-            )
-            for (
-                wf,
-                count,
-                first,
-                last,
-                failed,
-                created,
-                started,
-                status_type,
-                status_data,
-                ended,
-                ends,
-            ) in self._rows(WORKFLOW_SUMMARIES)
-        ]
+        return [summary_of_row(row) for row in self._rows(WORKFLOW_SUMMARIES)]
 
     def exists(self, workflow_id: str) -> bool:
         return bool(self._rows(WORKFLOW_EXISTS, (workflow_id,)))

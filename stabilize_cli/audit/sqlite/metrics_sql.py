@@ -197,19 +197,20 @@ NEXT_DAY = "SELECT substr(min(timestamp), 1, 10) FROM events WHERE timestamp >= 
 MAX_SEQUENCE = 2**63 - 1
 
 
-def readable_within(ranges: list[tuple[int, int | None]]) -> str:
+def readable_within(ranges: list[tuple[int, int | None]], column: str = "sequence") -> str:
     """Rows outside these damaged sequence ranges, as rowid ranges SQLite seeks one by one
     (a scan reaching a damaged page fails whole). The last row before a damaged range is
-    taken by an exact seek: a range scan steps past its last row, onto the damage."""
+    taken by an exact seek: a range scan steps past its last row, onto the damage.
+    ``column``: the sequence as the statement names it (a table alias)."""
     terms: list[str] = []
     start = 0
     for first, last in sorted(ranges, key=lambda r: r[0]):
         if first - 2 >= start:
-            terms.append(f"sequence BETWEEN {start} AND {first - 2}")
+            terms.append(f"{column} BETWEEN {start} AND {first - 2}")
         if first - 1 >= max(start, 1):
-            terms.append(f"sequence = {first - 1}")
+            terms.append(f"{column} = {first - 1}")
         if last is None:
             return "(" + " OR ".join(terms or ["0"]) + ")"
         start = max(start, last + 1)
-    terms.append(f"sequence BETWEEN {start} AND {MAX_SEQUENCE}")
+    terms.append(f"{column} BETWEEN {start} AND {MAX_SEQUENCE}")
     return "(" + " OR ".join(terms) + ")"

@@ -13,28 +13,15 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...events.errors import StoreCorruptError
 from ...events.store.sqlite.store import SqliteEventStore
 from ..contracts import WorkflowSummary
-from ..lifecycle import status_after
-from .catalog import (
-    STAGE_ENDS,
-    TERMINAL,
-    WORKFLOW_LIFECYCLE,
-    WORKFLOW_SUMMARIES,
-    WorkflowCatalog,
-    _object_or_none,
-    _payload,
-)
+from .catalog import WorkflowCatalog, _payload, summaries_sql, summary_of_row
+from .metrics_sql import readable_within
 
-_WHOLE = "    FROM events\n    GROUP BY workflow_id"
-_CHOSEN = "    FROM events WHERE workflow_id IN ({marks})\n    GROUP BY workflow_id"
-if _WHOLE not in WORKFLOW_SUMMARIES:  # pragma: no cover - guards an edit of the catalog
-    raise ImportError("catalog.WORKFLOW_SUMMARIES changed shape: update newest.py")
-SUMMARIES_OF = WORKFLOW_SUMMARIES.replace(_WHOLE, _CHOSEN)
+SUMMARIES_OF = summaries_sql(" WHERE workflow_id IN ({marks})")
 WALK = "SELECT sequence, workflow_id FROM events WHERE sequence < ? ORDER BY sequence DESC LIMIT ?"
 FIRST_OF = "SELECT MIN(sequence) FROM events WHERE workflow_id = ?"
 CREATED = "SELECT workflow_id, data FROM events WHERE event_type = 'workflow.created'"
@@ -55,24 +42,7 @@ def summaries_of(store: SqliteEventStore, workflow_ids: list[str]) -> list[Workf
     """The catalog's summaries of these workflows, newest first."""
     marks = ", ".join("?" for _ in workflow_ids)  # ids as stored: a BLOB id stays a BLOB
     sql = SUMMARIES_OF.replace("{marks}", marks)
-    return [_summary(row) for row in _rows(store, sql, tuple(workflow_ids))]
-
-
-def _summary(row: tuple[Any, ...]) -> WorkflowSummary:
-    wf, count, first, last, failed, created, started, status_type, status_data, ended, ends = row
-    return WorkflowSummary(
-        workflow_id=wf,
-        application=(_payload(created) or {}).get("application"),
-        name=(_payload(created) or {}).get("name"),
-        status=status_after(status_type, _object_or_none(status_data)),
-        start_time=started,
-        end_time=ended,
-        event_count=count,
-        failed_stages=int(failed or 0),
-        first_sequence=first,
-        last_sequence=last,
-        restarts=max(0, int(ends or 0) - 1),
-    )
+    return [summary_of_row(row) for row in _rows(store, sql, tuple(workflow_ids))]
 
 
 def newest_first(store: SqliteEventStore, batch: int = 50) -> Iterator[WorkflowSummary]:
@@ -149,67 +119,15 @@ def workflows_of_application(store: SqliteEventStore, application: str) -> froze
     for workflow_id, data in created:
         latest[workflow_id] = data
     return frozenset(
-        wf
-        for wf, data in latest.items()
-        if (_payload(data) or {}).get("application") == application
+        wf for wf, data in latest.items() if _payload(data).get("application") == application
     )
-
-
-@dataclass
-class _Tally:
-    """One workflow's figures, as ``WORKFLOW_SUMMARIES`` aggregates them, from its rows."""
-
-    first: int
-    last: int = 0
-    count: int = 0
-    created: Any = None
-    started: Any = None
-    status: tuple[Any, Any] = (None, None)
-    ended: Any = None
-    ends: int = 0
-    failed: list[tuple[int, Any]] = field(default_factory=list)
 
 
 def readable_summaries(store: SqliteEventStore) -> list[WorkflowSummary]:
     """Every workflow's summary from the rows that can be read, newest first: the
-    catalog's rules applied in Python to a keyset read past damaged pages (each range
-    left out is noted). A damaged store's path only: it reads every row."""
-    tallies: dict[Any, _Tally] = {}
-    stage_end: dict[Any, int] = {}
-    columns = "sequence, workflow_id, event_type, entity_type, entity_id, timestamp, data"
-    for seq, wf, kind, entity, entity_id, moment, data in store.readable_rows(columns):
-        tally = tallies.get(wf)
-        if tally is None:
-            tally = tallies[wf] = _Tally(seq)
-        tally.count += 1
-        tally.last = seq
-        if kind == "workflow.created":
-            tally.created = data
-        elif kind == "workflow.started":
-            tally.started = moment
-        if entity == "workflow" and kind in WORKFLOW_LIFECYCLE:
-            tally.status = (kind, data)
-        if kind in TERMINAL:
-            tally.ended = moment
-            tally.ends += 1
-        if entity == "stage" and kind in STAGE_ENDS:
-            stage_end[entity_id] = seq
-        if kind == "stage.failed":
-            tally.failed.append((seq, entity_id))
-    summaries = [
-        WorkflowSummary(
-            workflow_id=wf,
-            application=_payload(t.created).get("application"),
-            name=_payload(t.created).get("name"),
-            status=status_after(t.status[0], _object_or_none(t.status[1])),
-            start_time=t.started,
-            end_time=t.ended,
-            event_count=t.count,
-            failed_stages=sum(1 for seq, e in t.failed if stage_end.get(e, seq) <= seq),
-            first_sequence=t.first,
-            last_sequence=t.last,
-            restarts=max(0, t.ends - 1),
-        )
-        for wf, t in tallies.items()
-    ]
-    return sorted(summaries, key=lambda s: s.first_sequence, reverse=True)
+    catalog's own query kept to the readable sequence ranges (each range left out is
+    noted). A damaged store's path only."""
+    ranges = store.damaged_ranges()
+    rows = f" WHERE {readable_within(ranges)}"
+    later = f" AND {readable_within(ranges, 'later.sequence')}"
+    return [summary_of_row(row) for row in _rows(store, summaries_sql(rows, later), ())]
