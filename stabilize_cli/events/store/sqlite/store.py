@@ -118,6 +118,24 @@ def _after_damage(
     return DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read", skipped)
 
 
+def _left_out(
+    low: int, high: int, bound: int | None, ascending: bool, recovered: list[Any]
+) -> tuple[int, int | None] | None:
+    """The keys a damaged page kept from a window (low, high]: up to the bound past it
+    (ascending) or down to it, short of the rows recovered from the other side (a seek past
+    a damaged page can land on it: the next page's first rows are then read back towards
+    the damage); the whole rest when nothing beyond reads (None: nothing was left out)."""
+    last = None if high >= UNLIMITED else high
+    keys = [int(r[0]) for r in recovered]
+    if bound is None:
+        first, end = low + 1, last
+    elif ascending:
+        first, end = low + 1, (min(keys) - 1 if keys else bound)
+    else:
+        first, end = (max(keys) + 1 if keys else bound + 1), last
+    return None if end is not None and end < first else (first, end)
+
+
 def _stream_statements(
     compiled: CompiledQuery, ascending: bool, elide: Elision | None
 ) -> tuple[str, str, tuple[Any, ...]]:
@@ -503,7 +521,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 continue
             if broken is not None:
                 damage = damage or broken
-                bound, pending = self._step_past(sql, reverse, params, low, high, query, skipped)
+                bound, pending = self._step_past(
+                    sql, reverse, params, low, high, query.ascending, self._noting(skipped)
+                )
                 if bound is None:
                     break
                 low, high = (bound, high) if query.ascending else (low, bound)
@@ -516,66 +536,42 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
     def _step_past(
         self,
         sql: str,
-        reverse: str,
+        reverse: str | None,
         params: tuple[Any, ...],
         low: int,
         high: int,
-        query: EventQuery,
-        skipped: list[tuple[int, int | None]],
-    ) -> tuple[int | None, list[EventRow]]:
-        """The bound past a damaged page and the rows recovered before it; the range
-        left out is added to ``skipped`` and noted."""
-        bound = self._past_damage(sql, params, low, high, query.ascending)
-        pending: list[EventRow] = []
-        if bound is not None:
-            pending = self._recover(reverse, params, low, high, bound, query.ascending)
-        left_out = self._skipped(low, high, bound, query.ascending, pending)
-        if left_out is not None:
-            skipped.append(left_out)
-            if self._notes is not None:
-                self._notes.met_damage(*left_out)
-        return bound, pending
-
-    def _recover(
-        self,
-        reverse: str,
-        params: tuple[Any, ...],
-        low: int,
-        high: int,
-        bound: int,
         ascending: bool,
-    ) -> list[EventRow]:
-        """Rows between the damage and the bound past it, read from the other side, in
-        stream order. A seek past a damaged page can still land on it (a divider key in
-        the parent page larger than the damaged page's last row): the rows of the next
-        page before the bound are then found reading back towards the damage."""
-        window = (low, bound) if ascending else (bound, high)
-        rows, _ = self._fetch_readable(reverse, (*params, *window, PAGE_SIZE))
-        return rows[::-1]
-
-    def _skipped(
-        self,
-        low: int,
-        high: int,
-        bound: int | None,
-        ascending: bool,
-        recovered: list[EventRow] | None = None,
-    ) -> tuple[int, int | None] | None:
-        """The sequences a damaged page kept from a window (low, high]: up to the bound
-        past it (ascending) or down to it, short of the rows recovered from the other
-        side; the whole rest when nothing beyond reads (None: nothing was left out)."""
-        if high >= UNLIMITED:  # open-ended: up to the head, when it can be told
+        on_damage: Callable[[int, int | None], None],
+        *,
+        batch: int = PAGE_SIZE,
+        events: bool = True,
+    ) -> tuple[int | None, list[Any]]:
+        """Past a damaged page of a keyset read (the event stream and :meth:`keyset_rows`
+        alike): the bound past it (None: nothing beyond reads) and the rows before that
+        bound recovered from the other side (``reverse``); ``on_damage`` is told the range
+        left out. ``events``: keys are sequences, so an open range ends at the head."""
+        bound = self._past_damage(sql, params, low, high, ascending)
+        recovered: list[Any] = []
+        if bound is not None and reverse is not None:
+            window = (low, bound) if ascending else (bound, high)
+            recovered = self._fetch_readable(reverse, (*params, *window, batch))[0][::-1]
+        if events and high >= UNLIMITED:  # open-ended: up to the head, when it can be told
             with suppress(StoreError):
                 high = min(high, max(self.get_current_sequence(), low + 1))
-        last = None if high >= UNLIMITED else high
-        sequences = [int(r[0]) for r in recovered or ()]
-        if bound is None:
-            first, end = low + 1, last
-        elif ascending:
-            first, end = low + 1, (min(sequences) - 1 if sequences else bound)
-        else:
-            first, end = (max(sequences) + 1 if sequences else bound + 1), last
-        return None if end is not None and end < first else (first, end)
+        left_out = _left_out(low, high, bound, ascending, recovered)
+        if left_out is not None:
+            on_damage(*left_out)
+        return bound, recovered
+
+    def _noting(self, skipped: list[tuple[int, int | None]]) -> Callable[[int, int | None], None]:
+        """A damaged stream's ``on_damage``: keep the range for the end's error, note it."""
+
+        def met(first: int, last: int | None) -> None:
+            skipped.append((first, last))
+            if self._notes is not None:
+                self._notes.met_damage(first, last)
+
+        return met
 
     def _fetch_readable(
         self, sql: str, params: tuple[Any, ...]
@@ -883,13 +879,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 if len(rows) < batch:
                     return
                 continue
-            bound = self._past_damage(sql, params, low, high, True)
-            back: list[tuple[Any, ...]] = []
-            if bound is not None and reverse is not None:
-                back = self._fetch_readable(reverse, (*params, low, bound, batch))[0][::-1]
-            last = bound if not back else int(back[0][0]) - 1
-            if last is None or last >= low + 1:
-                on_damage(low + 1, last)
+            bound, back = self._step_past(
+                sql, reverse, params, low, high, True, on_damage, batch=batch, events=False
+            )
             yield from back
             if bound is None:
                 return
