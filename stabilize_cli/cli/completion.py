@@ -21,13 +21,11 @@ STAGE_TYPE_SAMPLE = 1000
 WORKFLOW_ID_LIMIT = 50
 DEFAULT_DB = "stabilize.db"
 DB_ENV = "STABILIZE_DB"
-PROFILE_ENV = "STABILIZE_PROFILE"
 
 WORKFLOW = "workflow"
 STATUS = "status"
 EVENT_TYPE = "event-type"
 STAGE_TYPE = "stage-type"
-KINDS = (WORKFLOW, STATUS, EVENT_TYPE, STAGE_TYPE)
 FROM_DATABASE = frozenset({WORKFLOW, STAGE_TYPE})
 """The kinds read from the database; the others are the engine's fixed names."""
 LATEST_WORDS = ("latest", "latest-failed")
@@ -42,7 +40,7 @@ def database(
     if environ.get(DB_ENV):
         return environ[DB_ENV]
     try:
-        from .profiles import load_profile  # noqa: PLC0415 - only on Tab
+        from .profiles import PROFILE_ENV, load_profile  # noqa: PLC0415 - only on Tab
 
         chosen = load_profile(profile or environ.get(PROFILE_ENV) or None, "completion", environ)
         return chosen.db(environ) or DEFAULT_DB

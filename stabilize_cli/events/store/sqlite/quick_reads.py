@@ -13,12 +13,12 @@ import json
 from typing import Any
 
 from ...errors import StoreOpenError
-from .connection import parse_connection_string, translate_errors
+from .connection import parse_connection_string
 from .readonly import (
-    ChangedWhileRead,
     open_read_only_connection,
     prepare_read_only,
     require_real_events_table,
+    vouched,
 )
 
 WORKFLOW_PREFIX = """
@@ -35,7 +35,7 @@ def prefix_range(prefix: str) -> tuple[str, str]:
 
 def _read(db: str, query: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
     """Every row of one query, opened and vouched for as every audit read is: a file read
-    in place as unchanging that changed meanwhile gives :class:`ChangedWhileRead` (a Tab
+    in place as unchanging that changed meanwhile gives ``ChangedWhileRead`` (a Tab
     then completes nothing), never rows from a torn read."""
     location = parse_connection_string(db)
     if location.is_memory:
@@ -44,18 +44,11 @@ def _read(db: str, query: str, parameters: tuple[object, ...]) -> list[tuple[Any
     try:
         conn = open_read_only_connection(target)
         try:
-            require_real_events_table(conn, location.path)
-            with translate_errors(location.path):
-                rows = conn.execute(query, parameters).fetchall()
-        except Exception as error:  # a torn page can look like corruption: judge it after
-            if not target.unchanged():
-                raise ChangedWhileRead(target) from error
-            raise
+            with vouched(target, location.path):
+                require_real_events_table(conn, location.path)
+                return conn.execute(query, parameters).fetchall()
         finally:
             conn.close()
-        if not target.unchanged():
-            raise ChangedWhileRead(target)
-        return rows
     finally:
         target.cleanup()
 

@@ -22,6 +22,8 @@ import shutil
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +112,27 @@ class ReadOnlyTarget:
             private_copies.remove(self.copy_dir)
         if self.watch is not None:
             self.watch.close()
+
+
+@contextmanager
+def vouched(target: ReadOnlyTarget | None, path: str) -> Iterator[None]:
+    """A read whose rows are used only if a file read in place as unchanging still is
+    when the block ends: else :class:`ChangedWhileRead`, instead of the block's result or
+    error (a torn page can look like corruption: it is judged after). The store's reads
+    and Tab completion's both go through here."""
+    if target is None or not target.is_unchanging:
+        with translate_errors(path):
+            yield
+        return
+    try:
+        with translate_errors(path):
+            yield
+    except Exception as error:
+        if not target.unchanged():
+            raise ChangedWhileRead(target) from error
+        raise
+    if not target.unchanged():
+        raise ChangedWhileRead(target)
 
 
 def prepare_read_only(

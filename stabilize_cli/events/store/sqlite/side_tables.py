@@ -73,13 +73,10 @@ ON CONFLICT(id) DO UPDATE SET
 
 
 class SideTablesMixin:
-    """Snapshot and subscription rows; the store provides the two connection scopes."""
+    """Snapshot and subscription rows; the store provides ``read`` and ``transaction``."""
 
     snapshot_filter: Callable[[dict[str, Any]], dict[str, Any]] | None
     """Applied to every snapshot row read (the CLI's redaction)."""
-
-    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
 
     def read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         raise NotImplementedError

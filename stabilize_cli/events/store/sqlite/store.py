@@ -31,6 +31,7 @@ from .readonly import (
     open_read_only_connection,
     prepare_read_only,
     require_real_events_table,
+    vouched,
 )
 from .schema import DDL, EVENT_COLUMNS, unknown_columns
 from .side_tables import SideTablesMixin
@@ -279,8 +280,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return translate_errors(self._location.path)
 
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
-        """In-memory stores share one connection, so reads take the lock there too.
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """Private: callers go through :meth:`read`, which retries what this refuses.
+        In-memory stores share one connection, so reads take the lock there too.
 
         A file read in place as unchanging is vouched for when the block ends, before
         anything it read is used: if it changed, :class:`ChangedWhileRead` is raised
@@ -291,20 +293,8 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 yield self._conn()
             return
         conn = self._conn()
-        target: ReadOnlyTarget | None = self._local.target  # the one conn reads
-        if target is None or not target.is_unchanging:
-            with self._translate():
-                yield conn
-            return
-        try:
-            with self._translate():
-                yield conn
-        except Exception as error:  # a torn page can look like corruption: judge it after
-            if not target.unchanged():
-                raise ChangedWhileRead(target) from error
-            raise
-        if not target.unchanged():
-            raise ChangedWhileRead(target)
+        with vouched(self._local.target, self._location.path):  # the target conn reads
+            yield conn
 
     def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work`` on a connection, its result vouched for: if a file read in place
@@ -312,7 +302,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         copy. ``work`` must only read, and return everything it read (no generators)."""
         while True:
             try:
-                with self.reading() as conn:
+                with self._reading() as conn:
                     return work(conn)
             except ChangedWhileRead as changed:
                 self._leave_unchanging(changed.target)
@@ -655,13 +645,13 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             sql += " LIMIT ? OFFSET ?"
             params = (*params, remaining, to_skip)
             to_skip = 0
-        sequences = [row[0] for row in self._fetch(sql, params)]
+        sequences = [row[0] for row in self.fetch_all(sql, params)]
         for start in range(0, len(sequences), PAGE_SIZE):
             page = sequences[start : start + PAGE_SIZE]
             marks = ", ".join("?" for _ in page)
             rows = {
                 r[0]: r
-                for r in self._fetch(f"{SELECT_EVENTS} WHERE sequence IN ({marks})", tuple(page))
+                for r in self.fetch_all(f"{SELECT_EVENTS} WHERE sequence IN ({marks})", tuple(page))
             }
             for event in self._decode([rows[seq] for seq in page if seq in rows], compiled):
                 if remaining == 0:
@@ -671,9 +661,6 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                     continue
                 yield event
                 remaining -= 1
-
-    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[EventRow]:
-        return self.fetch_all(sql, params)
 
     def fetch_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Ours: every row of one statement, read with :meth:`read` (vouched for)."""
@@ -713,7 +700,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 continue
             event = elided_event_from_row(row, payload)
             if event is None:
-                again = self._fetch(f"{SELECT_EVENTS} WHERE sequence = ?", (row[0],))
+                again = self.fetch_all(f"{SELECT_EVENTS} WHERE sequence = ?", (row[0],))
                 yield from self._decode(again, compiled)
             elif compiled.exact is None or compiled.exact(event):
                 if notes is not None:
@@ -908,7 +895,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return events, (str(events[-1].sequence) if events else cursor)
 
     def get_event_by_id(self, event_id: str) -> Event | None:
-        rows = self._fetch(f"{SELECT_EVENTS} WHERE event_id = ?", (event_id,))
+        rows = self.fetch_all(f"{SELECT_EVENTS} WHERE event_id = ?", (event_id,))
         if not rows:
             return None
         event = event_from_row(rows[0])
