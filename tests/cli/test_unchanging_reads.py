@@ -25,9 +25,11 @@ from typing import Any
 
 import pytest
 
+from stabilize_cli.cli.completion import WORKFLOW, candidates
 from stabilize_cli.events import SqliteEventStore
+from stabilize_cli.events.errors import StoreBusyError
 from stabilize_cli.events.store import UNLIMITED, EventQuery
-from stabilize_cli.events.store.sqlite import private_copies, readonly
+from stabilize_cli.events.store.sqlite import private_copies, quick_reads, readonly
 from stabilize_cli.events.store.sqlite.store import SqliteEventStore as Store
 from stabilize_cli.events.store.sqlite.watch import ChangeWatch, file_system_type
 
@@ -375,3 +377,23 @@ def test_threads_reading_one_store_ride_out_the_switch_to_a_copy(
     committed = {189} | {int(line) for line in log.read_text().split()}
     assert seen
     assert set(seen) <= committed
+
+
+def test_a_tab_completes_nothing_rather_than_copy_a_big_file(
+    tmp_path: Path, copies: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Tab on a file that cannot be read in place (written moments ago) waits
+    ``TAB_SECONDS`` at most, not an audit's 30 s, and copies only a small file."""
+    db = _quiet_wal(tmp_path)
+    monkeypatch.setattr(readonly, "QUIET_SECONDS", 30.0)
+    os.utime(db)  # a change just now: not read in place for 30 s
+    monkeypatch.setattr(quick_reads, "TAB_COPY_BYTES", db.stat().st_size - 1)
+    started = time.monotonic()
+    with pytest.raises(StoreBusyError):
+        quick_reads.workflow_ids_with_prefix(str(db), WF[:4], 5)
+    assert candidates(WORKFLOW, WF[:4], str(db)) == []
+    assert time.monotonic() - started < 5  # not the audit's 30 s wait for quiet
+    assert copies == []  # too big: not copied
+    monkeypatch.setattr(quick_reads, "TAB_COPY_BYTES", db.stat().st_size)
+    assert WF in quick_reads.workflow_ids_with_prefix(str(db), WF[:4], 5)
+    assert len(copies) == 1  # small enough: copied, as before

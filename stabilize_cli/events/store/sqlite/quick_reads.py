@@ -26,6 +26,12 @@ SELECT DISTINCT workflow_id FROM events
 WHERE workflow_id >= ? AND workflow_id < ? ORDER BY workflow_id LIMIT ?
 """
 NEWEST_EVENTS = "SELECT entity_type, data FROM events ORDER BY sequence DESC LIMIT ?"
+TAB_SECONDS = 0.05
+"""A Tab's wait for a writer's lock or a quiet file (an audit's is 30 s): past it, a Tab
+completes nothing."""
+TAB_COPY_BYTES = 8 << 20
+"""The largest file a Tab copies when it cannot be read in place (about 20 ms): a bigger
+one completes nothing rather than stall the shell."""
 
 
 def prefix_range(prefix: str) -> tuple[str, str]:
@@ -40,9 +46,9 @@ def _read(db: str, query: str, parameters: tuple[object, ...]) -> list[tuple[Any
     location = parse_connection_string(db)
     if location.is_memory:
         raise StoreOpenError(":memory: holds nothing to complete from")
-    target = prepare_read_only(location.path)
+    target = prepare_read_only(location.path, TAB_SECONDS, copy_limit=TAB_COPY_BYTES)
     try:
-        conn = open_read_only_connection(target)
+        conn = open_read_only_connection(target, TAB_SECONDS)
         try:
             with vouched(target, location.path):
                 require_real_events_table(conn, location.path)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import codecs
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import time
@@ -26,11 +25,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import SchemaError, StoreBusyError, StoreOpenError
-from . import private_copies
 from .connection import event_instant, resolve_busy_timeout, translate_errors
-from .watch import CONTENT_EVENTS, ChangeWatch
+
+if TYPE_CHECKING:  # the watch (ctypes), copies (tempfile, shutil): imported where used,
+    from .watch import ChangeWatch  # so a Tab that reads in place never pays for them
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
@@ -109,6 +110,8 @@ class ReadOnlyTarget:
 
     def cleanup(self) -> None:
         if self.copy_dir is not None:
+            from . import private_copies  # noqa: PLC0415 - only a copy's reader
+
             private_copies.remove(self.copy_dir)
         if self.watch is not None:
             self.watch.close()
@@ -136,7 +139,11 @@ def vouched(target: ReadOnlyTarget | None, path: str) -> Iterator[None]:
 
 
 def prepare_read_only(
-    path: str, busy_timeout: float | None = None, *, in_place: bool = True
+    path: str,
+    busy_timeout: float | None = None,
+    *,
+    in_place: bool = True,
+    copy_limit: int | None = None,
 ) -> ReadOnlyTarget:
     """Check the file and decide how to open it without writing anything.
 
@@ -146,6 +153,9 @@ def prepare_read_only(
     a copy: the decision and the copy are retried until ``busy_timeout`` (then
     :class:`StoreBusyError`, exit 5), and whenever the writer's side files are back the
     file is opened in place, with no copy at all.
+
+    ``copy_limit``: a file of more bytes than this that would need a copy is not copied
+    (:class:`StoreBusyError`): Tab completion would rather offer nothing.
     """
     deadline = time.monotonic() + resolve_busy_timeout(busy_timeout)
     pause = 0.01
@@ -166,6 +176,8 @@ def prepare_read_only(
                 quiet_waits += 1  # written moments ago: waiting is cheaper than a copy
                 time.sleep(min(unchanging, max(0.0, deadline - time.monotonic())))
                 continue
+        if copy_limit is not None and _size(real) > copy_limit:
+            raise StoreBusyError(f"{path}: not copied for a consistent read (too big here)")
         target = _try_copy(path, real)
         if target is not None:
             return target
@@ -184,6 +196,8 @@ def _try_unchanging(path: str, real: str) -> ReadOnlyTarget | float | None:
 
     The watch starts before the file is looked at, so anything after that look is seen.
     """
+    from .watch import ChangeWatch  # noqa: PLC0415 - see TYPE_CHECKING above
+
     watch = ChangeWatch.open(real)
     if watch is None:
         return None
@@ -203,11 +217,15 @@ def _try_unchanging(path: str, real: str) -> ReadOnlyTarget | float | None:
     return ReadOnlyTarget(path, real, True, watch=watch, identity=_identity(info))
 
 
-def _copy_seconds(real: str) -> float:
+def _size(real: str) -> int:
     try:
-        return os.stat(real).st_size / COPY_BYTES_PER_SECOND
+        return os.stat(real).st_size
     except OSError:
-        return 0.0
+        return 0
+
+
+def _copy_seconds(real: str) -> float:
+    return _size(real) / COPY_BYTES_PER_SECOND
 
 
 def _quiet_seconds(info: os.stat_result) -> float:
@@ -240,6 +258,8 @@ def _usable_sidecars(real: str) -> bool:
 def _try_copy(path: str, real: str) -> ReadOnlyTarget | None:
     """One attempt at a consistent private copy; None when a writer changed the file
     meanwhile. A full ``$TMPDIR`` or another I/O error is :class:`StoreOpenError`."""
+    from . import private_copies  # noqa: PLC0415 - see TYPE_CHECKING above
+
     copy_dir = private_copies.new_directory()
     try:
         copied = _stable_copy(real, copy_dir)
@@ -297,6 +317,10 @@ def _stable_copy(path: str, copy_dir: str) -> tuple[str, tuple[tuple[int, int] |
     Sizes and mtimes alone miss a checkpoint that wrote within the clock tick of the
     last one; where a watch is available, any write to the file during the copy counts.
     """
+    import shutil  # noqa: PLC0415 - see TYPE_CHECKING above
+
+    from .watch import CONTENT_EVENTS, ChangeWatch  # noqa: PLC0415
+
     target = os.path.join(copy_dir, "snapshot.db")
     watch = ChangeWatch.open(path, file_events=CONTENT_EVENTS, directory=False)
     try:
