@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,7 +32,11 @@ from stabilize_cli.events.errors import StoreBusyError
 from stabilize_cli.events.store import UNLIMITED, EventQuery
 from stabilize_cli.events.store.sqlite import private_copies, quick_reads, readonly
 from stabilize_cli.events.store.sqlite.store import SqliteEventStore as Store
-from stabilize_cli.events.store.sqlite.watch import ChangeWatch, file_system_type
+from stabilize_cli.events.store.sqlite.watch import (
+    LOCAL_FILE_SYSTEMS,
+    ChangeWatch,
+    file_system_type,
+)
 
 from ..conftest import REAL_DB
 from .conftest import Invoke, run_process
@@ -52,8 +57,9 @@ COMMANDS = [
 ]
 
 pytestmark = pytest.mark.skipif(
-    file_system_type(str(REAL_DB.parent)) is None or not sys.platform.startswith("linux"),
-    reason="needs Linux and /proc/self/mountinfo",
+    not sys.platform.startswith("linux")
+    or file_system_type(tempfile.gettempdir()) not in LOCAL_FILE_SYSTEMS,
+    reason="needs Linux and a temporary directory on a file system the watch trusts",
 )
 
 

@@ -4,6 +4,7 @@ file's times come out; reading it, and changes to other files beside it, are not
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import sqlite3
@@ -13,7 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from stabilize_cli.events.store.sqlite.watch import ChangeWatch, file_system_type
+from stabilize_cli.events.store.sqlite.watch import (
+    FILE_EVENTS,
+    IN_ATTRIB,
+    ChangeWatch,
+    file_system_type,
+)
 
 from ..conftest import REAL_DB
 
@@ -30,15 +36,6 @@ def db(tmp_path: Path) -> Path:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
     return path
-
-
-def _write_same_times(db: Path) -> None:
-    """Bytes changed, then mtime put back: the file's times alone would say nothing."""
-    info = db.stat()
-    with open(db, "r+b") as handle:
-        handle.seek(4096)
-        handle.write(handle.read(16)[::-1])
-    os.utime(db, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
 def _writer_opens_and_closes(db: Path) -> None:
@@ -66,22 +63,11 @@ def _truncated(db: Path) -> None:
     os.truncate(db, db.stat().st_size - 4096)
 
 
-def _hard_link_written(db: Path) -> None:
-    elsewhere = db.parent.parent / "elsewhere"
-    elsewhere.mkdir()
-    os.link(db, elsewhere / "alias.db")
-    with open(elsewhere / "alias.db", "r+b") as handle:
-        handle.seek(8192)
-        handle.write(b"x")
-
-
 CHANGES: dict[str, Callable[[Path], None]] = {
-    "bytes written, mtime put back": _write_same_times,
     "a writer opens and closes (side files come and go)": _writer_opens_and_closes,
     "a commit checkpointed into the file": _checkpointed_append,
     "renamed over": _replaced,
     "truncated": _truncated,
-    "written through a hard link elsewhere": _hard_link_written,
     "deleted": lambda db: db.unlink(),
     "a -journal appears": lambda db: Path(f"{db}-journal").touch(),
     "its times touched": os.utime,
@@ -141,3 +127,69 @@ def test_a_closed_watch_vouches_for_nothing(db: Path) -> None:
     assert watch is not None
     watch.close()
     assert watch.changed()
+
+
+WITHOUT_TIMES = FILE_EVENTS & ~IN_ATTRIB
+"""The watch's own mask less ``IN_ATTRIB``: putting times back (or a link made) cannot be
+what a write test sees, only the write's own event."""
+
+
+def _same_times(db: Path, fd: int) -> None:
+    """Bytes changed, then the times put back: the file's times alone would say nothing."""
+    info = os.fstat(fd)
+    os.pwrite(fd, os.pread(fd, 16, 4096)[::-1], 4096)
+    os.utime(fd, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+WRITES: dict[str, Callable[[Path, int], object]] = {
+    "written in place": lambda db, fd: os.pwrite(fd, b"x", 8192),
+    "bytes written, times put back": _same_times,
+    "written through a hard link elsewhere": lambda db, fd: os.pwrite(fd, b"x", 8192),
+}
+
+
+@pytest.mark.parametrize("write", list(WRITES), ids=list(WRITES))
+def test_a_write_is_seen_by_its_own_event(db: Path, write: str) -> None:
+    """The file is opened (and linked elsewhere) before the watch starts and stays open
+    until after the check: only ``IN_MODIFY`` can see these writes."""
+    target = db
+    if "hard link" in write:
+        elsewhere = db.parent.parent / "elsewhere"
+        elsewhere.mkdir()
+        target = elsewhere / "alias.db"
+        os.link(db, target)
+    fd = os.open(target, os.O_RDWR)
+    try:
+        watch = ChangeWatch.open(str(db), file_events=WITHOUT_TIMES)
+        assert watch is not None
+        try:
+            assert not watch.changed()
+            WRITES[write](db, fd)
+            assert watch.changed()
+        finally:
+            watch.close()
+    finally:
+        os.close(fd)
+
+
+def test_a_write_through_a_mapping_is_seen_when_it_is_closed(db: Path) -> None:
+    """A write through ``mmap`` raises no ``IN_MODIFY``: its close (``IN_CLOSE_WRITE``)
+    is what shows it. Opened before the watch; the mapping is written after it starts."""
+    fd = os.open(db, os.O_RDWR)
+    try:
+        mapped = mmap.mmap(fd, 16384)
+        watch = ChangeWatch.open(str(db), file_events=WITHOUT_TIMES)
+        assert watch is not None
+        try:
+            assert not watch.changed()
+            mapped[8192:8193] = b"x"
+            mapped.flush()
+            mapped.close()
+        finally:
+            os.close(fd)
+            fd = -1
+        assert watch.changed()
+        watch.close()
+    finally:
+        if fd >= 0:
+            os.close(fd)
