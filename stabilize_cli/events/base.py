@@ -21,8 +21,10 @@ RAW_EVENT_TYPE = RAW_EVENT_TYPE_KEY
 """The engine's name for the payload key keeping an unknown type's stored string."""
 
 CURRENT_SCHEMA_VERSION = 1
-"""The payload layout this build writes and folds. Read at call time (never copied), so
-a test or a later release that raises it is seen by migration and replay alike."""
+"""The payload layout this build folds. Migration, replay and the codecs read it at call
+time (``base.CURRENT_SCHEMA_VERSION``), so a test or a later release that raises it is
+seen by all of them. The default of :attr:`Event.schema_version` is not: like the engine's
+(``schema_version=1``), it is fixed when the class is defined."""
 LEGACY_SCHEMA_VERSION = 1
 """What an event stored without a ``schema_version`` is: the first layout (the column's
 ``DEFAULT 1``), whatever :data:`CURRENT_SCHEMA_VERSION` has become since."""
