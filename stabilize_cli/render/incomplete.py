@@ -70,6 +70,12 @@ def _left_out(
     return (fields, "; ".join(said)) if fields else None
 
 
+def tables_left_out(notes: ReadNotes) -> ReadNotes:
+    """Only the engine's tables the reads could not read whole: for a report whose events
+    stream marks their own damage as they are written (events, history)."""
+    return ReadNotes(damaged_tables=dict(notes.damaged_tables))
+
+
 def mark_incomplete(report: Report, left_out: ReadNotes | Iterable[int]) -> Report:
     """The report as it is, or marked as missing what the reads left out (the run's
     notes, or the sequences of unreadable events)."""
