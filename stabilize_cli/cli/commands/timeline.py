@@ -70,10 +70,13 @@ def timeline(
             keep_entries=bool(export) or chosen is not Format.TABLE,
             gap_threshold=timedelta(seconds=gap),
         )
+    report = mark_incomplete(timeline_report(result, full=full), notes)
     if export and kind:  # written in full before any output: a bad path prints nothing
         with reserved(export) as target:
-            target.commit(render_export(result, kind))
-    write(mark_incomplete(timeline_report(result, full=full), notes), chosen)
+            target.commit(
+                render_export(result, kind, None if report.mark is None else report.mark[1])
+            )
+    write(report, chosen)
     if export and kind:
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
     run.conclude()
