@@ -48,6 +48,45 @@ def pages_of(db: Path, name: str, kind: str) -> list[int]:
     return sorted(row[0] for row in rows)
 
 
+@cache
+def failed_run(db: Path) -> tuple[str, str]:
+    """The store's first failed run (the engine tables' damaged places hold its rows) and
+    its first succeeded run, to compare it with."""
+    with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as con:
+        (failed,), (other,) = (
+            con.execute(
+                "SELECT id FROM pipeline_executions WHERE status = ? ORDER BY rowid", (status,)
+            ).fetchone()
+            for status in ("TERMINAL", "SUCCEEDED")
+        )
+    return str(failed), str(other)
+
+
+ROW_OF_RUN = {
+    "pipeline_executions": "SELECT MIN(rowid) FROM pipeline_executions WHERE id = ?",
+    "stage_executions": "SELECT MIN(rowid) FROM stage_executions WHERE execution_id = ?",
+    "task_executions": "SELECT MIN(t.rowid) FROM task_executions AS t JOIN stage_executions "
+    "AS s ON s.id = t.stage_id WHERE s.execution_id = ?",
+}
+
+
+def page_of_run(db: Path, table: str) -> int:
+    """The leaf of ``table`` holding the failed run's first row: leaves in tree order
+    (dbstat's path) hold the rows in rowid order, so the row's rank finds its leaf."""
+    with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as con:
+        (rowid,) = con.execute(ROW_OF_RUN[table], (failed_run(db)[0],)).fetchone()
+        (rank,) = con.execute(f"SELECT COUNT(*) FROM {table} WHERE rowid < ?", (rowid,)).fetchone()
+        leaves = con.execute(
+            "SELECT pageno, ncell FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path",
+            (table,),
+        ).fetchall()
+    for page, cells in leaves:
+        if rank < cells:
+            return int(page)
+        rank -= cells
+    raise AssertionError(f"no leaf of {table} holds row {rowid}")
+
+
 def places(db: Path) -> dict[str, int]:
     leaves = pages_of(db, "events", "leaf")
     return {
@@ -58,8 +97,9 @@ def places(db: Path) -> dict[str, int]:
         "last-leaf": leaves[-1],
         "interior": pages_of(db, "events", "internal")[0],
         "index-leaf": pages_of(db, "idx_events_workflow", "leaf")[0],
-        "stage-executions": pages_of(db, "stage_executions", "leaf")[0],
-        "pipeline-executions": pages_of(db, "pipeline_executions", "leaf")[0],
+        "stage-executions": page_of_run(db, "stage_executions"),
+        "pipeline-executions": page_of_run(db, "pipeline_executions"),
+        "task-executions": page_of_run(db, "task_executions"),
     }
 
 
@@ -282,3 +322,126 @@ def test_filters_read_past_the_damage_too(
         else "name"
     )
     assert {r[key] for r in rows} <= {r[key] for r in whole}
+
+
+# -- the engine's own tables, read per workflow (history, timeline, state, compare, graph) --
+
+ENGINE_TABLES = {
+    "stage-executions": "stage_executions",
+    "pipeline-executions": "pipeline_executions",
+    "task-executions": "task_executions",
+}
+
+
+def engine_args(command: str, store: str) -> tuple[str, ...]:
+    failed, other = failed_run(STORES[store])
+    return {
+        "history": ("history", failed, "--all"),
+        "timeline": ("timeline", failed),
+        "state": ("state", failed),
+        "compare": ("compare", failed, other),
+        "graph": ("graph", failed),
+        "verify": ("verify",),
+    }[command]
+
+
+def without_causes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in e.items() if k != "cause"} for e in events]
+
+
+ENGINE_CASES = [
+    pytest.param(store, place, command, id=f"{store}-{place}-{command}")
+    for store in STORES
+    for place in ENGINE_TABLES
+    for command in ("history", "timeline", "state", "compare", "graph", "verify")
+]
+
+
+@pytest.mark.parametrize(("store", "place", "command"), ENGINE_CASES)
+def test_a_damaged_engine_table_leaves_the_events_whole_and_is_marked(
+    copies: dict[tuple[str, int], Path], store: str, place: str, command: str
+) -> None:
+    """The events are all shown as on the undamaged file; the output carries the one mark
+    naming the damaged table, stderr the warning, exit 4 (verify: the finding)."""
+    table = ENGINE_TABLES[place]
+    args = engine_args(command, store)
+    fmt = ("-o", "ndjson") if command == "history" else ("-o", "json")
+    whole = invoke(*args, *fmt, db=STORES[store])
+    assert whole.returncode == 0, whole.stderr
+    result = invoke(*args, *fmt, db=copies[(store, places(STORES[store])[place])])
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 4, result.stderr
+    if command == "verify":
+        findings = json.loads(result.stdout)["findings"]
+        corrupt = [f["message"] for f in findings if f["code"] == "corrupt"]
+        assert any(table in message for message in corrupt), corrupt
+        assert json.loads(result.stdout)["incomplete"] is True
+        return
+    assert f"warning: the engine's table {table} could not be read whole" in result.stderr
+    if command == "history":
+        rows, mark = split(result.stdout)
+        assert mark == {"incomplete": True, "damaged_tables": [table]}
+        assert without_causes(rows) == without_causes(split(whole.stdout)[0])
+        return
+    document, before = json.loads(result.stdout), json.loads(whole.stdout)
+    assert document["incomplete"] is True
+    assert document["damaged_tables"] == [table]
+    if command == "timeline":
+        assert document["entries"] == before["entries"]
+        assert document["status"] == before["status"]
+    elif command == "state":
+        assert document["status"] == before["status"]
+        assert set(document["stages"]) == set(before["stages"])
+        assert set(document["tasks"]) == set(before["tasks"])
+    elif command == "graph":
+        assert document["status"] == before["status"]
+        assert {s["ref_id"] for s in document["stages"]} <= {s["ref_id"] for s in before["stages"]}
+        assert document["stages"]  # the events' stages when the table's are lost
+
+
+FORMATS = {
+    "history": ("table", "json", "ndjson", "csv", "markdown"),
+    "timeline": ("table", "json"),
+    "state": ("table", "json"),
+    "compare": ("table", "json", "markdown"),
+    "graph": ("table", "json", "mermaid", "dot"),
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "fmt"),
+    [(c, f) for c, fs in FORMATS.items() for f in fs],
+    ids=str,
+)
+def test_every_format_carries_the_engine_table_mark(
+    copies: dict[tuple[str, int], Path], command: str, fmt: str
+) -> None:
+    page = places(REAL_DB)["stage-executions"]
+    result = invoke(*engine_args(command, "small"), "-o", fmt, db=copies[("small", page)])
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    if fmt in ("json", "ndjson"):
+        last = result.stdout.splitlines()[-1] if fmt == "ndjson" else None
+        document = json.loads(result.stdout if last is None else last)
+        mark = document[-1] if isinstance(document, list) else document
+        assert mark["incomplete"] is True
+        assert mark["damaged_tables"] == ["stage_executions"]
+    else:
+        assert "INCOMPLETE" in result.stdout
+        said = result.stdout.split("INCOMPLETE", 1)[1].replace("\\_", "_")  # Markdown's escape
+        assert "stage_executions" in said
+
+
+@pytest.mark.parametrize("kind", ["svg", "html"])
+def test_the_timeline_export_carries_the_mark(
+    copies: dict[tuple[str, int], Path], tmp_path: Path, kind: str
+) -> None:
+    page = places(REAL_DB)["stage-executions"]
+    target = tmp_path / f"chart.{kind}"
+    args = (*engine_args("timeline", "small"), "--export", str(target))
+    result = invoke(*args, db=copies[("small", page)])
+    assert result.returncode == 4, result.stderr
+    assert "INCOMPLETE: rows of stage_executions are on damaged pages" in target.read_text()
+    whole = tmp_path / f"whole.{kind}"
+    invoke(*engine_args("timeline", "small"), "--export", str(whole))
+    assert "INCOMPLETE" not in whole.read_text()
