@@ -146,11 +146,12 @@ class Event:
     @property
     def type_name(self) -> str:
         """The type as written on disk, also for types this library does not know."""
-        if self.event_type is EventType.UNKNOWN:
+        kind = self.event_type
+        if kind is EventType.UNKNOWN:
             raw = self.data.get(RAW_EVENT_TYPE_KEY)
             if isinstance(raw, str):
                 return raw
-        return self.event_type.value
+        return kind._value_  # not .value: an enum property, read five times per event
 
     def with_sequence(self, sequence: int) -> Event:
         """A copy carrying the sequence number the store assigned."""

@@ -128,7 +128,11 @@ def _apply_stage(stages: dict[str, Any], event: Event) -> None:
 
 
 def _apply_task(tasks: dict[str, Any], event: Event) -> None:
-    kind, data, when = event.event_type, event.data, format_timestamp(event.timestamp)
+    kind, data = event.event_type, event.data
+    if kind is EventType.TASK_RETRIED:  # first: a long poll writes millions of them
+        _retried(tasks, event)
+        return
+    when = format_timestamp(event.timestamp)
     task = tasks.get(event.entity_id)
     if task is None:
         task = tasks[event.entity_id] = {
@@ -148,9 +152,25 @@ def _apply_task(tasks: dict[str, Any], event: Event) -> None:
         task["status"] = _ended(data, "TERMINAL")
         task["end_time"] = when
         task["error"] = data.get("error")
-    elif kind is EventType.TASK_RETRIED:
-        given = data.get("retry_count")
-        task["retry_count"] = given if given is not None else task.get("retry_count", 0) + 1
+
+
+def apply_retry(state: dict[str, Any], event: Event) -> None:
+    """:func:`apply_event` for a ``task.retried`` event of a task at the current schema
+    version (a long poll writes millions: the dispatch is skipped)."""
+    _retried(state["tasks"], event)
+
+
+def _retried(tasks: dict[str, Any], event: Event) -> None:
+    data = event.data
+    task = tasks.get(event.entity_id)
+    if task is None:
+        task = tasks[event.entity_id] = {
+            "id": event.entity_id,
+            "name": data.get("name"),
+            "stage_id": data.get("stage_id"),
+        }
+    given = data.get("retry_count")
+    task["retry_count"] = given if given is not None else task.get("retry_count", 0) + 1
 
 
 def resumable(state: object) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..events.base import Event, EventType
+from ..events.base import EntityType, Event, EventType
 from ..events.projections.timeline import whole_ms
 from ..events.timeutil import format_timestamp
 from ..runs.attempts import Restart
@@ -103,6 +103,14 @@ class RunWatch:
             if event.timestamp - before.timestamp > self.threshold:
                 self.gaps.append(self._gap(before, event))
 
+    def add_retry(self, event: Event) -> None:
+        """:meth:`add` for a ``task.retried`` event (not the created one)."""
+        before, self._previous = self._previous, event
+        if before is not None:
+            _track_running(self._running, before)
+            if event.timestamp - before.timestamp > self.threshold:
+                self.gaps.append(self._gap(before, event))
+
     def _gap(self, before: Event, after: Event) -> Gap:
         """Explained when it can be: a pause recorded inside it, or a task running across it."""
         paused_at = self.paused_at
@@ -151,5 +159,5 @@ def _track_running(running: set[str], event: Event) -> None:
         running.add(event.entity_id)
     elif kind in ("task.completed", "task.failed"):
         running.discard(event.entity_id)
-    elif event.entity_type.value == "workflow" and kind != "workflow.started":
+    elif event.entity_type is EntityType.WORKFLOW and kind != "workflow.started":
         running.clear()

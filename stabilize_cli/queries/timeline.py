@@ -7,6 +7,7 @@ sequence read), so the tree and the engine's entries never disagree about what h
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,8 +20,8 @@ from ..events.projections.timeline import (
     WorkflowTimelineProjection,
     whole_ms,
 )
-from ..events.state import apply_event, empty_state
-from ..events.store import AuditableStore
+from ..events.state import apply_event, apply_retry, empty_state
+from ..events.store import AuditableStore, ElidedPayload, Elision
 from ..events.timeutil import format_timestamp, parse_timestamp
 from ..runs.attempts import Attempt, AttemptSplitter
 from ..runs.cause import Cause, leftover_cause, stage_cause, task_cause
@@ -28,7 +29,15 @@ from ..runs.model import Pause, RunRow, StageRow, TaskRow
 from .run_facts import GAP_THRESHOLD, Gap, RunFacts, RunWatch, run_facts
 from .runs import load_run
 
-__all__ = ["GAP_THRESHOLD", "Gap", "RunFacts", "StageLine", "TaskLine", "TimelineResult"]
+__all__ = [
+    "GAP_THRESHOLD",
+    "Gap",
+    "RunFacts",
+    "StageLine",
+    "TaskLine",
+    "TimelineEntries",
+    "TimelineResult",
+]
 
 FAILED_STATUSES = frozenset({"TERMINAL", "FAILED_CONTINUE", "STOPPED", "CANCELED"})
 _FAILURES_AND_STARTS = FAILURE_EVENTS | {
@@ -41,6 +50,19 @@ GENERIC_ERRORS = frozenset({"Task failed", "Unknown error"})
 _CLOSING = frozenset({"stage.completed", "stage.failed", "stage.canceled", "stage.skipped"})
 _RECORDING = frozenset({"stage.completed", "stage.failed", "task.completed", "task.failed"})
 _WORKFLOW_ENDS = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
+RETRIES = Elision.of(
+    {EventType.TASK_RETRIED},
+    # what the fold below reads of a task.retried payload: the state's task (its name
+    # and stage when the task is new, the retry count)
+    {"name", "stage_id", "retry_count"},
+)
+"""A retry adds one to a count at a time: a million of them need not be decoded (nor
+redacted, as nothing of them is shown but their time and ids) when none holds a key the
+fold reads."""
+RETRY_ENTRIES = Elision.of(
+    RETRIES.event_types, RETRIES.read_keys | {"ref_id", "status", "duration_ms"}
+)
+"""With every entry kept, the projection's entry reads these too."""
 
 
 def _time(value: object) -> datetime | None:
@@ -244,8 +266,13 @@ class TimelineResult:
         return self.end or self.last_event_at
 
     def to_json(self) -> dict[str, Any]:
-        document = self.timeline.to_dict()
-        document["entries"] = [e.to_dict() for e in self.entries]
+        return self.json_with(self.timeline, [e.to_dict() for e in self.entries])
+
+    def json_with(self, timeline: WorkflowTimeline, entries: list[Any]) -> dict[str, Any]:
+        """The document with the projection's totals and entries given (a streamed
+        document writes its entries apart, see :class:`TimelineEntries`)."""
+        document = timeline.to_dict()
+        document["entries"] = entries
         document.update(
             workflow_status=self.state.get("status"),
             name=self.state.get("name"),
@@ -287,7 +314,20 @@ def workflow_timeline(
     watch = RunWatch(gap_threshold, None if run is None else Pause.of(run.paused))
     first: Event | None = None
     last: Event | None = None
-    for event in store.iter_workflow_events(workflow_id):
+    elide = RETRY_ENTRIES if keep_entries else RETRIES
+    for event in store.iter_workflow_events(workflow_id, elide=elide):
+        if type(event.data) is ElidedPayload and event.event_type is EventType.TASK_RETRIED:
+            # a task's retry, read without its payload (RETRIES elides nothing else)
+            if keep_entries:
+                projection.apply(event)
+            apply_retry(state, event)
+            seen.add_retry(event)
+            attempts.add_retry(event)
+            watch.add_retry(event)
+            if first is None:
+                first = event
+            last = event
+            continue  # _Ending takes workflow events alone
         if keep_entries or event.event_type in _FAILURES_AND_STARTS:
             projection.apply(event)
         apply_event(state, event)
@@ -320,6 +360,33 @@ def workflow_timeline(
     )
 
 
+class TimelineEntries:
+    """Every entry of the engine's projection of a workflow, one at a time, for a JSON
+    document written as it goes (a million entries are never held): a second read of
+    the workflow's events, up to the last one the result was built from. Once iterated,
+    :attr:`timeline` holds the projection's totals (status, start, end, duration)."""
+
+    def __init__(self, store: AuditableStore, result: TimelineResult) -> None:
+        self._store = store
+        self.workflow_id = result.workflow_id
+        self._last = None if result.sequences is None else result.sequences[1]
+        self.timeline = WorkflowTimeline(result.workflow_id)
+
+    def __iter__(self) -> Iterator[TimelineEntry]:
+        projection = WorkflowTimelineProjection(self.workflow_id, ordered=True)
+        entries = projection.get_state().entries
+        if self._last is not None:
+            events = self._store.iter_workflow_events(
+                self.workflow_id, to_sequence=self._last, elide=RETRY_ENTRIES
+            )
+            for event in events:
+                projection.apply(event)
+                if entries:
+                    yield from entries
+                    entries.clear()
+        self.timeline = projection.get_state()
+
+
 def _failing(stages: tuple[StageLine, ...]) -> tuple[StageLine, ...]:
     return tuple(s.failing_path() for s in stages if s.failed or s.failed_before_restart)
 
@@ -336,13 +403,21 @@ class _Seen:
     """Whether the workflow ended (completed, failed or canceled)."""
 
     def add(self, event: Event) -> None:
-        first, _ = self.sequences.get(event.entity_id, (event.sequence, 0))
-        self.sequences[event.entity_id] = (first, event.sequence)
-        if event.type_name in _CLOSING:
-            self.closed[event.entity_id] = event.timestamp
-        if event.type_name in _RECORDING and "duration_ms" in event.data:
-            self.recorded[event.entity_id] = event.data["duration_ms"]
-        self.finished = self.finished or event.type_name in _WORKFLOW_ENDS
+        entity, sequence, kind = event.entity_id, event.sequence, event.type_name
+        known = self.sequences.get(entity)
+        self.sequences[entity] = (sequence if known is None else known[0], sequence)
+        if kind in _CLOSING:
+            self.closed[entity] = event.timestamp
+        if kind in _RECORDING and "duration_ms" in event.data:
+            self.recorded[entity] = event.data["duration_ms"]
+        if kind in _WORKFLOW_ENDS:
+            self.finished = True
+
+    def add_retry(self, event: Event) -> None:
+        """:meth:`add` for a ``task.retried`` event: it neither closes nor records."""
+        entity, sequence = event.entity_id, event.sequence
+        known = self.sequences.get(entity)
+        self.sequences[entity] = (sequence if known is None else known[0], sequence)
 
 
 def _arrange(

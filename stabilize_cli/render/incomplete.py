@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ..events.errors import DamageSkippedError
 from ..events.store.raw import ReadNotes, ranges_text
-from .output import Report, rows_table
+from .output import Report, StreamedDocument, rows_table
 
 LISTED = 10
 """Sequences named in one line; the rest are counted."""
@@ -94,6 +94,9 @@ def mark_incomplete(report: Report, left_out: ReadNotes | Iterable[int]) -> Repo
 
     def document() -> Any:
         original = report.document()
+        if isinstance(original, StreamedDocument):
+            tail = original.tail
+            return dataclasses.replace(original, tail=lambda: {**tail(), **mark})
         if isinstance(original, dict):
             return {**original, **mark}
         if isinstance(original, list):

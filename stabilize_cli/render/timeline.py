@@ -19,14 +19,21 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..queries.timeline import GENERIC_ERRORS, RunFacts, StageLine, TaskLine, TimelineResult
+from ..queries.timeline import (
+    GENERIC_ERRORS,
+    RunFacts,
+    StageLine,
+    TaskLine,
+    TimelineEntries,
+    TimelineResult,
+)
 from ..runs.attempts import Attempt
 from ..runs.model import instant
 from .cause import add_cause
 from .console import Deferred
 from .durations import seconds as seconds  # noqa: PLC0414 - re-exported for other views
 from .formats import Format
-from .output import Report, dumps, table_time
+from .output import Report, StreamedDocument, dumps, table_time
 from .sanitize import NULL_MARK, inert
 
 STRIP_WIDTH = 30
@@ -512,9 +519,23 @@ def _task_node(node: Tree, task: TaskLine, stage: StageLine | None, detail: Deta
         node.add(note("error: ", task.error, "red"))
 
 
-def timeline_report(result: TimelineResult, *, full: bool = False) -> Report:
+def timeline_report(
+    result: TimelineResult, *, full: bool = False, entries: TimelineEntries | None = None
+) -> Report:
+    """With ``entries``, the JSON document is written as its entries come (the result
+    was built without them)."""
     return Report(
-        document=result.to_json,
+        document=result.to_json if entries is None else lambda: _streamed(result, entries),
         view=lambda: Deferred(lambda options: timeline_view(result, options.max_width, full=full)),
         formats=frozenset({Format.TABLE, Format.JSON}),
+    )
+
+
+def _streamed(result: TimelineResult, entries: TimelineEntries) -> StreamedDocument:
+    def tail() -> dict[str, Any]:
+        document = result.json_with(entries.timeline, [])
+        return {k: v for k, v in document.items() if k not in ("workflow_id", "entries")}
+
+    return StreamedDocument(
+        {"workflow_id": result.workflow_id}, "entries", (e.to_dict() for e in entries), tail
     )

@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from ..events.base import Event
+from ..events.base import EntityType, Event
 from ..events.timeutil import format_timestamp
 
 TERMINAL = frozenset({"workflow.completed", "workflow.failed", "workflow.canceled"})
@@ -115,8 +115,18 @@ class AttemptSplitter:
         if kind in TERMINAL:
             self._pending = (event, str(event.data.get("status") or kind.rsplit(".", 1)[1].upper()))
             return
-        if event.entity_type.value in ("stage", "task"):
+        if event.entity_type is not EntityType.WORKFLOW:  # a stage or a task
             _fold(self._result.by_entity.setdefault(event.entity_id, []), event, kind)
+
+    def add_retry(self, event: Event) -> None:
+        """:meth:`add` for a ``task.retried`` event of a task (not a start, not an end):
+        a million of them in one long poll. One more retry of the current attempt."""
+        attempts = self._result.by_entity.setdefault(event.entity_id, [])
+        if not attempts:
+            attempts.append(Attempt(1, first_sequence=event.sequence))
+        attempt = attempts[-1]
+        attempt.last_sequence = event.sequence
+        attempt.retries += 1
 
     def result(self) -> RunAttempts:
         _label_restarted(self._result)

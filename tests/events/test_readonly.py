@@ -27,8 +27,9 @@ from typing import Any
 import pytest
 
 from stabilize_cli.events.base import EntityType, Event, EventMetadata, EventType
-from stabilize_cli.events.errors import SchemaError, StoreOpenError
+from stabilize_cli.events.errors import SchemaError, StoreBusyError, StoreOpenError
 from stabilize_cli.events.store import UNLIMITED, EventQuery, SqliteEventStore
+from stabilize_cli.events.store.sqlite import store as store_module
 from stabilize_cli.events.store.sqlite.watch import ChangeWatch
 
 from ..conftest import REAL_DB, sha256
@@ -767,3 +768,71 @@ def test_a_store_reading_the_file_itself_never_refreshes(store_dir: Path) -> Non
         writer.append_batch(make_batch(2, start=100))
         assert (reader.reads_private_copy, reader.refresh()) == (False, False)
     writer.close()
+
+
+@pytest.mark.usefixtures("no_watch")
+def test_a_refresh_that_cannot_take_a_new_copy_keeps_reading_the_old_one(
+    store_dir: Path, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy writer during ``refresh`` (events --follow polls again after it) must not
+    leave the store without a read-only target: it would open the file writable."""
+    db_path = store_dir / "events.db"
+    populated_writer(db_path, wal=True).close()
+    reader = open_read_only(db_path)
+    try:
+        before = reader.count_events()
+        SqliteEventStore(str(db_path)).close()  # opening and closing: the file changed
+        os.utime(db_path, ns=(1, 1))  # and its times say so, whatever the clock's tick
+
+        def busy(*_: object, **__: object) -> object:
+            raise StoreBusyError("busy")
+
+        monkeypatch.setattr(store_module, "prepare_read_only", busy)
+        with pytest.raises(StoreBusyError):
+            reader.refresh()
+        monkeypatch.undo()
+        assert reader.reads_private_copy
+        assert reader.count_events() == before
+        assert sorted(p.name for p in store_dir.iterdir()) == ["events.db"]
+    finally:
+        reader.close()
+
+
+@pytest.mark.usefixtures("no_watch")
+def test_reads_alongside_refreshes_never_open_the_file_writable(
+    store_dir: Path, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explorer refreshes on a timer while a worker thread reads: no moment of a
+    swap may let a read open the audited file itself for writing, or break the read."""
+    db_path = store_dir / "events.db"
+    populated_writer(db_path, wal=True).close()
+    real = store_module.prepare_read_only
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        stop.wait(0.02)  # a copy of a big file takes this long and more
+        return real(*args, **kwargs)
+
+    stop = threading.Event()
+    seen: set[str] = set()
+    reader = open_read_only(db_path)
+    monkeypatch.setattr(store_module, "prepare_read_only", slow)
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                reader.get_current_sequence()
+            except Exception as error:  # any failure of a read is the finding
+                seen.add(f"{type(error).__name__}: {error}")
+            seen.update(p.name for p in store_dir.iterdir())
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for tick in range(1, 21):
+            os.utime(db_path, ns=(tick, tick))
+            assert reader.refresh() is True
+    finally:
+        stop.set()
+        thread.join()
+        reader.close()
+    assert seen == {"events.db"}

@@ -49,7 +49,7 @@ def timeline(
     """Show a workflow's stages and tasks: status, timing, retries and errors in full."""
     from ...queries.timeline import workflow_timeline
     from ...queries.workflows import resolve_workflow
-    from ...render.incomplete import mark_incomplete
+    from ...render.incomplete import left_out_of, mark_incomplete
     from ...render.output import write
     from ...render.sanitize import clean
     from ...render.timeline import timeline_report
@@ -60,6 +60,8 @@ def timeline(
     notes = run.read_notes()
     if export:
         from ...render.export import export_kind, render_export, reserved
+    # every entry, in JSON alone: written as a second read of the events gives them
+    streamed = chosen is Format.JSON and not export and not failures
     with run.open(db, notes=True) as store:
         kind = export_kind(export, store.path) if export else None  # fails before any output
         result = workflow_timeline(
@@ -67,16 +69,20 @@ def timeline(
             resolve_workflow(store, workflow),
             failures_only=failures,
             # the table shows no per-event entries; the chart draws retries from them
-            keep_entries=bool(export) or chosen is not Format.TABLE,
+            keep_entries=bool(export) or (chosen is not Format.TABLE and not streamed),
             gap_threshold=timedelta(seconds=gap),
         )
-    report = mark_incomplete(timeline_report(result, full=full), notes)
+        if streamed:
+            from ...queries.timeline import TimelineEntries
+
+            report = timeline_report(result, entries=TimelineEntries(store, result))
+            write(mark_incomplete(report, notes), chosen)
     if export and kind:  # written in full before any output: a bad path prints nothing
+        left_out = left_out_of(notes)  # the chart says it under its header
         with reserved(export) as target:
-            target.commit(
-                render_export(result, kind, None if report.mark is None else report.mark[1])
-            )
-    write(report, chosen)
+            target.commit(render_export(result, kind, None if left_out is None else left_out[1]))
+    if not streamed:
+        write(mark_incomplete(timeline_report(result, full=full), notes), chosen)
     if export and kind:
         sys.stderr.write(clean(f"wrote {kind.upper()} timeline to {export}") + "\n")
     run.conclude()

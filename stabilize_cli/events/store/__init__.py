@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .elision import ElidedKeyError, ElidedPayload, Elision
     from .hashing import state_hash
     from .interface import UNLIMITED, AppendResult, AuditableStore, EventQuery, EventStore
     from .sqlite import SqliteEventStore
@@ -18,6 +19,9 @@ __all__ = [
     "UNLIMITED",
     "AppendResult",
     "AuditableStore",
+    "ElidedKeyError",
+    "ElidedPayload",
+    "Elision",
     "EventQuery",
     "EventStore",
     "SqliteEventStore",
@@ -25,6 +29,9 @@ __all__ = [
 ]
 
 _HOMES = {
+    "ElidedKeyError": ".elision",
+    "ElidedPayload": ".elision",
+    "Elision": ".elision",
     "state_hash": ".hashing",
     "UNLIMITED": ".interface",
     "AppendResult": ".interface",

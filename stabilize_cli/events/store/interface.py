@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ..base import EntityType, Event, EventType
+from .elision import Elision
 from .raw import UnreadableRow
 
 UNLIMITED = 2**63 - 1
@@ -153,9 +154,18 @@ class AuditableStore(EventStore):
 
     @abstractmethod
     def iter_workflow_events(
-        self, workflow_id: str, from_sequence: int = 0, to_sequence: int | None = None
+        self,
+        workflow_id: str,
+        from_sequence: int = 0,
+        to_sequence: int | None = None,
+        *,
+        elide: Elision | None = None,
     ) -> Iterator[Event]:
-        """The workflow's events after ``from_sequence`` up to ``to_sequence``, streamed."""
+        """The workflow's events after ``from_sequence`` up to ``to_sequence``, streamed.
+
+        With ``elide``, an event of its types may come with an :class:`ElidedPayload`
+        (see :mod:`.elision`): when the store proves from the stored row that the payload
+        holds none of its keys and would decode; never for a row it cannot prove that of."""
 
     def readable_events(self, query: EventQuery) -> Iterator[Event]:
         """``get_events`` for reports that fold many events: a backend that can read past a

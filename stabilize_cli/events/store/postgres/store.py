@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from ...base import EntityType, Event, EventType
 from ...errors import EventDecodeError, SchemaError, StoreError
 from ..columns import EVENT_COLUMNS
+from ..elision import Elision
 from ..interface import UNLIMITED, AuditableStore, EventQuery
 from ..raw import ReadNotes, UnreadableRow
-from .codec import event_columns, event_from_pg_row
+from .codec import elided_event_from_pg_row, event_columns, event_from_pg_row
 from .commit_order import MIN_SEQUENCE, CommitCursor, FeedPage, FeedPosition
 from .connection import Server, resolve_busy_timeout
 from .schema import (
@@ -68,6 +69,20 @@ _ORDER_SQL = {
     "workflow_id": 'workflow_id COLLATE "C"',
 }
 """Text sorts by code point, as on SQLite, whatever the database's collation."""
+
+
+def _select_eliding(elide: Elision) -> tuple[str, tuple[Any, ...]]:
+    """The columns with ``data`` NULL where the payload need not be read (an object with
+    none of the keys the caller reads: JSONB keeps one value per key, the last, as
+    Python's decoder does), and a 15th, whether the stored ``data`` is not NULL."""
+    light = (
+        "event_type = ANY(%s) AND jsonb_typeof(data) = 'object' AND NOT jsonb_exists_any(data, %s)"
+    )
+    columns = ", ".join(
+        f"CASE WHEN {light} THEN NULL ELSE data END" if c == "data" else c for c in EVENT_COLUMNS
+    )
+    types = sorted(t.value for t in elide.event_types)
+    return f"SELECT {columns}, data IS NOT NULL FROM events", (types, sorted(elide.read_keys))
 
 
 class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
@@ -381,7 +396,7 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
                 raise row.error
 
     def _stream_by_sequence(
-        self, where: str, params: tuple[Any, ...], query: EventQuery
+        self, where: str, params: tuple[Any, ...], query: EventQuery, elide: Elision | None = None
     ) -> Iterator[Event | UnreadableRow]:
         """Keyset pages by sequence, each a short statement; an ascending stream stops at
         the head it saw after its first page (it must not chase a busy writer)."""
@@ -392,7 +407,11 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
         ceiling = UNLIMITED
         to_skip = query.offset
         remaining = query.limit
-        sql = f"{SELECT_EVENTS} WHERE {where} AND {keyset} ORDER BY sequence {direction} LIMIT %s"
+        select = SELECT_EVENTS
+        if elide is not None:
+            select, light = _select_eliding(elide)
+            params = (*light, *params)
+        sql = f"{select} WHERE {where} AND {keyset} ORDER BY sequence {direction} LIMIT %s"
         while remaining > 0:
             page_size = min(PAGE_SIZE, remaining + to_skip)
             bounds = (cursor_seq, ceiling) if ascending else (cursor_seq,)
@@ -402,7 +421,8 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
             if ascending and ceiling == UNLIMITED and len(rows) == page_size:
                 ceiling = self.get_current_sequence()
             cursor_seq = rows[-1][0]
-            for event in self._decode(rows):
+            decoded = self._decode(rows) if elide is None else self._elided(rows, elide)
+            for event in decoded:
                 if to_skip:
                     to_skip -= 1
                     continue
@@ -455,6 +475,25 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
                 notes.met_event((*row[:3], event.timestamp.isoformat(), *row[4:]), event)
             yield event if event_filter is None else event_filter(event)
 
+    def _elided(
+        self, rows: list[tuple[Any, ...]], elide: Elision
+    ) -> Iterator[Event | UnreadableRow]:
+        """Rows of :func:`_select_eliding`: as the SQLite store's ``_elided``."""
+        notes = self._notes
+        payload = elide.payload()
+        for row in rows:
+            if row[8] is not None or not row[14]:
+                yield from self._decode([row[:14]])
+                continue
+            event = elided_event_from_pg_row(row, payload)
+            if event is None:
+                again = self._fetch(f"{SELECT_EVENTS} WHERE sequence = %s", (row[0],))
+                yield from self._decode(again)
+                continue
+            if notes is not None:
+                notes.met_event((*row[:3], event.timestamp.isoformat(), *row[4:14]), event)
+            yield event
+
     def _all_where(self, where: str, params: tuple[Any, ...]) -> list[Event]:
         return list(
             self._events_only(self._stream_by_sequence(where, params, EventQuery(limit=UNLIMITED)))
@@ -472,7 +511,12 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
         return self._all_where("workflow_id = %s AND sequence > %s", (workflow_id, from_sequence))
 
     def iter_workflow_events(
-        self, workflow_id: str, from_sequence: int = 0, to_sequence: int | None = None
+        self,
+        workflow_id: str,
+        from_sequence: int = 0,
+        to_sequence: int | None = None,
+        *,
+        elide: Elision | None = None,
     ) -> Iterator[Event]:
         """Like :meth:`get_events_for_workflow`, streamed and optionally bounded above."""
         upper = UNLIMITED if to_sequence is None else to_sequence
@@ -481,6 +525,7 @@ class PostgresEventStore(PostgresSideTablesMixin, AuditableStore):
                 "workflow_id = %s AND sequence > %s AND sequence <= %s",
                 (workflow_id, from_sequence, upper),
                 EventQuery(limit=UNLIMITED),
+                elide,
             )
         )
 

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 from ...base import EntityType, Event
 from ...errors import DamageSkippedError, EventDecodeError, StoreCorruptError, StoreError
-from ..codec import EventRow, event_from_row, event_to_params
+from ..codec import EventRow, elided_event_from_row, event_from_row, event_to_params
+from ..elision import Elision
 from ..interface import UNLIMITED, AuditableStore, EventQuery
 from ..raw import ReadNotes, UnreadableRow, ranges_text
 from ..sequenced import with_sequences
@@ -45,6 +46,90 @@ old SQLite builds): one statement per row costs a statement reset and an update 
 INSERT_EVENTS = _INTO + ", ".join([_ROW] * ROWS_PER_INSERT)
 PAGE_SIZE = 1000
 T = TypeVar("T")
+ELIDABLE_LENGTH = 1000
+"""Longest payload text SQL may judge: far below Python's 4300-digit integer limit and
+its nesting depth (a payload of 1000 characters nests at most 500 deep)."""
+
+
+def _select_eliding(elide: Elision) -> tuple[str, tuple[Any, ...]]:
+    """The columns with ``data`` NULL where the payload need not be read, and a 15th,
+    whether the stored ``data`` is not NULL; and the parameters of its test.
+
+    SQL leaves the payload out only when it proves that :func:`event_from_row` would read
+    it and that it holds none of the keys the caller reads: text with no NUL (``length``
+    stops at one, the byte count does not; a character of more than one byte also makes
+    them differ), with no backslash (so every key is spelled as stored and ``instr``
+    finds it), an object (starts with ``{``), valid for SQLite's JSON, which accepts only
+    RFC 8259 text (Python's decoder accepts all of it, and more; a control character in
+    a string is refused by both), short (see :data:`ELIDABLE_LENGTH`), and no key of
+    ``read_keys`` quoted anywhere in it.
+    """
+    types = sorted(t.value for t in elide.event_types)
+    keys = sorted(elide.read_keys)
+    light = " AND ".join(
+        [
+            f"event_type IN ({', '.join('?' for _ in types) or 'NULL'})",
+            "typeof(data) = 'text'",
+            f"length(data) <= {ELIDABLE_LENGTH}",
+            "length(data) = length(CAST(data AS BLOB))",
+            "data GLOB '{*'",
+            "instr(data, '\\') = 0",
+            "json_valid(data)",
+            *("instr(data, ?) = 0" for _ in keys),
+        ]
+    )
+    columns = ", ".join(
+        f"CASE WHEN {light} THEN NULL ELSE data END" if c == "data" else c for c in EVENT_COLUMNS
+    )
+    params = (*types, *(f'"{k}"' for k in keys))
+    return f"SELECT {columns}, data IS NOT NULL FROM events", params
+
+
+def _fetch_plain_text(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], rows: list[EventRow]
+) -> bool:
+    """Rows with text decoded by sqlite3 itself (a Python text factory costs a call per
+    value, a third of a row's fetch); False, with ``rows`` left empty, when a value is not
+    UTF-8: the caller then reads the page again with the connection's tolerant factory."""
+    factory = conn.text_factory
+    if factory is str:
+        return False
+    conn.text_factory = str
+    try:
+        for row in conn.execute(sql, params):
+            rows.append(row)
+    except sqlite3.OperationalError as error:
+        if "decode" not in str(error):
+            raise
+        rows.clear()
+        return False
+    finally:
+        conn.text_factory = factory
+    return True
+
+
+def _after_damage(
+    damage: StoreCorruptError, skipped: list[tuple[int, int | None]]
+) -> StoreCorruptError:
+    """What a stream that met damage raises at its end: the ranges it left out, or the
+    damage itself when the rows around it were all recovered (still not a whole read)."""
+    if not skipped:
+        return damage
+    return DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read", skipped)
+
+
+def _stream_statements(
+    compiled: CompiledQuery, ascending: bool, elide: Elision | None
+) -> tuple[str, str, tuple[Any, ...]]:
+    """A keyset page of the query in stream order, the same page read the other way (to
+    recover rows past a damaged page), and their parameters before the page's bounds."""
+    select, params = SELECT_EVENTS, compiled.params
+    if elide is not None:
+        select, light = _select_eliding(elide)
+        params = (*light, *params)
+    forward, backward = ("ASC", "DESC") if ascending else ("DESC", "ASC")
+    page = f"{select} WHERE {compiled.where} AND sequence > ? AND sequence <= ? ORDER BY sequence"
+    return f"{page} {forward} LIMIT ?", f"{page} {backward} LIMIT ?", params
 
 
 def _by_rowid(columns: str) -> tuple[str, str]:
@@ -101,6 +186,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             raise ValueError("read_only needs create_tables=False and a database file")
         self._busy_timeout = None if busy_timeout is None else resolve_busy_timeout(busy_timeout)
         self._create = create_tables
+        self._audit = read_only
+        """Fixed at open: an audit store never opens a writable connection, whatever
+        happens to its target while it is swapped for another."""
         self._read_only: ReadOnlyTarget | None = None
         if read_only:
             self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
@@ -148,9 +236,16 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         target = self._read_only
         if conn is not None and getattr(self._local, "target", None) is not target:
-            conn = None  # opened on a target since left; closed with the store
+            # opened on a target since left: this thread's own, and between its reads
+            with self._all_lock:
+                if conn in self._all:
+                    self._all.remove(conn)
+            conn.close()
+            conn = None
         if conn is None:
-            if target is not None:
+            if self._audit:
+                if target is None:  # never: the target is only ever swapped for another
+                    raise StoreError(f"{self.path}: no read-only target to open")
                 conn = open_read_only_connection(target, self._busy_timeout)
             else:
                 conn = open_connection(
@@ -207,8 +302,8 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
     def _leave_unchanging(self, target: ReadOnlyTarget) -> None:
         """Read through a private copy (or in place, if a writer's side files are there)
         from now on; once per changed target, whichever thread noticed first. Other
-        threads' connections are left open (one may be mid-read): each thread opens a
-        new one on its next read, and the old ones close with the store."""
+        threads' connections are left open (one may be mid-read): each thread closes its
+        old one and opens a new one on its next read."""
         with self._switch_lock:
             if self._read_only is not target:
                 return
@@ -248,12 +343,14 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         Followers call this between polls: a copy never sees later appends by itself.
         """
         with self._switch_lock:
-            if self._read_only is None or not self._read_only.stale():
+            old = self._read_only
+            if old is None or not old.stale():
                 return False
-            self._drop_connections()
-            self._read_only.cleanup()
-            self._read_only = None
+            # the new target first: if it cannot be had (busy), the old one stays in use
+            # other threads' connections stay open (one may be mid-read): each thread
+            # opens a new one on its next read
             self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
+            old.cleanup()
             return True
 
     def _drop_connections(self) -> None:
@@ -344,7 +441,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 raise row.error
 
     def _stream_by_sequence(
-        self, compiled: CompiledQuery, query: EventQuery
+        self, compiled: CompiledQuery, query: EventQuery, elide: Elision | None = None
     ) -> Iterator[Event | UnreadableRow]:
         """Keyset pages: each page is one short statement, so no read lock is held between.
 
@@ -361,19 +458,15 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         can be read, and the error is raised at the end, so a report shows every readable
         row in order and then says it is incomplete.
         """
-        direction = "ASC" if query.ascending else "DESC"
+        sql, reverse, params = _stream_statements(compiled, query.ascending, elide)
         low = query.from_sequence or 0
         high = UNLIMITED if query.to_sequence is None else query.to_sequence
         open_ended = query.to_sequence is None
         to_skip = query.offset
         remaining = query.limit
+        unbounded = remaining == UNLIMITED and not to_skip
         damage: StoreCorruptError | None = None
         skipped: list[tuple[int, int | None]] = []
-        sql, reverse = (
-            f"{SELECT_EVENTS} WHERE {compiled.where} AND sequence > ? AND sequence <= ? "
-            f"ORDER BY sequence {way} LIMIT ?"
-            for way in (direction, "DESC" if query.ascending else "ASC")
-        )
         pending: list[EventRow] = []
         while remaining > 0:
             recovered = bool(pending)
@@ -381,7 +474,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 rows, broken, pending = pending, None, []
             else:
                 page_size = PAGE_SIZE if compiled.exact or to_skip else min(PAGE_SIZE, remaining)
-                rows, broken = self._fetch_readable(sql, (*compiled.params, low, high, page_size))
+                rows, broken = self._fetch_readable(sql, (*params, low, high, page_size))
                 if not rows and broken is None:
                     break
                 if query.ascending and open_ended and len(rows) == page_size:
@@ -390,7 +483,15 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                     low = rows[-1][0]
                 elif rows:
                     high = rows[-1][0] - 1
-            for event in self._decode(rows, compiled):
+            decoded = (
+                self._decode(rows, compiled)
+                if elide is None
+                else self._elided(rows, compiled, elide)
+            )
+            if unbounded:  # a whole workflow, a million rows: no count to keep per row
+                yield from decoded
+                decoded = iter(())
+            for event in decoded:
                 if to_skip:
                     to_skip -= 1
                     continue
@@ -402,7 +503,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 continue
             if broken is not None:
                 damage = damage or broken
-                bound, pending = self._step_past(sql, reverse, compiled, low, high, query, skipped)
+                bound, pending = self._step_past(sql, reverse, params, low, high, query, skipped)
                 if bound is None:
                     break
                 low, high = (bound, high) if query.ascending else (low, bound)
@@ -410,13 +511,13 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if len(rows) < page_size:
                 break
         if damage is not None:
-            raise DamageSkippedError(f"{damage}: {ranges_text(skipped)} could not be read", skipped)
+            raise _after_damage(damage, skipped)
 
     def _step_past(
         self,
         sql: str,
         reverse: str,
-        compiled: CompiledQuery,
+        params: tuple[Any, ...],
         low: int,
         high: int,
         query: EventQuery,
@@ -424,10 +525,10 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
     ) -> tuple[int | None, list[EventRow]]:
         """The bound past a damaged page and the rows recovered before it; the range
         left out is added to ``skipped`` and noted."""
-        bound = self._past_damage(sql, compiled, low, high, query.ascending)
+        bound = self._past_damage(sql, params, low, high, query.ascending)
         pending: list[EventRow] = []
         if bound is not None:
-            pending = self._recover(reverse, compiled, low, high, bound, query.ascending)
+            pending = self._recover(reverse, params, low, high, bound, query.ascending)
         left_out = self._skipped(low, high, bound, query.ascending, pending)
         if left_out is not None:
             skipped.append(left_out)
@@ -438,7 +539,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
     def _recover(
         self,
         reverse: str,
-        compiled: CompiledQuery,
+        params: tuple[Any, ...],
         low: int,
         high: int,
         bound: int,
@@ -449,7 +550,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         the parent page larger than the damaged page's last row): the rows of the next
         page before the bound are then found reading back towards the damage."""
         window = (low, bound) if ascending else (bound, high)
-        rows, _ = self._fetch_readable(reverse, (*compiled.params, *window, PAGE_SIZE))
+        rows, _ = self._fetch_readable(reverse, (*params, *window, PAGE_SIZE))
         return rows[::-1]
 
     def _skipped(
@@ -490,6 +591,8 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             rows: list[EventRow] = []
             try:
                 with self._translate():
+                    if _fetch_plain_text(conn, sql, params, rows):
+                        return rows, None
                     for row in conn.execute(sql, params):
                         rows.append(row)
             except StoreCorruptError as error:
@@ -504,7 +607,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return self.read(fetch)
 
     def _past_damage(
-        self, sql: str, compiled: CompiledQuery, low: int, high: int, ascending: bool
+        self, sql: str, params: tuple[Any, ...], low: int, high: int, ascending: bool
     ) -> int | None:
         """The keyset bound just past a damaged page: ascending, the smallest ``low`` from
         which the next row reads; descending, the largest ``high`` below the damage from
@@ -515,7 +618,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
 
         def readable(bound: int) -> bool:
             window = (bound, high) if ascending else (low, bound)
-            return self._fetch_readable(sql, (*compiled.params, *window, 1))[1] is None
+            return self._fetch_readable(sql, (*params, *window, 1))[1] is None
 
         sign = 1 if ascending else -1
         start = low if ascending else high
@@ -600,6 +703,27 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                     notes.met_event(row, event)
                 yield event if self.event_filter is None else self.event_filter(event)
 
+    def _elided(
+        self, rows: list[EventRow], compiled: CompiledQuery, elide: Elision
+    ) -> Iterator[Event | UnreadableRow]:
+        """Rows of :func:`_select_eliding`: a row whose payload SQL left out becomes an
+        event with the elided payload (not filtered: it holds nothing to redact); one
+        that turns out odd after all, and every other row, is read as without elision."""
+        notes = self._notes
+        payload = elide.payload()
+        for row in rows:
+            if row[8] is not None or not row[14]:
+                yield from self._decode([row[:14]], compiled)
+                continue
+            event = elided_event_from_row(row, payload)
+            if event is None:
+                again = self._fetch(f"{SELECT_EVENTS} WHERE sequence = ?", (row[0],))
+                yield from self._decode(again, compiled)
+            elif compiled.exact is None or compiled.exact(event):
+                if notes is not None:
+                    notes.met_event(row, event)
+                yield event
+
     def _all_where(
         self, where: str, params: tuple[Any, ...], from_sequence: int = 0
     ) -> list[Event]:
@@ -619,12 +743,17 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         return self._all_where("workflow_id = ?", (workflow_id,), from_sequence)
 
     def iter_workflow_events(
-        self, workflow_id: str, from_sequence: int = 0, to_sequence: int | None = None
+        self,
+        workflow_id: str,
+        from_sequence: int = 0,
+        to_sequence: int | None = None,
+        *,
+        elide: Elision | None = None,
     ) -> Iterator[Event]:
         """Like :meth:`get_events_for_workflow`, streamed and optionally bounded above."""
         compiled = CompiledQuery("workflow_id = ?", (workflow_id,), None)
         bounds = EventQuery(from_sequence=from_sequence, to_sequence=to_sequence, limit=UNLIMITED)
-        return self._events_only(self._stream_by_sequence(compiled, bounds))
+        return self._events_only(self._stream_by_sequence(compiled, bounds, elide))
 
     def get_current_sequence(self) -> int:
         """The newest sequence. Opened with notes (an audit), a damaged last page does not
@@ -744,7 +873,6 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         (``last`` None: every later key). Only damaged stores take this path: a whole
         statement is faster on a healthy one.
         """
-        compiled = CompiledQuery("1", params, None)
         low, high = max(start, 0), UNLIMITED  # the engine's tables number rows from 1
         while True:
             rows, broken = self._fetch_readable(sql, (*params, low, high, batch))
@@ -755,7 +883,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                 if len(rows) < batch:
                     return
                 continue
-            bound = self._past_damage(sql, compiled, low, high, True)
+            bound = self._past_damage(sql, params, low, high, True)
             back: list[tuple[Any, ...]] = []
             if bound is not None and reverse is not None:
                 back = self._fetch_readable(reverse, (*params, low, bound, batch))[0][::-1]
