@@ -41,11 +41,8 @@ def read_snapshots(path: Path) -> list[tuple[Any, ...]]:
     """Snapshot rows without ``created_at``, which the database stamps with the real time."""
     store = SqliteEventStore(str(path), create_tables=False, read_only=True)
     try:
-        with store.reading() as conn:
-            sql = (
-                "SELECT entity_id, version, sequence, state, state_hash FROM snapshots ORDER BY id"
-            )
-            return [tuple(row) for row in conn.execute(sql)]
+        sql = "SELECT entity_id, version, sequence, state, state_hash FROM snapshots ORDER BY id"
+        return [tuple(row) for row in store.fetch_all(sql)]
     finally:
         store.close()
 

@@ -68,8 +68,7 @@ def _event(number: int, data: dict[str, Any] | None = None) -> Event:
 def _wal_store(path: Path) -> SqliteEventStore:
     """A writer holding its connection open, so the -wal and -shm files exist."""
     store = SqliteEventStore(str(path))
-    with store.reading() as conn:
-        conn.execute("PRAGMA journal_mode=WAL")
+    store.read(lambda conn: conn.execute("PRAGMA journal_mode=WAL").fetchall())
     return store
 
 

@@ -90,15 +90,13 @@ def monkeypatch_page() -> Iterator[None]:
 
 def test_each_page_statement_bounds_the_sequence_once(store: SqliteEventStore) -> None:
     statements: list[str] = []
-    with store.reading() as conn:
-        conn.set_trace_callback(statements.append)
+    store.read(lambda conn: conn.set_trace_callback(statements.append))
     try:
         list(store.get_rows(EventQuery(workflow_id=WF, from_sequence=62, to_sequence=70)))
         list(store.iter_workflow_events(WF, 61, 72))
         store.get_events_for_workflow(WF, 63)
     finally:
-        with store.reading() as conn:
-            conn.set_trace_callback(None)
+        store.read(lambda conn: conn.set_trace_callback(None))
     pages = [s for s in statements if s.startswith("SELECT") and "ORDER BY sequence" in s]
     assert len(pages) >= 3  # one or more pages for each of the three reads
     for statement in pages:
