@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ...events.errors import StoreCorruptError
+from ...events.errors import StoreCorruptError, StoreError
 from ...events.store.sqlite.store import SqliteEventStore
-from ..contracts import json_needle
+from ..contracts import UNPARSEABLE, json_needle
 from .metrics_sql import readable_within
 
 PAGE_SIZE = 500
@@ -29,14 +29,19 @@ _DECLARING = (
 )
 
 _DECLARING_WITHIN = "SELECT DISTINCT workflow_id FROM events WHERE sequence > ? AND data LIKE ?"
+_HOLDING = (
+    "SELECT DISTINCT workflow_id FROM events INDEXED BY idx_events_workflow "
+    "WHERE sequence >= ? AND sequence <= ?"
+)
+"""The workflows with a row in a damaged range, from the index alone (it holds
+``workflow_id`` and the sequence): the table's damaged rows are never read."""
 
 
 def payloads_mentioning(
     store: SqliteEventStore, workflow_id: str | None, needles: Iterable[str]
 ) -> Iterator[Any]:
-    """The parsed payloads of one workflow whose JSON text contains any of ``needles``.
-
-    Unparseable payloads are skipped: such a row never becomes an event to show.
+    """The parsed payloads of one workflow whose JSON text contains any of ``needles``;
+    :data:`UNPARSEABLE` for one that does not parse (it may declare what cannot be read).
     """
     likes = [f"%{needle}%" for needle in needles]
     if not likes:
@@ -46,9 +51,7 @@ def payloads_mentioning(
     while True:
         rows = store.fetch_all(sql, (workflow_id, after, *likes, PAGE_SIZE))
         for _, raw in rows:
-            parsed = _parse(raw)
-            if parsed is not None:
-                yield parsed
+            yield _parse(raw)
         if len(rows) < PAGE_SIZE:
             return
         after = rows[-1][0]
@@ -74,16 +77,35 @@ def workflows_declaring(
         ranges = store.damaged_ranges()
         if not ranges:
             raise
-    # A damaged page (an audit): the rows outside the damaged ranges (its events cannot
-    # be shown at all), in one statement that seeks the readable ranges.
+    # A damaged page (an audit): the rows outside the damaged ranges, in one statement
+    # that seeks the readable ranges, and every workflow with a row in a damaged range:
+    # its declaration may be there.
     sql = f"{_DECLARING_WITHIN} AND {readable_within(ranges)}"
-    return found | {r[0] for r in store.fetch_all(sql, (after, needle))}
+    found |= {r[0] for r in store.fetch_all(sql, (after, needle))}
+    return found | _holding(store, ranges, after)
+
+
+def _holding(
+    store: SqliteEventStore, ranges: list[tuple[int, int | None]], after: int
+) -> set[str | None]:
+    """Workflows with a row in one of the damaged ranges (after ``after``); the damage
+    raised when the index cannot tell (it is damaged too, or missing)."""
+    found: set[str | None] = set()
+    for first, last in ranges:
+        if last is not None and last <= after:
+            continue
+        bounds = (max(first, after + 1), 2**63 - 1 if last is None else last)
+        try:
+            found.update(r[0] for r in store.fetch_all(_HOLDING, bounds))
+        except StoreError as error:
+            raise StoreCorruptError(f"{store.path}: {error}") from error
+    return found
 
 
 def _parse(raw: object) -> Any:
     if not isinstance(raw, str | bytes):
-        return None
+        return None  # NULL or a number: nothing declared in it
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
-        return None
+        return UNPARSEABLE
