@@ -16,12 +16,18 @@ from typing import Any
 from ...events.errors import StoreCorruptError, StoreError
 from ...events.store.sqlite.store import SqliteEventStore
 from ..contracts import UNPARSEABLE, json_needle
-from .metrics_sql import readable_within
+from .metrics_sql import MAX_SEQUENCE, readable_within
 
 PAGE_SIZE = 500
 _MENTIONING = (
     "SELECT sequence, data FROM events WHERE workflow_id IS ? AND sequence > ? AND ({}) "
     "ORDER BY sequence LIMIT ?"
+)
+_MENTIONING_WITHIN = "SELECT sequence, data FROM events WHERE +workflow_id IS ? AND ({})"
+"""``+``: not through the index (it may be what is damaged); the rowid ranges are sought."""
+_HOLDS = (
+    "SELECT 1 FROM events INDEXED BY idx_events_workflow "
+    "WHERE workflow_id IS ? AND sequence >= ? AND sequence <= ? LIMIT 1"
 )
 _DECLARING = (
     "SELECT sequence, workflow_id FROM events WHERE sequence > ? AND data LIKE ? "
@@ -42,11 +48,32 @@ def payloads_mentioning(
 ) -> Iterator[Any]:
     """The parsed payloads of one workflow whose JSON text contains any of ``needles``;
     :data:`UNPARSEABLE` for one that does not parse (it may declare what cannot be read).
+
+    On a damaged page (read with notes), the workflow's rows are read again without the
+    index, outside the table's damaged ranges (a payload may come twice), and the damage
+    is raised only when the workflow may have a row inside one of them.
     """
     likes = [f"%{needle}%" for needle in needles]
     if not likes:
         return
-    sql = _MENTIONING.format(" OR ".join("data LIKE ?" for _ in likes))
+    matching = " OR ".join("data LIKE ?" for _ in likes)
+    try:
+        yield from _by_index(store, _MENTIONING.format(matching), workflow_id, likes)
+        return
+    except StoreCorruptError:
+        if store.notes is None:
+            raise
+    ranges = store.damaged_ranges()
+    if _may_hold(store, workflow_id, ranges):
+        raise StoreCorruptError(f"{store.path}: a row of the workflow is on a damaged page")
+    sql = f"{_MENTIONING_WITHIN.format(matching)} AND {readable_within(ranges)}"
+    for _, raw in store.fetch_all(sql, (workflow_id, *likes)):
+        yield _parse(raw)
+
+
+def _by_index(
+    store: SqliteEventStore, sql: str, workflow_id: str | None, likes: list[str]
+) -> Iterator[Any]:
     after = -(2**63)
     while True:
         rows = store.fetch_all(sql, (workflow_id, after, *likes, PAGE_SIZE))
@@ -55,6 +82,21 @@ def payloads_mentioning(
         if len(rows) < PAGE_SIZE:
             return
         after = rows[-1][0]
+
+
+def _may_hold(
+    store: SqliteEventStore, workflow_id: str | None, ranges: list[tuple[int, int | None]]
+) -> bool:
+    """Whether the workflow may have a row in a damaged range (True when the index,
+    which alone can tell without reading the rows, cannot be read either)."""
+    for first, last in ranges:
+        bounds = (workflow_id, first, MAX_SEQUENCE if last is None else last)
+        try:
+            if store.fetch_all(_HOLDS, bounds):
+                return True
+        except StoreError:
+            return True
+    return False
 
 
 def workflows_declaring(
@@ -94,7 +136,7 @@ def _holding(
     for first, last in ranges:
         if last is not None and last <= after:
             continue
-        bounds = (max(first, after + 1), 2**63 - 1 if last is None else last)
+        bounds = (max(first, after + 1), MAX_SEQUENCE if last is None else last)
         try:
             found.update(r[0] for r in store.fetch_all(_HOLDING, bounds))
         except StoreError as error:
