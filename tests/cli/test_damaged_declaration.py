@@ -202,6 +202,25 @@ def damage_page_of(source: Path, target: Path, sequence: int) -> Path:
     raise AssertionError("no leaf page holds the declaring event")
 
 
+def damage_index(source: Path, target: Path) -> Path:
+    """A copy (or the file itself, ``source is target``) with every leaf of the index
+    on ``workflow_id`` damaged: the table's rows all read, the index's fast path fails."""
+    with sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True) as con:
+        leaves = [
+            r[0]
+            for r in con.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'idx_events_workflow' AND pagetype = 'leaf'"
+            )
+        ]
+    if source != target:
+        shutil.copyfile(source, target)
+    with target.open("r+b") as stream:
+        for page in leaves:
+            stream.seek((page - 1) * PAGE_SIZE)
+            stream.write(b"\x00" * 8)
+    return target
+
+
 def unparseable_declaration(source: Path, target: Path, sequence: int) -> Path:
     """A copy whose declaring row's ``data`` is cut short: the codec refuses the row."""
     shutil.copyfile(source, target)
@@ -215,9 +234,13 @@ def stores(root: Path) -> dict[str, Path]:
     """Every kind of store the commands run on, built once."""
     early = build(root / "early.db", others_first=0)
     late = build(root / "late.db", others_first=LAZY_WORKFLOWS + 6)
+    damaged = damage_page_of(early, root / "damaged.db", declaring_sequence(early))
+    both = damage_page_of(early, root / "both.db", declaring_sequence(early))
     return {
         "undamaged": early,
-        "damaged-page": damage_page_of(early, root / "damaged.db", declaring_sequence(early)),
+        "index-damaged": damage_index(early, root / "index.db"),
+        "damaged-page": damaged,
+        "damaged-page-and-index": damage_index(both, both),
         "damaged-page-late": damage_page_of(
             late, root / "damaged-late.db", declaring_sequence(late)
         ),
@@ -248,7 +271,7 @@ COMMANDS: list[tuple[str, ...]] = [
     *[("snapshots", "show", "1", "-o", f) for f in ("table", "json")],
     ("verify", "-o", "json"),
 ]
-BROKEN = ("damaged-page", "damaged-page-late", "unparseable-row")
+BROKEN = ("damaged-page", "damaged-page-and-index", "damaged-page-late", "unparseable-row")
 
 
 def visible(text: str) -> str:
@@ -260,6 +283,13 @@ def leaked(text: str, value: str = SECRET) -> bool:
     """Whether any eight characters of the value appear in the output."""
     shown = visible(text)
     return any(value[i : i + 8] in shown for i in range(len(value) - 7))
+
+
+def of_the_workflow(invoke: Invoke, db: Path) -> list[dict[str, Any]]:
+    """The workflow's events, read in sequence order (a damaged index fails --workflow)."""
+    result = invoke("events", "--limit", "1000", "-o", "ndjson", db=db)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    return [r for r in rows if r.get("workflow_id") == WF]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: "-".join(c).replace(WF, "wf"))
@@ -280,7 +310,7 @@ def test_the_damaged_store_says_once_why_the_workflow_is_hidden(
     made: dict[str, Path], invoke: Invoke, kind: str
 ) -> None:
     why = "in a row that cannot be parsed" if kind == "unparseable-row" else "on a damaged page"
-    result = invoke("events", "--workflow", WF, "-o", "json", db=made[kind])
+    result = invoke("events", "--limit", "1000", "-o", "json", db=made[kind])
     assert result.exit_code in (0, 4)  # an unparseable row is shown as stored: exit 0
     assert result.stderr.count(WARNING.format(why)) == 1, result.stderr
     assert "redacted" in result.stderr
@@ -290,8 +320,7 @@ def test_the_damaged_store_says_once_why_the_workflow_is_hidden(
 def test_the_hidden_workflow_keeps_its_structure(
     made: dict[str, Path], invoke: Invoke, kind: str
 ) -> None:
-    result = invoke("events", "--workflow", WF, "-o", "ndjson", db=made[kind])
-    events = [json.loads(line) for line in result.stdout.splitlines()]
+    events = of_the_workflow(invoke, made[kind])
     failed = next(e for e in events if e.get("event_type") == "stage.failed")
     assert failed["data"] == {
         "ref_id": "d",
@@ -307,14 +336,13 @@ def test_the_hidden_workflow_keeps_its_structure(
 @pytest.mark.parametrize("kind", BROKEN)
 def test_the_value_events_are_still_read(made: dict[str, Path], invoke: Invoke, kind: str) -> None:
     """The test is only worth something if the events holding the value are shown."""
-    result = invoke("events", "--workflow", WF, "-o", "ndjson", db=made[kind])
-    types = [json.loads(line).get("event_type") for line in result.stdout.splitlines()]
+    types = [e.get("event_type") for e in of_the_workflow(invoke, made[kind])]
     assert {"context.updated", "task.failed", "stage.failed"} <= set(types)
 
 
 @pytest.mark.parametrize("kind", BROKEN)
 def test_no_redact_still_shows_everything(made: dict[str, Path], invoke: Invoke, kind: str) -> None:
-    result = invoke("--no-redact", "events", "--workflow", WF, "-o", "json", db=made[kind])
+    result = invoke("--no-redact", "events", "--limit", "1000", "-o", "json", db=made[kind])
     assert SECRET in result.stdout
     assert KEPT in result.stdout
     assert "every value of it is hidden" not in result.stderr
@@ -342,6 +370,15 @@ def test_the_undamaged_store_is_redacted_as_before(
     result = invoke(*command, db=made["undamaged"])
     assert result.exit_code == 0, result.stderr
     assert not leaked(result.stdout + result.stderr)
+    assert "every value of it is hidden" not in result.stderr
+
+
+def test_a_damaged_index_alone_changes_nothing_shown(made: dict[str, Path], invoke: Invoke) -> None:
+    """The declaration is read from the table itself: the workflow is redacted as usual."""
+    whole = invoke("events", "--limit", "1000", "-o", "ndjson", db=made["undamaged"])
+    result = invoke("events", "--limit", "1000", "-o", "ndjson", db=made["index-damaged"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == whole.stdout
     assert "every value of it is hidden" not in result.stderr
 
 
