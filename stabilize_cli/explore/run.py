@@ -159,6 +159,9 @@ class RunScreen(View):
             title.append("  following new events", style="bold cyan")
         if self.failures_only:
             title.append("  failing path only", style="bold")
+        damaged = sorted(self.source.notes.damaged_tables)
+        if damaged:  # the real causes may be missing: the events' own error text is shown
+            title.append(f"  INCOMPLETE: {', '.join(damaged)} damaged", style="bold red")
         self.set_title(title)
         tree = self.query_one("#timeline", Tree)
         keep = self.selected.entity_id if self.selected else None
@@ -301,7 +304,7 @@ class RunScreen(View):
     def document(self) -> tuple[str, Any] | None:
         if self.result is None:
             return None
-        left_out = self.source.left_out(self.workflow_id)
+        left_out = self.source.run_left_out(self.workflow_id)
         report = mark_incomplete(report_of(self.result), left_out)
         return f"stabilize-timeline-{self.workflow_id}", report.document()
 

@@ -55,6 +55,14 @@ class ExploreSource:
             if row.workflow_id == workflow_id and (upto is None or sequence <= upto)
         )
 
+    def run_left_out(self, workflow_id: str) -> ReadNotes:
+        """What a run's view left out: its unreadable events, and the engine's tables a
+        damaged page kept from being read whole (their rows give the real causes)."""
+        unreadable = {
+            s: row for s, row in self.notes.unreadable.items() if row.workflow_id == workflow_id
+        }
+        return ReadNotes(unreadable=unreadable, damaged_tables=dict(self.notes.damaged_tables))
+
     def command(self, *args: str) -> str:
         """The command line that prints the current view's JSON (to copy into a script)."""
         words = [PROGRAM, *args, "--db", self.db, "--json"]

@@ -15,7 +15,7 @@ from .runs import load_run
 
 def stage_graph(store: AuditableStore, workflow_id: str) -> StageGraph:
     run = load_run(store, workflow_id)
-    if run is not None:
+    if run is not None and run.stages:  # else the stages the events name (damaged rows)
         nodes = [
             Node(s.ref_id or s.id, s.name, s.status, s.requires)
             for s in run.stages

@@ -214,11 +214,22 @@ def compare_markdown(result: Comparison, *, full: bool = False) -> str:
 
 
 def write_comparison(
-    result: Comparison, fmt: CompareFormat, *, full: bool = False, all_stages: bool = False
+    result: Comparison,
+    fmt: CompareFormat,
+    *,
+    full: bool = False,
+    all_stages: bool = False,
+    left_out: tuple[dict[str, Any], str] | None = None,
 ) -> None:
+    """``left_out``: the incomplete mark and its line (``render.incomplete.left_out_of``)."""
     if fmt is CompareFormat.JSON:
-        write_json(result.to_json())
+        write_json({**result.to_json(), **({} if left_out is None else left_out[0])})
     elif fmt is CompareFormat.MARKDOWN:
         sys.stdout.write(compare_markdown(result, full=full))
+        if left_out is not None:
+            sys.stdout.write(f"\n**INCOMPLETE**: {md(left_out[1])}\n")
     else:
-        make_console().print(compare_view(result, full=full, all_stages=all_stages))
+        console = make_console()
+        console.print(compare_view(result, full=full, all_stages=all_stages))
+        if left_out is not None:
+            console.print(Text(f"INCOMPLETE: {clean(left_out[1])}", style="bold"))

@@ -178,9 +178,10 @@ class PagedTable:
     footer: Callable[[], RenderableType | None] | None = None
     """Printed after the last page (history: the real causes from the engine's tables)."""
 
-    def write(self) -> None:
+    def write(self, left_out: str | None = None) -> None:
         """Pages as they are read; when the store breaks off (a damaged page), the rows
-        read before it, then an ``INCOMPLETE`` line, then the error is raised."""
+        read before it, then an ``INCOMPLETE`` line, then the error is raised. ``left_out``:
+        what else the report left out, said on the ``INCOMPLETE`` line."""
         console = make_console()
         rows = iter(self.records())
         broken: list[StoreError] = []
@@ -209,12 +210,15 @@ class PagedTable:
         while following:
             page, following = following, take()
             console.print(event_table(self.columns, page))
+        also = "" if left_out is None else f"; {left_out}"
         if broken:
-            console.print(Text(f"INCOMPLETE: {clean(str(broken[0]))}", style="bold red"))
+            console.print(Text(f"INCOMPLETE: {clean(str(broken[0]) + also)}", style="bold red"))
             raise broken[0]
         footer = None if self.footer is None else self.footer()
         if footer is not None:
             console.print(footer)
+        if left_out is not None:
+            console.print(Text(f"INCOMPLETE: {clean(left_out)}", style="bold"))
 
 
 class Dictable(Protocol):
@@ -234,8 +238,10 @@ def write_events(
     An unreadable row is its columns as stored with an ``unreadable`` object saying why.
     When the store fails part way (a corrupt page), what was written ends with
     ``{"incomplete": true, "error": ...}`` (JSON: as the array's last item), then the
-    error is raised.
+    error is raised. A report marked as leaving something else out (``report.mark``: the
+    engine's tables read beside the events) ends with that mark, or adds it to the error's.
     """
+    left_out = report.mark
     if fmt is Format.NDJSON:
         written = False
         try:
@@ -243,19 +249,29 @@ def write_events(
                 write_json_line(event.to_dict())
                 written = True
         except StoreError as error:
-            if written or isinstance(error, DamageSkippedError):
-                write_json_line(incomplete_mark(error))
+            if written or isinstance(error, DamageSkippedError) or left_out is not None:
+                write_json_line(_broken_mark(error, left_out))
             raise
+        if left_out is not None:
+            write_json_line(left_out[0])
     elif fmt is Format.JSON:
-        write_json_array(e.to_dict() for e in events())
+        write_json_array((e.to_dict() for e in events()), left_out)
     elif fmt is Format.TABLE and table is not None:
-        table.write()
+        table.write(None if left_out is None else left_out[1])
     else:
         write(report, fmt)
 
 
-def write_json_array(items: Iterable[Any]) -> None:
-    """``json.dumps(list(items), indent=2)``, byte for byte, without building the list."""
+def _broken_mark(error: StoreError, left_out: tuple[dict[str, Any], str] | None) -> dict[str, Any]:
+    """The mark of a stream broken off, with what else the report left out."""
+    return {**incomplete_mark(error), **({} if left_out is None else left_out[0])}
+
+
+def write_json_array(
+    items: Iterable[Any], left_out: tuple[dict[str, Any], str] | None = None
+) -> None:
+    """``json.dumps(list(items), indent=2)``, byte for byte, without building the list;
+    ``left_out``'s mark, if given, as its last item."""
     out = sys.stdout
     first = True
     try:
@@ -264,11 +280,15 @@ def write_json_array(items: Iterable[Any]) -> None:
             out.write(dumps(item, indent=2).replace("\n", "\n  "))
             first = False
     except StoreError as error:
-        if not first or isinstance(error, DamageSkippedError):
+        if not first or isinstance(error, DamageSkippedError) or left_out is not None:
             out.write("[\n  " if first else ",\n  ")
-            out.write(dumps(incomplete_mark(error), indent=2).replace("\n", "\n  "))
+            out.write(dumps(_broken_mark(error, left_out), indent=2).replace("\n", "\n  "))
             out.write("\n]\n")
         raise
+    if left_out is not None:
+        out.write("[\n  " if first else ",\n  ")
+        out.write(dumps(left_out[0], indent=2).replace("\n", "\n  "))
+        first = False
     out.write("[]\n" if first else "\n]\n")
 
 

@@ -40,11 +40,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def render_export(result: TimelineResult, kind: str) -> str:
-    """The chart as an SVG document, or the page with the chart and the tables."""
+def render_export(result: TimelineResult, kind: str, left_out: str | None = None) -> str:
+    """The chart as an SVG document, or the page with the chart and the tables;
+    ``left_out`` (what the reads left out) is said under the chart's header."""
+    from dataclasses import replace  # noqa: PLC0415
+
     from .gantt import build_chart  # noqa: PLC0415 - only an export needs the chart
 
     chart = build_chart(result)
+    if left_out is not None:
+        chart = replace(chart, notes=(*chart.notes, f"INCOMPLETE: {left_out}"))
     if kind == "svg":
         from .gantt_svg import render_svg  # noqa: PLC0415
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from enum import StrEnum
+from typing import Any
 
 from rich.columns import Columns
 from rich.console import Group, RenderableType
@@ -65,7 +66,7 @@ def graph_view(graph: StageGraph) -> RenderableType:
     if not graph.edges_known:
         parts.append(
             Text(
-                "edges unknown: the engine's stage_executions table is not in this file "
+                "edges unknown: no stage_executions rows of this run could be read "
                 "(events carry no edges)",
                 style="yellow",
             )
@@ -84,12 +85,24 @@ def _inert(graph: StageGraph) -> StageGraph:
     return replace(graph, name=shown(graph.name), status=shown(graph.status), nodes=nodes)
 
 
-def write_graph(graph: StageGraph, fmt: GraphFormat) -> None:
+def write_graph(
+    graph: StageGraph, fmt: GraphFormat, left_out: tuple[dict[str, Any], str] | None = None
+) -> None:
+    """``left_out``: the incomplete mark and its line (``render.incomplete.left_out_of``);
+    Mermaid and DOT say it in a comment, inside the diagram."""
+    said = None if left_out is None else f"INCOMPLETE: {plain(left_out[1])}"
     if fmt is GraphFormat.JSON:
-        write_json(graph.to_json())
+        write_json({**graph.to_json(), **({} if left_out is None else left_out[0])})
     elif fmt is GraphFormat.MERMAID:
-        sys.stdout.write(to_mermaid(_inert(graph)))
+        sys.stdout.write(to_mermaid(_inert(graph)) + ("" if said is None else f"%% {said}\n"))
     elif fmt is GraphFormat.DOT:
-        sys.stdout.write(to_dot(_inert(graph)))
+        text = to_dot(_inert(graph))
+        if said is not None:  # a comment before the closing brace: one graph per file
+            head, _, tail = text.rstrip("\n").rpartition("}")
+            text = f"{head}    // {said}\n}}{tail}\n"
+        sys.stdout.write(text)
     else:
-        make_console().print(graph_view(graph))
+        console = make_console()
+        console.print(graph_view(graph))
+        if said is not None:
+            console.print(Text(said, style="bold"))

@@ -70,6 +70,19 @@ def _left_out(
     return (fields, "; ".join(said)) if fields else None
 
 
+def the_mark(notes: ReadNotes) -> tuple[dict[str, Any], str] | None:
+    """The incomplete mark and its line for what the reads left out (None: nothing), for a
+    renderer that places the mark in its own format (compare, graph)."""
+    found = left_out_of(notes)
+    return None if found is None else (incomplete_mark(**found[0]), found[1])
+
+
+def tables_left_out(notes: ReadNotes) -> ReadNotes:
+    """Only the engine's tables the reads could not read whole: for a report whose events
+    stream marks their own damage as they are written (events, history)."""
+    return ReadNotes(damaged_tables=dict(notes.damaged_tables))
+
+
 def mark_incomplete(report: Report, left_out: ReadNotes | Iterable[int]) -> Report:
     """The report as it is, or marked as missing what the reads left out (the run's
     notes, or the sequences of unreadable events)."""

@@ -81,7 +81,10 @@ def write(report: Report, fmt: Format) -> None:
         try:
             _write_rows(fmt, report.columns, report.records())
         except StoreError as error:  # broken off part way: what was written says so
-            _write_mark(fmt, report.columns, _broken_mark(error), str(error))
+            mark, text = _broken_mark(error), str(error)
+            if report.mark is not None:  # and what else the answer left out
+                mark, text = {**mark, **report.mark[0]}, f"{text}; {report.mark[1]}"
+            _write_mark(fmt, report.columns, mark, text)
             raise
         if report.mark is not None:
             _write_mark(fmt, report.columns, *report.mark)

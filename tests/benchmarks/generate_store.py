@@ -20,6 +20,7 @@ few are still running. Workflows overlap in time, so their rows interleave.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -619,7 +620,19 @@ def default_cache() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    cache = Path(argv[1]) if len(argv) > 1 else default_cache()
+    parser = argparse.ArgumentParser(
+        prog=Path(argv[0]).name,
+        description="Build (or reuse) the seeded benchmark stores: large.db, small.db, "
+        "long.db and long-snap.db.",
+    )
+    parser.add_argument(
+        "cache_dir",
+        nargs="?",
+        type=Path,
+        metavar="CACHE_DIR",
+        help=f"where the stores are written or reused (default: {default_cache()})",
+    )
+    cache = parser.parse_args(argv[1:]).cache_dir or default_cache()
     stores = ensure_stores(cache)
     for path in (stores.large, stores.small, stores.long, stores.long_snap):
         with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:

@@ -390,3 +390,29 @@ def test_an_unreadable_event_is_listed_as_stored_and_the_state_says_incomplete(
         assert document == command_json("state", FLAKY, "--at", "65", "--json", db=db, code=4)
 
     explore(script, db=db, workflow=FLAKY)
+
+
+def test_a_damaged_engine_table_shows_the_run_from_its_events_marked(
+    explore: Explore, tmp_path: Path
+) -> None:
+    """The detail of a run whose stage rows sit on a damaged page: the timeline from the
+    events, INCOMPLETE in the title, and the export is timeline's JSON with the mark."""
+    db = tmp_path / "damaged.db"
+    shutil.copyfile(REAL_DB, db)
+    with sqlite3.connect(f"{REAL_DB.as_uri()}?mode=ro", uri=True) as conn:
+        (page,) = conn.execute(
+            "SELECT MIN(pageno) FROM dbstat WHERE name = 'stage_executions' AND pagetype = 'leaf'"
+        ).fetchone()
+    conn.close()
+    with db.open("r+b") as stream:  # the page header: type 0 is no page type
+        stream.seek((page - 1) * 4096)
+        stream.write(b"\x00" * 8)
+
+    async def script(app: ExploreApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.screen, RunScreen)
+        assert "INCOMPLETE: stage_executions damaged" in pane(app, "#title")
+        _, document = exported(app, tmp_path)
+        assert document["damaged_tables"] == ["stage_executions"]
+        assert document == command_json("timeline", FAILED, "--json", db=db, code=4)
+
+    explore(script, db=db, workflow=FAILED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from ...events.errors import StoreCorruptError
 from ...events.store.raw import ReadNotes
@@ -62,16 +62,34 @@ WHERE s.status IN {_FAILED} ORDER BY t.rowid
 
 
 _KEYSET = " AND {table}.rowid > ? AND {table}.rowid <= ? ORDER BY {table}.rowid LIMIT ?"
-FAILED_STAGES_READABLE = FAILED_STAGES.replace(
-    "SELECT execution_id", "SELECT rowid, execution_id"
-).replace(" ORDER BY rowid", _KEYSET.format(table="stage_executions"))
-TASKS_READABLE = (
-    TASKS.replace("SELECT t.id", "SELECT t.rowid, t.id")
-    .replace("JOIN stage_executions AS s ON s.id = t.stage_id\nWHERE s.execution_id = ?", "WHERE 1")
-    .replace(" ORDER BY t.rowid", _KEYSET.format(table="t"))
+
+
+def _keyset(sql: str, select: str, table: str, order: str = " ORDER BY rowid") -> str:
+    """``sql`` read past damaged pages (``keyset_rows``): the rowid first, keyset bounds."""
+    if select not in sql or order not in sql:  # pragma: no cover - guards an edit of sql
+        raise ImportError(f"run_tables: {select!r} changed shape: update its readable form")
+    return sql.replace(select, select.replace("SELECT ", f"SELECT {table}.rowid, ", 1)).replace(
+        order, _KEYSET.format(table=table)
+    )
+
+
+RUN_READABLE = _keyset(
+    RUN.replace("WHERE id = ?", "WHERE id = ? ORDER BY rowid"), "SELECT id,", "pipeline_executions"
+)
+STAGES_READABLE = _keyset(STAGES, "SELECT id,", "stage_executions")
+FAILED_STAGES_READABLE = _keyset(FAILED_STAGES, "SELECT execution_id,", "stage_executions")
+TASKS_READABLE = _keyset(
+    TASKS.replace(
+        "JOIN stage_executions AS s ON s.id = t.stage_id\nWHERE s.execution_id = ?", "WHERE 1"
+    ),
+    "SELECT t.id,",
+    "t",
+    " ORDER BY t.rowid",
 )
 if "stage_executions AS s" in TASKS_READABLE:  # pragma: no cover - guards an edit of TASKS
     raise ImportError("run_tables.TASKS changed shape: update TASKS_READABLE")
+
+T = TypeVar("T")
 
 
 class SqliteRunTables:
@@ -106,12 +124,15 @@ class SqliteRunTables:
         return self._store.read(present)
 
     def run(self, workflow_id: str) -> RunRow | None:
-        """The workflow's row with its stages and tasks; None without tables or row."""
+        """The workflow's row with its stages and tasks; None without tables or row.
+
+        On a damaged store (read with notes) the rows that can be read, each table with a
+        damaged page noted: None if the workflow's own row is what could not be read."""
         if not self.present():
             return None
         config = "config_version" if self._has_config_version else "NULL"
 
-        def rows(conn: sqlite3.Connection) -> tuple[Any, list[Any], list[Any]]:
+        def whole(conn: sqlite3.Connection) -> tuple[Any, list[Any], list[Any]]:
             row = conn.execute(RUN.format(config_version=config), (workflow_id,)).fetchone()
             if row is None:
                 return None, [], []
@@ -119,55 +140,74 @@ class SqliteRunTables:
             tasks = conn.execute(TASKS, (workflow_id,)).fetchall()
             return row, stages, tasks
 
-        row, stages, tasks = self._store.read(rows)
+        def readable(notes: ReadNotes) -> tuple[Any, list[Any], list[Any]]:
+            run = RUN_READABLE.format(config_version=config)
+            found = self._readable(notes, "pipeline_executions", run, (workflow_id,))
+            stages = self._readable(notes, "stage_executions", STAGES_READABLE, (workflow_id,))
+            ids = {stage[0] for stage in stages}
+            tasks = [
+                t for t in self._readable(notes, "task_executions", TASKS_READABLE) if t[1] in ids
+            ]
+            return (found[0] if found else None), stages, tasks
+
+        row, stages, tasks = self._whole_or_readable(whole, readable)
         if row is None:
             return None
         return run_from_row(
             row, [stage_from_row(s) for s in stages], [task_from_row(t) for t in tasks]
         )
 
-    def _readable_failed(self, notes: ReadNotes) -> tuple[list[tuple[Any, ...]], list[TaskRow]]:
-        """The failed stages and their tasks that can be read past damaged pages (a
-        damaged store only); each table with a damaged page is noted."""
-
-        def damaged(table: str) -> Callable[[int, int | None], None]:
-            return lambda first, last: notes.met_damaged_table(table, "a damaged page")
-
-        stages = [
-            row[1:]
-            for row in self._store.keyset_rows(
-                FAILED_STAGES_READABLE, on_damage=damaged("stage_executions")
-            )
-        ]
-        failed = {row[1] for row in stages}
-        tasks = [
-            task_from_row(row[1:])
-            for row in self._store.keyset_rows(TASKS_READABLE, on_damage=damaged("task_executions"))
-            if row[2] in failed
-        ]
-        return stages, tasks
-
     def failed_stages(self) -> list[tuple[str, StageRow]]:
-        """Every stage whose row says it failed, with its tasks, and its workflow's id."""
+        """Every stage whose row says it failed, with its tasks, and its workflow's id.
+
+        On a damaged store (read with notes) the rows that can be read, each table with a
+        damaged page noted."""
         if not self.present():
             return []
 
-        def rows(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+        def whole(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
             return conn.execute(FAILED_STAGES).fetchall(), conn.execute(FAILED_TASKS).fetchall()
 
-        try:
-            stages, raw_tasks = self._store.read(rows)
-            tasks = [task_from_row(t) for t in raw_tasks]
-        except StoreCorruptError:
-            notes = self._store.notes
-            if notes is None:
-                raise
-            stages, tasks = self._readable_failed(notes)
+        def readable(notes: ReadNotes) -> tuple[list[Any], list[Any]]:
+            stages = self._readable(notes, "stage_executions", FAILED_STAGES_READABLE)
+            failed = {row[1] for row in stages}
+            tasks = [
+                t
+                for t in self._readable(notes, "task_executions", TASKS_READABLE)
+                if t[1] in failed
+            ]
+            return stages, tasks
+
+        stages, raw_tasks = self._whole_or_readable(whole, readable)
         by_stage: dict[str, list[TaskRow]] = {}
-        for task in tasks:
+        for task in map(task_from_row, raw_tasks):
             by_stage.setdefault(task.stage_id, []).append(task)
         found = []
         for row in stages:
             stage = stage_from_row(row[1:])
             found.append((str(row[0]), replace(stage, tasks=tuple(by_stage.get(stage.id, ())))))
         return found
+
+    def _whole_or_readable(
+        self, whole: Callable[[sqlite3.Connection], T], readable: Callable[[ReadNotes], T]
+    ) -> T:
+        """One read of everything; on a damaged page, with notes, the rows that can be read
+        (only damaged stores take that path: the whole read is faster on a healthy one)."""
+        try:
+            return self._store.read(whole)
+        except StoreCorruptError:
+            notes = self._store.notes
+            if notes is None:
+                raise
+            return readable(notes)
+
+    def _readable(
+        self, notes: ReadNotes, table: str, sql: str, params: tuple[Any, ...] = ()
+    ) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` (a keyset read of ``table``) past its damaged pages, without
+        their rowid; ``table`` is noted if a page of it could not be read."""
+
+        def damaged(first: int, last: int | None) -> None:
+            notes.met_damaged_table(table, "a damaged page")
+
+        return [row[1:] for row in self._store.keyset_rows(sql, params=params, on_damage=damaged)]

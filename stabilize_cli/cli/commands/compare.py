@@ -53,11 +53,18 @@ def compare(
     """
     from ...queries.compare import compare as compare_runs
     from ...render.compare import write_comparison
+    from ...render.incomplete import the_mark
 
     if json_flag and fmt not in (CompareFormat.TABLE, CompareFormat.JSON):
         raise typer.BadParameter(f"--json contradicts --format {fmt.value}", param_hint="--json")
-    with run.open(db) as store:
+    notes = run.read_notes()
+    with run.open(db, notes=True) as store:
         result = compare_runs(store, a, b)
     write_comparison(
-        result, CompareFormat.JSON if json_flag else fmt, full=full, all_stages=all_stages
+        result,
+        CompareFormat.JSON if json_flag else fmt,
+        full=full,
+        all_stages=all_stages,
+        left_out=the_mark(notes),
     )
+    run.conclude()

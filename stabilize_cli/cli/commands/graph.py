@@ -30,9 +30,12 @@ def graph(
     from ...queries.graph import stage_graph
     from ...queries.workflows import resolve_workflow
     from ...render.graph import write_graph
+    from ...render.incomplete import the_mark
 
     if json_flag and fmt not in (GraphFormat.TABLE, GraphFormat.JSON):
         raise typer.BadParameter(f"--json contradicts --format {fmt.value}", param_hint="--json")
-    with run.open(db) as store:
+    notes = run.read_notes()
+    with run.open(db, notes=True) as store:
         result = stage_graph(store, resolve_workflow(store, workflow))
-    write_graph(result, GraphFormat.JSON if json_flag else fmt)
+    write_graph(result, GraphFormat.JSON if json_flag else fmt, the_mark(notes))
+    run.conclude()

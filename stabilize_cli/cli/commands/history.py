@@ -53,11 +53,15 @@ def history(
     """
     from ...queries.events import entity_history
     from ...render.events import history_report, history_table, write_events
+    from ...render.incomplete import mark_incomplete, tables_left_out
 
     chosen = run.output(fmt, json_flag)
     kind = None if entity_type is None else entity_type.value
+    notes = run.read_notes()
     with run.open(db, notes=True) as store:
         found = entity_history(store, entity_id, kind, whole_workflow=whole_workflow)
+        # the real causes are read by now: a damaged engine table marks the report
+        report = mark_incomplete(history_report(found), tables_left_out(notes))
         # Written while the store is open: the events stream from it, never held.
-        write_events(history_report(found), found.with_causes, chosen, history_table(found))
+        write_events(report, found.with_causes, chosen, history_table(found))
     run.conclude(shown_raw=True)

@@ -49,7 +49,7 @@ def timeline(
     """Show a workflow's stages and tasks: status, timing, retries and errors in full."""
     from ...queries.timeline import workflow_timeline
     from ...queries.workflows import resolve_workflow
-    from ...render.incomplete import mark_incomplete
+    from ...render.incomplete import left_out_of, mark_incomplete
     from ...render.output import write
     from ...render.sanitize import clean
     from ...render.timeline import timeline_report
@@ -78,8 +78,9 @@ def timeline(
             report = timeline_report(result, entries=TimelineEntries(store, result))
             write(mark_incomplete(report, notes), chosen)
     if export and kind:  # written in full before any output: a bad path prints nothing
+        left_out = left_out_of(notes)  # the chart says it under its header
         with reserved(export) as target:
-            target.commit(render_export(result, kind))
+            target.commit(render_export(result, kind, None if left_out is None else left_out[1]))
     if not streamed:
         write(mark_incomplete(timeline_report(result, full=full), notes), chosen)
     if export and kind:
