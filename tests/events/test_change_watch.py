@@ -165,3 +165,19 @@ OVERLAY_MOUNTS = [
 )
 def test_the_mount_is_found_by_the_path_not_by_the_device(path: str, expected: str) -> None:
     assert mount_type(path, OVERLAY_MOUNTS) == expected
+
+
+def test_a_forked_child_gets_no_vouching_and_takes_no_events_from_the_parent(db: Path) -> None:
+    watch = ChangeWatch.open(str(db))
+    assert watch is not None
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its answer goes up the pipe; it must not drain the queue
+        os.write(write, b"1" if watch.changed() else b"0")
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read, 1) == b"1"
+    assert not watch.changed()
+    db.write_bytes(db.read_bytes())  # a write after the fork is still the parent's to see
+    assert watch.changed()
+    watch.close()

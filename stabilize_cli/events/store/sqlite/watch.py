@@ -127,6 +127,9 @@ class ChangeWatch:
         self._names = names
         self._changed = False
         self._lock = threading.Lock()
+        self._pid = os.getpid()
+        """A forked child shares the parent's queue: reading it there would take events
+        the parent needs, so in any other process the watch vouches for nothing."""
 
     @classmethod
     def open(
@@ -159,6 +162,8 @@ class ChangeWatch:
 
     def changed(self) -> bool:
         """Whether anything that matters happened to the file since the watch began."""
+        if os.getpid() != self._pid:  # before the lock: a fork may have copied it held
+            return True
         with self._lock:
             if self._changed or self._fd is None:
                 return True
