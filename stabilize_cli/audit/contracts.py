@@ -144,8 +144,22 @@ class SnapshotAdmin(Protocol):
     def prune_snapshots(self, keep: int) -> list[dict[str, Any]]: ...
 
 
+class Unparseable:
+    """A payload that mentions a needle but cannot be parsed: what it declares is unknown."""
+
+    __slots__ = ()
+
+
+UNPARSEABLE = Unparseable()
+
+
 class SecretScan(Protocol):
-    """Payloads that mention a key, found by the database instead of by decoding them all."""
+    """Payloads that mention a key, found by the database instead of by decoding them all.
+
+    ``payloads_mentioning`` yields :data:`UNPARSEABLE` in the place of a payload it cannot
+    parse; a damaged page raises ``StoreCorruptError`` (the caller decides). On a store
+    read with notes, ``workflows_declaring`` also names every workflow that has a row on
+    a damaged page (it may declare there), and raises when it cannot tell which."""
 
     def payloads_mentioning(
         self, workflow_id: str | None, needles: Iterable[str]

@@ -115,11 +115,23 @@ class CommandRun:
         return self.redactor.redact_text(message)
 
     def finish(self, *, quiet: bool = False) -> None:
-        """Say how many values were hidden (stderr: stdout stays clean JSON)."""
+        """Say which workflows had every value hidden, and how many values were hidden
+        (stderr: stdout stays clean JSON)."""
         self._release_notes()
         n, told = self.redactor.hidden, self._told
         self._told = True  # said once: an error line finishes the run before it ends
-        if quiet or told or not n:
+        if quiet or told:
+            return
+        unread = self.redactor.unread
+        if unread:
+            from ..render.sanitize import clean  # noqa: PLC0415 - render helpers, on use
+
+            sys.stderr.writelines(
+                f"warning: workflow {clean(workflow_id)}: its secrets declaration may be "
+                f"{why}: every value of it is hidden; --no-redact shows them\n"
+                for workflow_id, why in sorted(unread.items())
+            )
+        if not n:
             return
         noun = "value" if n == 1 else "values"
         sys.stderr.write(

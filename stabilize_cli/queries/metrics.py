@@ -300,10 +300,20 @@ def _computed(
     """The SQL figures (None when SQL cannot be sure), with the declaring workflows
     found beside them on another thread when asked for."""
     scan = read_models_for(store).secrets
-    found = in_thread(lambda: scan.workflows_declaring(DECLARATION_KEY) if declaring else set())
+
+    def declared_here() -> set[str | None] | None:
+        """None when a damaged page hides which workflows may declare (no fast path)."""
+        try:
+            return scan.workflows_declaring(DECLARATION_KEY) if declaring else set()
+        except StoreCorruptError:  # the projection meets the damage itself
+            return None
+
+    found = in_thread(declared_here)
     figures = in_thread(lambda: _sql_figures(store, scope, upto))
     computed, declared = joined(figures, found)  # both joined: the caller closes the store
-    return None if computed is None else (computed, frozenset(declared))
+    if computed is None or declared is None:
+        return None
+    return computed, frozenset(declared)
 
 
 def _sql_figures(
@@ -332,9 +342,12 @@ def _through_cache(
         else:
             if covered == cached.checkpoint:
                 return figures, cached.declaring
-            declared = cached.declaring | models.secrets.workflows_declaring(
-                DECLARATION_KEY, after=cached.checkpoint
-            )
+            try:
+                declared = cached.declaring | models.secrets.workflows_declaring(
+                    DECLARATION_KEY, after=cached.checkpoint
+                )
+            except StoreCorruptError:  # which workflows declare is unknown
+                return None  # the projection decides (and meets the damage itself)
             _keep(subject, cache, CachedFigures(covered, figures, declared), secrets)
             return figures, declared
     upto = subject.last_sequence()

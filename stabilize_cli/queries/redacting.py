@@ -14,11 +14,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from contextlib import suppress
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..audit import read_models_for
-from ..audit.contracts import json_needle
+from ..audit.contracts import UNPARSEABLE, json_needle
 from ..events.base import Event
 from ..events.errors import StoreCorruptError
 from ..events.snapshots import check_snapshot_row
@@ -36,16 +36,27 @@ from ..redaction import (
 LAZY_WORKFLOWS = 64
 IDS = frozenset({"event_id", "entity_id", "workflow_id", "correlation_id", "causation_id"})
 """Columns of an unreadable row shown as stored, never redacted: users copy them."""
+DAMAGED_PAGE = "on a damaged page"
+UNREADABLE_ROW = "in a row that cannot be parsed"
+NO_WORKFLOW = "(none)"
 
 
 class WorkflowSecrets:
-    """What each workflow of a store declares as secret, scanned once and cached."""
+    """What each workflow of a store declares as secret, scanned once and cached.
 
-    def __init__(self, store: AuditableStore) -> None:
+    A scan that cannot read every payload it needs (a damaged page among the workflow's
+    rows, a payload that mentions the declaration but does not parse) marks the
+    workflow's secrets ``unread``: the redactor then hides every value of it but its
+    structural fields, since any of them may be a secret it declared there. ``redactor``
+    (optional) is told, so that the command can say it once."""
+
+    def __init__(self, store: AuditableStore, redactor: Redactor | None = None) -> None:
         self._store = store
         self._scans = read_models_for(store).secrets
+        self._redactor = redactor
         self._known: dict[str | None, tuple[int, DeclaredSecrets]] = {}
         self._declaring: tuple[int, set[str | None]] | None = None
+        self._no_shortcut = False
         self._lock = threading.RLock()
 
     def of(self, workflow_id: str | None, sequence: int | None = None) -> DeclaredSecrets:
@@ -62,33 +73,59 @@ class WorkflowSecrets:
             return secrets
 
     def _declares_nothing(self, workflow_id: str | None, sequence: int | None) -> bool:
-        if self._declaring is None and len(self._known) >= LAZY_WORKFLOWS:
+        if self._declaring is None and not self._no_shortcut and len(self._known) >= LAZY_WORKFLOWS:
             head = self._store.get_current_sequence()
-            self._declaring = (head, self._scans.workflows_declaring(DECLARATION_KEY))
+            try:
+                self._declaring = (head, self._scans.workflows_declaring(DECLARATION_KEY))
+            except StoreCorruptError:  # which workflows have damaged rows is unknown
+                self._no_shortcut = True  # so each is scanned, and meets its own damage
         if self._declaring is None or sequence is None:
             return False
         head, declaring = self._declaring
         return sequence <= head and workflow_id not in declaring
 
     def _scan(self, workflow_id: str | None) -> DeclaredSecrets:
-        """Declared names and their values. On a damaged page the scan keeps what it read
-        before it (the pattern redaction still applies to every value), so the readable
-        events are still shown; the read that meets the damage reports it (exit 4)."""
+        """Declared names and their values. On a damaged page or an unparseable payload
+        the scan keeps what it read and marks the result ``unread``; the events are still
+        shown (redacted as such), and the read that meets the damage reports it (exit 4)."""
         names: set[str] = set()
         values: list[str] = []
-        with suppress(StoreCorruptError):
-            needles = [json_needle(DECLARATION_KEY)]
-            for payload in self._scans.payloads_mentioning(workflow_id, needles):
-                declared, inline = declarations(payload)
-                names |= declared
-                values += inline
-        if not names:
-            return DeclaredSecrets.build((), values)
-        folded = frozenset(n.casefold() for n in names)
-        with suppress(StoreCorruptError):
-            for payload in self._scans.payloads_mentioning(workflow_id, map(json_needle, names)):
+        declaring = self._read(workflow_id, [json_needle(DECLARATION_KEY)])
+        for payload in declaring:
+            declared, inline = declarations(payload)
+            names |= declared
+            values += inline
+        unread = declaring.unread
+        if names:
+            folded = frozenset(n.casefold() for n in names)
+            holding = self._read(workflow_id, map(json_needle, names))
+            for payload in holding:
                 values += values_under(payload, folded)
-        return DeclaredSecrets.build(names, values)
+            unread = unread or holding.unread
+        if unread is not None and self._redactor is not None:
+            self._redactor.note_unread(NO_WORKFLOW if workflow_id is None else workflow_id, unread)
+        return DeclaredSecrets.build(names, values, unread=unread)
+
+    def _read(self, workflow_id: str | None, needles: Iterable[str]) -> _Payloads:
+        return _Payloads(self._scans.payloads_mentioning(workflow_id, needles))
+
+
+class _Payloads:
+    """The parsed payloads of a scan; ``unread`` says, once iterated, what it could not read."""
+
+    def __init__(self, payloads: Iterator[Any]) -> None:
+        self._payloads = payloads
+        self.unread: str | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            for payload in self._payloads:
+                if payload is UNPARSEABLE:
+                    self.unread = self.unread or UNREADABLE_ROW
+                else:
+                    yield payload
+        except StoreCorruptError:
+            self.unread = DAMAGED_PAGE
 
 
 class EventRedaction:
@@ -96,16 +133,24 @@ class EventRedaction:
 
     def __init__(self, store: AuditableStore, redactor: Redactor) -> None:
         self.redactor = redactor
-        self.secrets = WorkflowSecrets(store)
+        self.secrets = WorkflowSecrets(store, redactor)
 
     def __call__(self, event: Event) -> Event:
         secrets = self.secrets.of(event.workflow_id, event.sequence)
         meta = event.metadata
-        data, actor, handler = self.redactor.redact_value(
-            [event.data, meta.actor, meta.source_handler],
-            secrets=secrets,
-            origin=("event", event.sequence),
-        )
+        if secrets.unread is None:
+            data, actor, handler = self.redactor.redact_value(
+                [event.data, meta.actor, meta.source_handler],
+                secrets=secrets,
+                origin=("event", event.sequence),
+            )
+        else:  # every payload value hidden; the actor and handler are structural
+            shown = self.redactor.redact_value(
+                {"data": event.data, "actor": meta.actor, "source_handler": meta.source_handler},
+                secrets=secrets,
+                origin=("event", event.sequence),
+            )
+            data, actor, handler = shown["data"], shown["actor"], shown["source_handler"]
         if data is event.data and actor is meta.actor and handler is meta.source_handler:
             return event  # nothing hidden (most events): no copy
         if actor != meta.actor or handler != meta.source_handler:
@@ -142,4 +187,4 @@ def redact_state(
     """A stored state (a snapshot's) redacted with its workflow's declared secrets."""
     if not redactor.enabled:
         return state
-    return redactor.redact_value(state, secrets=WorkflowSecrets(store).of(workflow_id))
+    return redactor.redact_value(state, secrets=WorkflowSecrets(store, redactor).of(workflow_id))

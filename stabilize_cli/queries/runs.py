@@ -18,27 +18,31 @@ def run_tables(store: AuditableStore) -> RunTables:
     return read_models_for(store).runs
 
 
-def _hider(store: AuditableStore, workflow_id: str) -> Callable[[Any], Any] | None:
+Hide = Callable[[Any, str | None], Any]
+"""A table value, and the key it is stored under (a name is structural: see redaction)."""
+
+
+def _hider(store: AuditableStore, workflow_id: str) -> Hide | None:
     """The redaction the store's events get, for table values of one workflow."""
     redaction = store.event_filter
     if not isinstance(redaction, EventRedaction):
         return None
     secrets = redaction.secrets.of(workflow_id)
 
-    def hide(value: Any) -> Any:
-        return redaction.redactor.redact_value(value, secrets=secrets)
+    def hide(value: Any, key: str | None = None) -> Any:
+        return redaction.redactor.redact_value(value, key=key, secrets=secrets)
 
     return hide
 
 
-def _hidden_stage(stage: StageRow, hide: Callable[[Any], Any]) -> StageRow:
+def _hidden_stage(stage: StageRow, hide: Hide) -> StageRow:
     return replace(
         stage,
-        name=hide(stage.name),
-        context=hide(stage.context),
-        outputs=hide(stage.outputs),
+        name=hide(stage.name, "name"),
+        context=hide(stage.context, None),
+        outputs=hide(stage.outputs, None),
         tasks=tuple(
-            replace(t, name=hide(t.name), exception_details=hide(t.exception_details))
+            replace(t, name=hide(t.name, "name"), exception_details=hide(t.exception_details, None))
             for t in stage.tasks
         ),
     )
@@ -99,11 +103,11 @@ def load_run(store: AuditableStore, workflow_id: str) -> RunRow | None:
         return run
     return replace(
         run,
-        name=hide(run.name),
-        context=hide(run.context),
-        trigger=hide(run.trigger),
-        canceled_by=hide(run.canceled_by),
-        cancellation_reason=hide(run.cancellation_reason),
-        paused=hide(run.paused),
+        name=hide(run.name, "name"),
+        context=hide(run.context, None),
+        trigger=hide(run.trigger, None),
+        canceled_by=hide(run.canceled_by, None),
+        cancellation_reason=hide(run.cancellation_reason, None),
+        paused=hide(run.paused, None),
         stages=tuple(_hidden_stage(stage, hide) for stage in run.stages),
     )

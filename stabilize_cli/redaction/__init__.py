@@ -18,7 +18,9 @@ hid. Three rules, each a class of secrets rather than a list of examples:
   keys, and tokens known by their vendor's prefix;
 - declared secrets (:mod:`.declared`): a workflow's ``"secrets": [names]``; those keys are
   hidden, and their literal values wherever they appear in that workflow's text, also
-  URL-encoded, JSON-escaped or inside base64.
+  URL-encoded, JSON-escaped or inside base64. When the declaration may not have been read
+  whole (``DeclaredSecrets.unread``), every string and number of the workflow is hidden
+  but those under a structural key (:data:`.keys.STRUCTURAL_KEYS`).
 """
 
 from .declared import (

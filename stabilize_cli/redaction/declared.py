@@ -33,18 +33,24 @@ class DeclaredSecrets:
     values: tuple[str, ...] = ()
     """Searched for in every string, longest first; none shorter than :data:`MIN_LITERAL`."""
     _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    unread: str | None = None
+    """Where the declaration may be, unread (``"on a damaged page"``; None: it was read
+    whole): the names and values above are then only those read, so every value of the
+    workflow but its structural fields is hidden."""
 
     @classmethod
-    def build(cls, names: Iterable[str], values: Iterable[str]) -> DeclaredSecrets:
+    def build(
+        cls, names: Iterable[str], values: Iterable[str], *, unread: str | None = None
+    ) -> DeclaredSecrets:
         kept = {v for v in values if len(v) >= MIN_LITERAL and v != MARK}
         ordered = tuple(sorted(kept, key=lambda v: (-len(v), v)))
         forms = {form for value in ordered for form in encoded_forms(value)} | set(ordered)
         searched = sorted(forms - {MARK}, key=lambda v: (-len(v), v))
         pattern = re.compile("|".join(map(re.escape, searched))) if searched else None
-        return cls(frozenset(n.casefold() for n in names), ordered, pattern)
+        return cls(frozenset(n.casefold() for n in names), ordered, pattern, unread)
 
     def __bool__(self) -> bool:
-        return bool(self.names or self.values)
+        return bool(self.names or self.values or self.unread)
 
 
 NO_SECRETS = DeclaredSecrets()

@@ -80,3 +80,66 @@ def is_secret_key(key: str) -> bool:
     if any(name in squashed for name in _SQUASHED):
         return True
     return any(word.casefold() in SHORT_NAMES for word in _WORDS.findall(visible))
+
+
+STRUCTURAL_KEYS = frozenset(
+    {
+        # ids and references
+        "id",
+        "event_id",
+        "entity_id",
+        "workflow_id",
+        "correlation_id",
+        "causation_id",
+        "stage_id",
+        "task_id",
+        "execution_id",
+        "parent_stage_id",
+        "from_stage_id",
+        "to_stage_id",
+        "initial_stage_ids",
+        "ref_id",
+        "requisite_stage_ref_ids",
+        # types, names, statuses
+        "type",
+        "event_type",
+        "entity_type",
+        "trigger_type",
+        "jump_type",
+        "_raw_event_type",
+        "implementing_class",
+        "name",
+        "application",
+        "signal_name",
+        "actor",
+        "source_handler",
+        "status",
+        "old_status",
+        "new_status",
+        "is_synthetic",
+        # times, durations, counts
+        "timestamp",
+        "start_time",
+        "end_time",
+        "pause_time",
+        "resume_time",
+        "paused_ms",
+        "duration_ms",
+        "version",
+        "schema_version",
+        "sequence",
+        "stage_count",
+        "initial_stage_count",
+        "task_count",
+        "attempt",
+        "retry_count",
+    }
+)
+"""The engine's structural fields, kept (still redacted by the other rules) when every
+other value of a workflow is hidden because its declaration may not have been read: what
+a timeline, a state or a failure list needs to stay readable, and nothing free-form
+(``error``, ``reason``, ``context``, ``outputs``, ``trigger`` and their contents go)."""
+
+
+def is_structural_key(key: str) -> bool:
+    return key.casefold() in STRUCTURAL_KEYS

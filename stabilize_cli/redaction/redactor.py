@@ -9,7 +9,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from .declared import NO_SECRETS, DeclaredSecrets
-from .keys import MARK, is_secret_key
+from .keys import MARK, is_secret_key, is_structural_key
 from .patterns import MAYBE, hide_patterns, hide_webhook_url
 
 CACHED_LENGTH = 200
@@ -27,6 +27,7 @@ class Redactor:
         self.enabled = enabled
         self._hidden = 0
         self._origins: set[Hashable] = set()
+        self._unread: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @property
@@ -42,18 +43,43 @@ class Redactor:
         secrets: DeclaredSecrets = NO_SECRETS,
         origin: Hashable | None = None,
     ) -> Any:
-        """A copy of a JSON-like value with every secret replaced by :data:`MARK`."""
+        """A copy of a JSON-like value with every secret replaced by :data:`MARK`.
+
+        When the workflow's declaration may not have been read whole (``secrets.unread``),
+        every string and number is hidden but those under a structural key (ids, types,
+        names, statuses, times), which the other rules still redact."""
         if not self.enabled or (key is None and not secrets and _plain(value)):
             return value
         walk = _Walk(secrets)
-        result = walk.mask(value) if key is not None and walk.is_secret(key) else walk.run(value)
+        if key is not None and walk.is_secret(key):
+            result = walk.mask(value)
+        else:
+            hiding = secrets.unread is not None and (key is None or not is_structural_key(key))
+            result = walk.run(value, hiding=hiding)
         self._add(walk.hidden, origin)
         return result
 
     def redact_text(self, text: str, *, secrets: DeclaredSecrets = NO_SECRETS) -> str:
-        """A string (an error message, a path, a URL) with its secret parts hidden."""
-        result: str = self.redact_value(text, secrets=secrets)
+        """A string (an error message, a path, a URL, a name) with its secret parts hidden:
+        by the rules alone, even for a workflow whose every payload value is hidden."""
+        if not self.enabled:
+            return text
+        walk = _Walk(secrets)
+        result: str = walk.run(text, hiding=False)
+        self._add(walk.hidden, None)
         return result
+
+    def note_unread(self, workflow_id: str, why: str) -> None:
+        """A workflow whose declaration may not have been read whole (said once, at the end)."""
+        if self.enabled:
+            with self._lock:
+                self._unread.setdefault(workflow_id, why)
+
+    @property
+    def unread(self) -> dict[str, str]:
+        """Workflow id -> why its declaration may be unread (every value of it is hidden)."""
+        with self._lock:
+            return dict(self._unread)
 
     def redact_webhook_url(self, url: str) -> str:
         """A webhook URL is a capability: hide its userinfo, every query and fragment value
@@ -82,8 +108,8 @@ class _Walk:
     def __init__(self, secrets: DeclaredSecrets) -> None:
         self.secrets = secrets
         self.hidden = 0
-        self._copies: dict[int, Any] = {}
-        self._stack: list[tuple[Any, Any]] = []
+        self._copies: dict[tuple[int, bool], Any] = {}
+        self._stack: list[tuple[Any, Any, bool]] = []
 
     def is_secret(self, key: str) -> bool:
         return is_secret_key(key) or key.casefold() in self.secrets.names
@@ -94,33 +120,37 @@ class _Walk:
         self.hidden += 1
         return MARK
 
-    def run(self, value: Any) -> Any:
-        root = self._convert(value)
+    def run(self, value: Any, *, hiding: bool = False) -> Any:
+        """``hiding``: every scalar is hidden but those under a structural key."""
+        root = self._convert(value, hiding)
         while self._stack:
-            source, target = self._stack.pop()
+            source, target, hidden = self._stack.pop()
             if isinstance(target, dict):
                 for key, item in source.items():
                     secret = isinstance(key, str) and self.is_secret(key)
                     name = self.text(key) if isinstance(key, str) else key
+                    below = hidden and not (isinstance(key, str) and is_structural_key(key))
                     target[_free_key(target, name)] = (
-                        self.mask(item) if secret else self._convert(item)
+                        self.mask(item) if secret else self._convert(item, below)
                     )
             else:
-                target.extend(self._convert(item) for item in source)
+                target.extend(self._convert(item, hidden) for item in source)
         return root
 
-    def _convert(self, value: Any) -> Any:
+    def _convert(self, value: Any, hiding: bool = False) -> Any:
         """Strings redacted now; containers get an empty copy, filled when popped."""
         if isinstance(value, str):
-            return self.text(value)
+            return self.mask(value) if hiding else self.text(value)
         if not isinstance(value, dict | list | tuple):
+            if hiding and isinstance(value, int | float) and not isinstance(value, bool):
+                return self.mask(value)
             return value
-        known = self._copies.get(id(value))
+        known = self._copies.get((id(value), hiding))
         if known is not None:
             return known
         copy: dict[Any, Any] | list[Any] = {} if isinstance(value, dict) else []
-        self._copies[id(value)] = copy
-        self._stack.append((value, copy))
+        self._copies[(id(value), hiding)] = copy
+        self._stack.append((value, copy, hiding))
         return copy
 
     def text(self, text: str) -> str:
