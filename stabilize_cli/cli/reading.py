@@ -66,6 +66,12 @@ def warnings(notes: ReadNotes, *, shown_raw: bool = False) -> list[str]:
             f"{ranges_text(notes.damaged)} could not be read (the database is corrupt: a "
             f"damaged page): left out: output incomplete; {VERIFY_HINT}"
         )
+    if notes.index_damage:
+        named = ", ".join(notes.damaged_indexes) or "an index"
+        lines.append(
+            f"the database is corrupt: {named} (an index) is damaged; every row was read from "
+            f"its table instead: nothing left out; {VERIFY_HINT}"
+        )
     for table, reason in sorted(notes.damaged_tables.items()):
         lines.append(
             f"the engine's table {table} could not be read whole ({reason}): the rows on its "

@@ -100,6 +100,10 @@ class ReadNotes:
     """Sequence ranges (first, last; None: to the end) a damaged page kept from being read."""
     damaged_tables: dict[str, str] = field(default_factory=dict)
     """Other tables (the engine's) a damaged page kept from being read whole: why."""
+    damaged_indexes: list[str] = field(default_factory=list)
+    """Indexes found damaged: every row was read from its table instead (nothing left out)."""
+    index_damage: bool = False
+    """An index was found damaged (``damaged_indexes`` names it when a walk could tell)."""
 
     @property
     def incomplete(self) -> bool:
@@ -111,6 +115,10 @@ class ReadNotes:
         if last is not None and last < first:
             return
         self.damaged = merged([*self.damaged, (first, last)])
+
+    def met_damaged_indexes(self, names: list[str]) -> None:
+        self.index_damage = True
+        self.damaged_indexes = sorted({*self.damaged_indexes, *names})
 
     def met_damaged_table(self, table: str, reason: str) -> None:
         self.damaged_tables.setdefault(table, reason)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import SchemaError, StoreBusyError, StoreOpenError
 from .connection import event_instant, resolve_busy_timeout, translate_errors
+from .unindexed import AuditConnection
 
 if TYPE_CHECKING:  # the watch (ctypes), copies (tempfile, shutil): imported where used,
     from .watch import ChangeWatch  # so a Tab that reads in place never pays for them
@@ -393,6 +394,7 @@ def open_read_only_connection(
             isolation_level=None,
             check_same_thread=False,
             timeout=resolve_busy_timeout(busy_timeout),
+            factory=AuditConnection,
         )
         conn.text_factory = _decode_text
         conn.create_function("event_instant", 1, event_instant, deterministic=True)

@@ -33,6 +33,7 @@ from .readonly import (
     require_real_events_table,
     vouched,
 )
+from .unindexed import AuditConnection, damaged_indexes, is_corrupt
 from .schema import DDL, EVENT_COLUMNS, unknown_columns
 from .side_tables import SideTablesMixin
 
@@ -303,9 +304,29 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
         while True:
             try:
                 with self._reading() as conn:
-                    return work(conn)
+                    try:
+                        return work(conn)
+                    except (StoreCorruptError, sqlite3.DatabaseError) as error:
+                        if not is_corrupt(error):
+                            raise
+                        read, result = self._past_index_damage(conn, lambda: work(conn))
+                        if not read:
+                            raise
+                        return result  # type: ignore[return-value]
             except ChangedWhileRead as changed:
                 self._leave_unchanging(changed.target)
+
+    def _past_index_damage(
+        self, conn: sqlite3.Connection, work: Callable[[], T]
+    ) -> tuple[bool, T | None]:
+        """After a corrupt error: ``work`` again reading the tables themselves (see
+        unindexed.py); if that reads, the damage is in an index and is noted (no row lost)."""
+        if not isinstance(conn, AuditConnection):
+            return False, None
+        read, result = conn.past_index_damage(work)
+        if read and self._notes is not None:
+            self._notes.met_damaged_indexes(damaged_indexes(conn))
+        return read, result
 
     def _leave_unchanging(self, target: ReadOnlyTarget) -> None:
         """Read through a private copy (or in place, if a writer's side files are there)
@@ -584,6 +605,9 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                     for row in conn.execute(sql, params):
                         rows.append(row)
             except StoreCorruptError as error:
+                read, result = self._past_index_damage(conn, lambda: fetch(conn))
+                if read and result is not None:
+                    return result
                 if len(rows) < params[-1]:
                     with suppress(StoreCorruptError), self._translate():
                         again = conn.execute(sql, (*params[:-1], len(rows) + 1)).fetchall()
