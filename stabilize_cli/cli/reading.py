@@ -67,10 +67,11 @@ def warnings(notes: ReadNotes, *, shown_raw: bool = False) -> list[str]:
             f"damaged page): left out: output incomplete; {VERIFY_HINT}"
         )
     if notes.index_damage:
-        named = ", ".join(notes.damaged_indexes) or "an index"
+        named = ", ".join(notes.damaged_indexes)
+        which = f"a damaged index ({named})" if named else "a damaged index"
         lines.append(
-            f"the database is corrupt: {named} (an index) is damaged; every row was read from "
-            f"its table instead: nothing left out; {VERIFY_HINT}"
+            f"the database is corrupt: {which}; every row was read from its table instead: "
+            f"nothing left out; {VERIFY_HINT}"
         )
     for table, reason in sorted(notes.damaged_tables.items()):
         lines.append(

@@ -33,9 +33,9 @@ from .readonly import (
     require_real_events_table,
     vouched,
 )
-from .unindexed import AuditConnection, damaged_indexes, is_corrupt
 from .schema import DDL, EVENT_COLUMNS, unknown_columns
 from .side_tables import SideTablesMixin
+from .unindexed import AuditConnection, damaged_indexes, is_corrupt
 
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
 _INTO = f"INSERT INTO events ({', '.join(EVENT_COLUMNS[1:])}) VALUES "
@@ -605,7 +605,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                     for row in conn.execute(sql, params):
                         rows.append(row)
             except StoreCorruptError as error:
-                read, result = self._past_index_damage(conn, lambda: fetch(conn))
+                read, result = self._past_index_damage(conn, lambda: whole(conn))
                 if read and result is not None:
                     return result
                 if len(rows) < params[-1]:
@@ -614,6 +614,13 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
                         if len(again) > len(rows):
                             rows = again
                 return rows, error
+            return rows, None
+
+        def whole(conn: sqlite3.Connection) -> tuple[list[EventRow], StoreCorruptError | None]:
+            """``fetch`` that fails if it meets damage (then not only an index's)."""
+            rows, error = fetch(conn)
+            if error is not None:
+                raise error
             return rows, None
 
         return self.read(fetch)
