@@ -41,9 +41,14 @@ def index_pages(db: Path) -> list[tuple[str, int, str]]:
 def commands(store: str) -> tuple[tuple[str, ...], ...]:
     db = STORES[store]
     with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as con:
-        (failed,) = con.execute(
-            "SELECT id FROM pipeline_executions WHERE status = 'TERMINAL' ORDER BY rowid"
-        ).fetchone()
+        failed, other = (
+            str(
+                con.execute(
+                    "SELECT id FROM pipeline_executions WHERE status = ? ORDER BY rowid", (status,)
+                ).fetchone()[0]
+            )
+            for status in ("TERMINAL", "SUCCEEDED")
+        )
     return (
         ("workflows", "-o", "json"),
         ("metrics", "--no-cache", "-o", "json"),
@@ -53,6 +58,7 @@ def commands(store: str) -> tuple[tuple[str, ...], ...]:
         ("timeline", failed, "-o", "json"),
         ("state", failed, "-o", "json"),
         ("graph", failed, "-o", "json"),
+        ("compare", failed, other, "-o", "json"),
     )
 
 
