@@ -17,7 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from stabilize_cli.cli.app import app
-from stabilize_cli.events.store.sqlite.unindexed import TABLES, without_indexes
+from stabilize_cli.events.store import UNLIMITED, EventQuery
+from stabilize_cli.events.store.raw import ReadNotes
+from stabilize_cli.events.store.sqlite import SqliteEventStore
+from stabilize_cli.events.store.sqlite.unindexed import TABLES, AuditConnection, without_indexes
 
 from ..conftest import REAL_DB, SHAPES_DB
 
@@ -144,3 +147,51 @@ def test_a_damaged_index_page_leaves_nothing_out(
 )
 def test_without_indexes(sql: str, plain: str) -> None:
     assert without_indexes(sql) == plain
+
+
+def damaged_copy(tmp_path: Path, page: int) -> Path:
+    copy = tmp_path / "damaged.db"
+    shutil.copyfile(REAL_DB, copy)
+    with copy.open("r+b") as stream:
+        stream.seek((page - 1) * PAGE_SIZE)
+        stream.write(b"\x00" * 8)
+    return copy
+
+
+def test_the_store_notes_the_index_and_nothing_left_out(tmp_path: Path) -> None:
+    (page,) = [p for name, p, kind in index_pages(REAL_DB) if name == "idx_events_workflow"][:1]
+    notes = ReadNotes()
+    with SqliteEventStore(
+        str(damaged_copy(tmp_path, page)), create_tables=False, read_only=True, notes=notes
+    ) as store:
+        workflow = store.fetch_all("SELECT workflow_id FROM events NOT INDEXED LIMIT 1")[0][0]
+        events = store.get_events_for_workflow(workflow)
+    with SqliteEventStore(str(REAL_DB), create_tables=False, read_only=True) as healthy:
+        assert events == healthy.get_events_for_workflow(workflow)
+    assert notes.index_damage
+    assert notes.damaged_indexes == ["idx_events_workflow"]
+    assert not notes.incomplete
+
+
+def test_a_damaged_table_page_is_no_index_damage(tmp_path: Path) -> None:
+    with sqlite3.connect(f"{REAL_DB.as_uri()}?mode=ro", uri=True) as con:
+        (page,) = con.execute(
+            "SELECT min(pageno) FROM dbstat WHERE name = 'events' AND pagetype = 'leaf'"
+        ).fetchone()
+    notes = ReadNotes()
+    with SqliteEventStore(
+        str(damaged_copy(tmp_path, page)), create_tables=False, read_only=True, notes=notes
+    ) as store:
+        list(store.readable_events(EventQuery(limit=UNLIMITED)))
+    assert notes.damaged
+    assert not notes.index_damage
+    assert not notes.damaged_indexes
+
+
+def test_a_healthy_store_reads_through_its_indexes() -> None:
+    with SqliteEventStore(str(REAL_DB), create_tables=False, read_only=True) as store:
+        store.fetch_all("SELECT count(*) FROM events WHERE workflow_id = 'x'")
+        conn = store.read(lambda conn: conn)
+    assert isinstance(conn, AuditConnection)
+    assert not conn.tables_only
+    assert not conn.index_damaged
