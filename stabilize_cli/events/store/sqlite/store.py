@@ -511,7 +511,10 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if len(rows) < page_size:
                 break
         if damage is not None:
-            raise _after_damage(damage, skipped)
+            error = _after_damage(damage, skipped)
+            noted = self._notes is not None and isinstance(error, DamageSkippedError)
+            if not (noted and self.quiet_damage):
+                raise error
 
     def _step_past(
         self,
