@@ -85,11 +85,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(help_text())
 
 
-class _Discard(io.TextIOBase):
+class _Discard(io.StringIO):
     """A stream that keeps nothing written to it."""
-
-    def writable(self) -> bool:
-        return True
 
     def write(self, text: str) -> int:
         return len(text)

@@ -48,13 +48,13 @@ def reads(
     """A screen's read the store could not finish (a lost connection, a damage it cannot
     read past) is said in the screen's title: the explorer stays open on what it has."""
 
-    @functools.wraps(method)
-    def guarded(self: V, *args: P.args, **kwargs: P.kwargs) -> None:
+    def guarded(self: V, /, *args: P.args, **kwargs: P.kwargs) -> None:
         try:
             method(self, *args, **kwargs)
         except StoreError as error:
             self.read_failed(error)
 
+    functools.update_wrapper(guarded, method)
     return guarded
 
 

@@ -133,7 +133,6 @@ class RunScreen(View):
         self.query_one("#timeline", Tree).focus()
         self.set_interval(self.source.refresh_seconds, self.follow)
 
-    @reads
     def count(self) -> int:
         """The run's events as the store counts them (-1: a damaged index cannot tell,
         the timeline is still read from the table)."""
@@ -142,6 +141,7 @@ class RunScreen(View):
         except StoreCorruptError:
             return -1
 
+    @reads
     def load(self) -> None:
         source = self.source
         self.event_count = self.count()

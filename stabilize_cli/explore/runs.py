@@ -14,8 +14,8 @@ from ..audit.contracts import WorkflowSummary
 from ..queries.workflows import WorkflowFilter, WorkflowList, duration_ms, list_workflows
 from ..render.incomplete import mark_incomplete
 from ..render.output import table_time
-from ..render.workflows import workflows_report
 from ..render.timeline import seconds, status_style
+from ..render.workflows import workflows_report
 from .base import View, cell, reads
 from .lists import Column, CursorList, TableList
 

@@ -19,9 +19,9 @@ from typing import Any
 from ..audit import read_models_for
 from ..events.base import EntityType
 from ..events.diff import diff_values
+from ..events.errors import StoreCorruptError
 from ..events.snapshots import SnapshotStore
 from ..events.state import apply_event, copy_state, empty_state, resumable
-from ..events.errors import StoreCorruptError
 from ..events.store import UNLIMITED, AuditableStore, EventQuery
 from ..events.store.columns import EVENT_COLUMNS
 from ..events.store.raw import UnreadableRow, readable_part

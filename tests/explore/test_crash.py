@@ -18,7 +18,7 @@ from .conftest import FAILED
 SECRET = "sk_live_Qm7Zt2Vx9Lp4Wc8N"
 
 DRIVER = textwrap.dedent(
-    """
+    f"""
     import sys, types
     from stabilize_cli.cli import app as cli
     from stabilize_cli.cli.commands import explore as command
@@ -38,7 +38,7 @@ DRIVER = textwrap.dedent(
     explorer.run_explorer = headless
 
     def damage_text(self):
-        token = "%s"  # a local: Textual's report would print it
+        token = "{SECRET}"  # a local: Textual's report would print it
         raise RuntimeError("the title could not be drawn")
 
     ExploreSource.damage_text = damage_text
@@ -47,7 +47,6 @@ DRIVER = textwrap.dedent(
     sys.argv[0] = "stabilize"
     cli.main()
     """
-    % SECRET
 )
 
 
