@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stabilize_cli.events.store.sqlite.watch import ChangeWatch, file_system_type
+from stabilize_cli.events.store.sqlite.watch import ChangeWatch, file_system_type, mount_type
 
 from ..conftest import REAL_DB
 
@@ -141,3 +141,43 @@ def test_a_closed_watch_vouches_for_nothing(db: Path) -> None:
     assert watch is not None
     watch.close()
     assert watch.changed()
+
+
+OVERLAY_MOUNTS = [
+    "22 1 0:21 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w",
+    "31 22 254:0 /u/data /data rw,relatime - ext4 /dev/vda rw",
+    "32 22 254:0 / /mnt/with\\040space rw - ext4 /dev/vda rw",
+    "33 22 0:40 / /data/nfs rw - nfs4 server:/x rw",
+    "34 22 0:41 / /data/nfs rw - tmpfs tmpfs rw",
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/work/events.db", "overlay"),  # on the overlay, whatever device the file reports
+        ("/data/events.db", "ext4"),
+        ("/database/events.db", "overlay"),  # a prefix of the name is not the mount point
+        ("/mnt/with space/events.db", "ext4"),
+        ("/data/nfs/events.db", "tmpfs"),  # the later mount on one point hides the earlier
+        ("/data/nfsx/events.db", "ext4"),
+    ],
+)
+def test_the_mount_is_found_by_the_path_not_by_the_device(path: str, expected: str) -> None:
+    assert mount_type(path, OVERLAY_MOUNTS) == expected
+
+
+def test_a_forked_child_gets_no_vouching_and_takes_no_events_from_the_parent(db: Path) -> None:
+    watch = ChangeWatch.open(str(db))
+    assert watch is not None
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its answer goes up the pipe; it must not drain the queue
+        os.write(write, b"1" if watch.changed() else b"0")
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read, 1) == b"1"
+    assert not watch.changed()
+    db.write_bytes(db.read_bytes())  # a write after the fork is still the parent's to see
+    assert watch.changed()
+    watch.close()

@@ -135,7 +135,7 @@ def prepare_read_only(
         real = os.path.realpath(path)
         if not wal or _usable_sidecars(real):
             return ReadOnlyTarget(path, path, wal)
-        if in_place and quiet_waits <= QUIET_WAITS and not _any_side_file(real):
+        if in_place and quiet_waits < QUIET_WAITS and not _any_side_file(real):
             unchanging = _try_unchanging(path, real)
             if isinstance(unchanging, ReadOnlyTarget):
                 return unchanging

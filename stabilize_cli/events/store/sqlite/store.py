@@ -310,6 +310,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             self._read_only = prepare_read_only(
                 self._location.path, self._busy_timeout, in_place=False
             )
+            self._damage_map = None  # found on the file as it was
             target.cleanup()  # its watch: any read still on it is now refused
 
     @contextmanager
@@ -350,6 +351,7 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             # other threads' connections stay open (one may be mid-read): each thread
             # opens a new one on its next read
             self._read_only = prepare_read_only(self._location.path, self._busy_timeout)
+            self._damage_map = None  # found on the copy as it was
             old.cleanup()
             return True
 

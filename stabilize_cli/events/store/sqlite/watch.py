@@ -73,21 +73,44 @@ def _inotify() -> ctypes.CDLL | None:
 
 
 def file_system_type(path: str) -> str | None:
-    """The type of the file system holding ``path`` (from ``/proc/self/mountinfo``), or
-    None when it cannot be told."""
+    """The type of the file system ``path`` is reached through (``/proc/self/mountinfo``),
+    or None when it cannot be told.
+
+    The mount is the one whose mount point is the longest prefix of the real path (the
+    last such, as a later mount hides an earlier one there), not the one with the file's
+    device number: on overlayfs a file reports the device of the layer it lies in, which
+    can be listed as a plain ext4 mount elsewhere while the overlay's lower layer changes
+    beneath it.
+    """
     try:
-        device = os.stat(path).st_dev
+        real = os.path.realpath(path)
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
             lines = mounts.read().splitlines()
     except OSError:
         return None
-    wanted = f"{os.major(device)}:{os.minor(device)}"
-    for line in lines:
+    return mount_type(real, lines)
+
+
+def mount_type(real: str, mountinfo: list[str]) -> str | None:
+    """The type of the mount ``real`` (a resolved path) lies in, from mountinfo lines."""
+    best: tuple[int, str] | None = None
+    for line in mountinfo:
         fields = line.split()
-        if len(fields) > 3 and fields[2] == wanted and " - " in line:
-            after = line.split(" - ", 1)[1].split()
-            return after[0] if after else None
-    return None
+        if len(fields) < 5 or " - " not in line:
+            continue
+        point = _unescape_mount_point(fields[4])
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        after = line.split(" - ", 1)[1].split()
+        if inside and after and (best is None or len(point) >= best[0]):
+            best = (len(point), after[0])
+    return None if best is None else best[1]
+
+
+def _unescape_mount_point(field: str) -> str:
+    """Mount points escape space, tab, newline and backslash as three octal digits."""
+    for escaped in ("\\040", "\\011", "\\012", "\\134"):
+        field = field.replace(escaped, chr(int(escaped[-3:], 8)))
+    return field
 
 
 class ChangeWatch:
@@ -104,6 +127,9 @@ class ChangeWatch:
         self._names = names
         self._changed = False
         self._lock = threading.Lock()
+        self._pid = os.getpid()
+        """A forked child shares the parent's queue: reading it there would take events
+        the parent needs, so in any other process the watch vouches for nothing."""
 
     @classmethod
     def open(
@@ -136,6 +162,8 @@ class ChangeWatch:
 
     def changed(self) -> bool:
         """Whether anything that matters happened to the file since the watch began."""
+        if os.getpid() != self._pid:  # before the lock: a fork may have copied it held
+            return True
         with self._lock:
             if self._changed or self._fd is None:
                 return True
