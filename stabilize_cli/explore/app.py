@@ -6,8 +6,10 @@ escape; ``w``, ``F`` and ``M`` go to the runs, failures and metrics from anywher
 
 from __future__ import annotations
 
+import io
 from typing import ClassVar
 
+from rich.console import Console
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -83,6 +85,18 @@ class HelpScreen(ModalScreen[None]):
             yield Static(help_text())
 
 
+class _Discard(io.StringIO):
+    """A stream that keeps nothing written to it."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+class ExplorerCrashedError(RuntimeError):
+    """The explorer stopped on an error it did not handle (the command says it in one
+    line; the error itself, when Textual let it be seen, is chained as the cause)."""
+
+
 class ExploreApp(App[None]):
     TITLE = "stabilize explore"
     CSS = CSS
@@ -99,8 +113,22 @@ class ExploreApp(App[None]):
         super().__init__()
         self.source = source
         self.first_run = workflow_id
+        self.crash: Exception | None = None
+        """The first error the app did not handle (seen through Textual's private hook)."""
+        # Textual prints an unhandled error as a Rich traceback with the frames' local
+        # variables (rows as the database holds them, unredacted) on ``error_console``
+        # (public): whatever it prints there goes nowhere; the command says it instead.
+        self.error_console = Console(file=_Discard(), markup=False, highlight=False)
         if self.no_color:  # Textual exposes its filters only as this list
             make_legible(self._filters)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's private hook for an unhandled error: only noted here, then Textual
+        exits as it does (a Textual without this hook leaves ``crash`` None, and
+        :func:`run_explorer` still tells the crash from the public ``return_code``)."""
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
 
     def on_mount(self) -> None:
         self.push_screen(RunsScreen(self.source))
@@ -143,6 +171,21 @@ class ExploreApp(App[None]):
             self.push_screen(HelpScreen())
 
 
-def run_explorer(source: ExploreSource, workflow_id: str | None = None) -> None:
-    """Run the explorer in this terminal until the user quits."""
-    ExploreApp(source, workflow_id).run()
+def run_explorer(
+    source: ExploreSource,
+    workflow_id: str | None = None,
+    *,
+    headless: bool = False,
+    size: tuple[int, int] | None = None,
+) -> None:
+    """Run the explorer in this terminal until the user quits (``headless``: without a
+    terminal, for tests). An error it did not handle is raised here, after the terminal
+    is restored, for the command to say in one line (never Textual's traceback)."""
+    app = ExploreApp(source, workflow_id)
+    app.run(headless=headless, size=size)
+    if app.return_code not in (None, 0):
+        raise ExplorerCrashedError(
+            f"the explorer stopped on {type(app.crash).__name__}"
+            if app.crash is not None
+            else "the explorer stopped on an error"
+        ) from app.crash

@@ -7,7 +7,9 @@ Text from the database reaches widgets only as Rich ``Text`` built by :func:`cel
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
+from ..events.errors import StoreError
 from ..render.safe import safe_text
 from ..render.sanitize import clean
 from .export import export_json
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
     from .app import ExploreApp
     from .source import ExploreSource
 
+P = ParamSpec("P")
+V = TypeVar("V", bound="View")
+
 
 def cell(value: Any, style: str = "") -> Text:
     """An untrusted value on one line, inert."""
@@ -34,6 +40,22 @@ def cell(value: Any, style: str = "") -> Text:
 def block(value: Any, style: str = "") -> Text:
     """An untrusted value over several lines (errors in full), inert."""
     return safe_text(value, style=style, multiline=True)
+
+
+def reads(
+    method: Callable[Concatenate[V, P], None],
+) -> Callable[Concatenate[V, P], None]:
+    """A screen's read the store could not finish (a lost connection, a damage it cannot
+    read past) is said in the screen's title: the explorer stays open on what it has."""
+
+    def guarded(self: V, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except StoreError as error:
+            self.read_failed(error)
+
+    functools.update_wrapper(guarded, method)
+    return guarded
 
 
 class View(Screen[None]):
@@ -77,7 +99,15 @@ class View(Screen[None]):
         yield from ()
 
     def set_title(self, title: Text) -> None:
+        """The title, with the mark of what damaged pages kept the reads so far from."""
+        damage = self.source.damage_text()
+        if damage is not None:
+            title.append(f"  {damage}", style="bold red")
         self.query_one("#title", Static).update(title)
+
+    def read_failed(self, error: StoreError) -> None:
+        title = Text("could not read: ", style="bold red")
+        self.set_title(title.append_text(cell(str(error), "red")))
 
     def show_command(self) -> None:
         line = Text("$ ", style="bold")

@@ -19,6 +19,7 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 
 from ..events.base import Event
+from ..events.errors import StoreError
 from ..queries.cursor import RunEvents, StateCursor
 from ..queries.events import event_record
 from ..queries.state import StateDiff, StateResult
@@ -35,7 +36,7 @@ from ..render.state import (
     state_report,
 )
 from ..render.timeline import plain, status_style
-from .base import View, cell
+from .base import View, cell, reads
 from .lists import CursorList
 from .pane import LinePane, text_rows, tree_rows
 
@@ -90,7 +91,11 @@ class EventList(CursorList):
         return len(self.events)
 
     def line(self, index: int) -> Text:
-        record = event_record(self.events[index])
+        try:
+            row = self.events[index]
+        except StoreError as error:  # drawn in place; the screen's title says it too
+            return cell(f"{self.events.sequences[index]} could not be read: {error}", "red")
+        record = event_record(row)
         sequence = self.events.sequences[index]
         mark = "*" if sequence in self.marks else " "
         digits = len(str(self.events.sequences[-1]))
@@ -134,12 +139,14 @@ class EventsScreen(View):
         if len(self.events) > WARM_FROM:
             self.warming = self.set_interval(WARM_EVERY, self.warm)
 
+    @reads
     def warm(self) -> None:
         """Fold the run once, a step at a time between key presses: afterwards a jump
         anywhere folds at most a few hundred events."""
         if self.cursor.warm() and self.warming is not None:
             self.warming.stop()
 
+    @reads
     def follow(self) -> None:
         """A running workflow's new events join the list as they are committed."""
         self.source.store.refresh()
@@ -161,6 +168,7 @@ class EventsScreen(View):
             return None
         return self.events.sequences[index]
 
+    @reads
     def update_pane(self, index: int) -> None:
         """The pane for the cursor: the diff when two sequences are marked, else the state."""
         listing = self.query_one(EventList)
@@ -257,12 +265,12 @@ class EventsScreen(View):
         wf = self.workflow_id
         if self.view_diff is not None:
             diff = self.view_diff
-            left_out = self.source.left_out(wf, diff.to_sequence)
+            left_out = self.source.run_left_out(wf, diff.to_sequence)
             stem = f"stabilize-diff-{wf}-{diff.from_sequence}-{diff.to_sequence}"
             return stem, mark_incomplete(diff_report(diff), left_out).document()
         if self.view_state is not None:
             at = self.view_state.as_of_sequence
-            left_out = self.source.left_out(wf, at)
+            left_out = self.source.run_left_out(wf, at)
             stem = f"stabilize-state-{wf}-{at}"
             return stem, mark_incomplete(state_report(self.view_state), left_out).document()
         return None

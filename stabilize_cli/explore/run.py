@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static, Tree
 
 from ..events.base import EntityType
+from ..events.errors import StoreCorruptError
 from ..events.store import EventQuery
 from ..queries.events import event_record
 from ..queries.state import Outcome, outcome
@@ -36,7 +37,7 @@ from ..render.timeline import (
     sequence_range,
 )
 from ..render.timeline import timeline_report as report_of
-from .base import View, block, cell
+from .base import View, block, cell, reads
 
 EVENTS_SHOWN = 200
 """Events listed under a selected stage or task; the Events screen has every one."""
@@ -132,22 +133,32 @@ class RunScreen(View):
         self.query_one("#timeline", Tree).focus()
         self.set_interval(self.source.refresh_seconds, self.follow)
 
+    def count(self) -> int:
+        """The run's events as the store counts them (-1: a damaged index cannot tell,
+        the timeline is still read from the table)."""
+        try:
+            return self.source.store.count_events(EventQuery(workflow_id=self.workflow_id))
+        except StoreCorruptError:
+            return -1
+
+    @reads
     def load(self) -> None:
         source = self.source
-        self.event_count = source.store.count_events(EventQuery(workflow_id=self.workflow_id))
+        self.event_count = self.count()
         self.result = workflow_timeline(
             source.store, self.workflow_id, failures_only=self.failures_only
         )
         self.following = outcome(self.result.state) is Outcome.RUNNING
         self.draw()
 
+    @reads
     def follow(self) -> None:
         """While the workflow runs, take in its new events (the order they committed in)."""
         if not self.following:
             return
         store = self.source.store
         store.refresh()
-        count = store.count_events(EventQuery(workflow_id=self.workflow_id))
+        count = self.count()
         if count != self.event_count:  # a count, not "after the last sequence":
             self.load()  # PostgreSQL may commit a lower sequence later
 
@@ -159,10 +170,7 @@ class RunScreen(View):
             title.append("  following new events", style="bold cyan")
         if self.failures_only:
             title.append("  failing path only", style="bold")
-        damaged = sorted(self.source.notes.damaged_tables)
-        if damaged:  # the real causes may be missing: the events' own error text is shown
-            title.append(f"  INCOMPLETE: {', '.join(damaged)} damaged", style="bold red")
-        self.set_title(title)
+        self.set_title(title)  # marked INCOMPLETE when damaged pages were read past
         tree = self.query_one("#timeline", Tree)
         keep = self.selected.entity_id if self.selected else None
         tree.clear()
@@ -203,6 +211,7 @@ class RunScreen(View):
             self.selected = event.node.data
             self.describe()
 
+    @reads
     def describe(self) -> None:
         """The detail pane for the selection: what it is, its error, outputs, events."""
         result, chosen = self.result, self.selected

@@ -12,9 +12,11 @@ from textual.widgets import Input
 
 from ..audit.contracts import WorkflowSummary
 from ..queries.workflows import WorkflowFilter, WorkflowList, duration_ms, list_workflows
+from ..render.incomplete import mark_incomplete
 from ..render.output import table_time
 from ..render.timeline import seconds, status_style
-from .base import View, cell
+from ..render.workflows import workflows_report
+from .base import View, cell, reads
 from .lists import Column, CursorList, TableList
 
 COLUMNS = (
@@ -70,6 +72,12 @@ class RunsScreen(View):
         table.focus()
         self.set_interval(self.source.refresh_seconds, self.poll)
 
+    def on_screen_resume(self) -> None:
+        """Back from a run: the title takes in what its reads met (damage, say)."""
+        if self.is_mounted:
+            self.describe()
+
+    @reads
     def poll(self) -> None:
         """New runs appear without a key press: reload when the store has grown."""
         store = self.source.store
@@ -77,6 +85,7 @@ class RunsScreen(View):
         if store.get_current_sequence() != self.head:
             self.reload()
 
+    @reads
     def reload(self) -> None:
         wanted = self.source.runs
         self.head = self.source.store.get_current_sequence()
@@ -153,7 +162,8 @@ class RunsScreen(View):
 
     def document(self) -> tuple[str, Any]:
         shown = WorkflowList(tuple(self.shown))
-        return "stabilize-workflows", list(shown.records())
+        report = mark_incomplete(workflows_report(shown), self.source.run_left_out(None))
+        return "stabilize-workflows", report.document()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -180,6 +190,7 @@ class RunsScreen(View):
         if workflow_id is not None:
             self.explorer.open_run(workflow_id)
 
+    @reads
     def action_reload(self) -> None:
         self.source.store.refresh()
         self.reload()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..events.store import AuditableStore
-from ..events.store.raw import ReadNotes
+from ..events.store.raw import ReadNotes, ranges_text
 from ..redaction import Redactor
 
 if TYPE_CHECKING:
@@ -47,6 +47,11 @@ class ExploreSource:
     refresh_seconds: float = 2.0
     """How often the Runs screen and a running workflow look for new events."""
 
+    def __post_init__(self) -> None:
+        # a screen shows every readable row and marks itself from the notes: a stream
+        # past a damaged page must end, not raise after its rows
+        self.store.quiet_damage = True
+
     def left_out(self, workflow_id: str, upto: int | None = None) -> list[int]:
         """Unreadable events of the workflow met so far (at or before ``upto``)."""
         return sorted(
@@ -55,13 +60,28 @@ class ExploreSource:
             if row.workflow_id == workflow_id and (upto is None or sequence <= upto)
         )
 
-    def run_left_out(self, workflow_id: str) -> ReadNotes:
-        """What a run's view left out: its unreadable events, and the engine's tables a
-        damaged page kept from being read whole (their rows give the real causes)."""
+    def run_left_out(self, workflow_id: str | None, upto: int | None = None) -> ReadNotes:
+        """What a view left out, for its export's mark: the workflow's unreadable events
+        (every one: None), the sequences damaged pages kept from being read (any of them
+        may be the workflow's: their rows cannot tell), and the engine's tables a damaged
+        page kept from being read whole (their rows give the real causes); ``upto``: only
+        what lies at or before that sequence (a state as of it)."""
         unreadable = {
-            s: row for s, row in self.notes.unreadable.items() if row.workflow_id == workflow_id
+            s: row
+            for s, row in self.notes.unreadable.items()
+            if (workflow_id is None or row.workflow_id == workflow_id)
+            and (upto is None or s <= upto)
         }
-        return ReadNotes(unreadable=unreadable, damaged_tables=dict(self.notes.damaged_tables))
+        damaged = [(a, b) for a, b in list(self.notes.damaged) if upto is None or a <= upto]
+        tables = dict(self.notes.damaged_tables)
+        return ReadNotes(unreadable=unreadable, damaged=damaged, damaged_tables=tables)
+
+    def damage_text(self) -> str | None:
+        """``INCOMPLETE: events 1-2, stage_executions damaged``: the title's mark of a view
+        whose reads went past damaged pages (None: none did)."""
+        parts = [ranges_text(self.notes.damaged)] if self.notes.damaged else []
+        parts += sorted(self.notes.damaged_tables)
+        return f"INCOMPLETE: {', '.join(parts)} damaged" if parts else None
 
     def command(self, *args: str) -> str:
         """The command line that prints the current view's JSON (to copy into a script)."""

@@ -153,7 +153,8 @@ class FailuresScreen(Loading):
     def document(self) -> tuple[str, Any] | None:
         if self.report is None:
             return None
-        return "stabilize-failures", failures_report(self.report).document()
+        report = mark_incomplete(failures_report(self.report), self.source.run_left_out(None))
+        return "stabilize-failures", report.document()
 
 
 class MetricsScreen(Loading):
@@ -214,5 +215,5 @@ class MetricsScreen(Loading):
     def document(self) -> tuple[str, Any] | None:
         if self.result is None:
             return None
-        report = mark_incomplete(metrics_report(self.result), self.source.notes.unreadable)
+        report = mark_incomplete(metrics_report(self.result), self.source.run_left_out(None))
         return "stabilize-metrics", report.document()

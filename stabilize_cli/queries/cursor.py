@@ -19,9 +19,12 @@ from typing import Any
 from ..audit import read_models_for
 from ..events.base import EntityType
 from ..events.diff import diff_values
+from ..events.errors import StoreCorruptError
 from ..events.snapshots import SnapshotStore
 from ..events.state import apply_event, copy_state, empty_state, resumable
 from ..events.store import UNLIMITED, AuditableStore, EventQuery
+from ..events.store.columns import EVENT_COLUMNS
+from ..events.store.raw import UnreadableRow, readable_part
 from .events import StoredEvent
 from .state import StateDiff
 
@@ -43,8 +46,16 @@ class RunEvents:
     def __init__(self, store: AuditableStore, workflow_id: str) -> None:
         self.store, self.workflow_id = store, workflow_id
         self._catalog = read_models_for(store).catalog
-        self.sequences: array[int] = array("q", self._catalog.sequences_of(workflow_id))
+        self.sequences: array[int] = array("q", self._sequences())
         self._pages: OrderedDict[int, list[StoredEvent]] = OrderedDict()
+
+    def _sequences(self, after: int = 0) -> list[int]:
+        """From the index; a damaged page of it: from the rows that can be read."""
+        try:
+            return self._catalog.sequences_of(self.workflow_id, after=after)
+        except StoreCorruptError:
+            query = EventQuery(workflow_id=self.workflow_id, from_sequence=after, limit=UNLIMITED)
+            return [row.sequence for row in readable_part(self.store.get_rows(query))]
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -72,7 +83,13 @@ class RunEvents:
             to_sequence=self.sequences[last],
             limit=UNLIMITED,
         )
-        return list(self.store.get_rows(query))
+        rows = list(self.store.get_rows(query))
+        wanted = self.sequences[first : last + 1]
+        if [row.sequence for row in rows] == list(wanted):
+            return rows
+        # the index lists rows on a damaged page of the table: each keeps its place
+        found = {row.sequence: row for row in rows}
+        return [found.get(s) or damaged_row(self.workflow_id, s) for s in wanted]
 
     def _missing(self, index: int) -> StoredEvent:
         raise LookupError(f"event {self.sequences[index]} is no longer in the store")
@@ -89,15 +106,26 @@ class RunEvents:
         if count == len(self.sequences):
             return 0
         last = self.sequences[-1] if self.sequences else 0
-        new = self._catalog.sequences_of(self.workflow_id, after=last)
+        new = self._sequences(after=last)
         if len(self.sequences) + len(new) != count:
-            self.sequences = array("q", self._catalog.sequences_of(self.workflow_id))
+            self.sequences = array("q", self._sequences())
             self._pages.clear()
             return None
         if self.sequences:  # the last page may have been read short
             self._pages.pop((len(self.sequences) - 1) // PAGE, None)
         self.sequences.extend(new)
         return len(new)
+
+
+DAMAGED_PAGE = "on a damaged page of the database"
+
+
+def damaged_row(workflow_id: str, sequence: int) -> UnreadableRow:
+    """The place of an event the index lists but the table cannot give: nothing of it is
+    known but its sequence and workflow (no value of the row is ever read)."""
+    columns: dict[str, Any] = dict.fromkeys(EVENT_COLUMNS)
+    columns.update(sequence=sequence, workflow_id=workflow_id)
+    return UnreadableRow(columns, "data", DAMAGED_PAGE)
 
 
 @dataclass

@@ -17,7 +17,6 @@ import re
 import shutil
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,20 +25,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stabilize_cli.events.base import EntityType, Event, EventMetadata, EventType
+from stabilize_cli.events.base import EntityType, Event, EventType
 from stabilize_cli.events.replay import EventReplayer
 from stabilize_cli.events.store.sqlite import SqliteEventStore
 from stabilize_cli.queries.redacting import LAZY_WORKFLOWS
 from stabilize_cli.redaction import MARK, DeclaredSecrets, Redactor
 from stabilize_cli.redaction.keys import is_structural_key
 
-from .conftest import Invoke
+from .conftest import Invoke, make_event
 
 WF = "01JB00000000000000000000W1"
 STAGE = "01JB00000000000000000000S1"
 TASK = "01JB00000000000000000000T1"
 FILL = "01JB00000000000000000000F1"
-T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 SECRET = "Zx7Qv9Lm3Kp2Wr8"
 KEPT = "eu-west-kept"
 """A plain value of the workflow: shown when the declaration is read, hidden when not."""
@@ -53,16 +51,7 @@ WARNING = (
 def event(
     kind: EventType, entity: EntityType, entity_id: str, workflow: str, at: int, **data: Any
 ) -> Event:
-    return Event(
-        event_type=kind,
-        timestamp=T0 + timedelta(seconds=at),
-        entity_type=entity,
-        entity_id=entity_id,
-        workflow_id=workflow,
-        version=1,
-        data=data,
-        metadata=EventMetadata(correlation_id=workflow),
-    )
+    return make_event(kind, entity, entity_id, at, workflow_id=workflow, **data)
 
 
 def filler(workflow: str, at: int, size: int) -> Event:

@@ -141,23 +141,31 @@ def elided_event_from_row(row: EventRow, payload: dict[str, Any]) -> Event | Non
         _check_storage(row)
     except EventDecodeError:
         return None
-    raw_type, raw_entity, schema_version = row[2], row[4], row[13]
-    event_type = _TYPES.get(raw_type)
-    if event_type is None or raw_type.partition(".")[0] != raw_entity:
-        return None
-    if (
-        LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
-    ) != base.CURRENT_SCHEMA_VERSION:
+    kind = elidable_kind(row[2], row[4], row[13])
+    if kind is None:
         return None
     try:
         timestamp = parse_timestamp(row[3])
     except ValueError:
         return None
-    schema = LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
-    entity = _ENTITIES[raw_entity]
+    event_type, schema = kind
+    entity = _ENTITIES[row[4]]
     return elided_event(
         row[1], event_type, timestamp, row[0], entity, row[5], row[6], row[7], payload, schema
     )
+
+
+def elidable_kind(
+    raw_type: Any, raw_entity: Any, schema_version: Any
+) -> tuple[EventType, int] | None:
+    """The event type and schema version of a row whose payload may stay unread: a known
+    type of its own entity, at the current schema version (None: read it in full). Both
+    backends' codecs ask this."""
+    event_type = _TYPES.get(raw_type)
+    if event_type is None or raw_type.partition(".")[0] != raw_entity:
+        return None
+    schema = LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
+    return None if schema != base.CURRENT_SCHEMA_VERSION else (event_type, schema)
 
 
 (

@@ -137,6 +137,10 @@ class AuditableStore(EventStore):
     event_filter: Callable[[Event], Event] | None
     unreadable_filter: Callable[[UnreadableRow], UnreadableRow] | None
     snapshot_filter: Callable[[dict[str, Any]], dict[str, Any]] | None
+    quiet_damage: bool = False
+    """For a viewer that shows what it read and marks it from the notes (the explorer): a
+    stream that went past damaged pages ends once it noted them in the store's notes,
+    instead of raising ``DamageSkippedError`` after its rows (a screen has no "after")."""
 
     @property
     @abstractmethod

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ... import base
 from ...base import (
     LEGACY_SCHEMA_VERSION,
     RAW_EVENT_TYPE_KEY,
@@ -21,7 +20,7 @@ from ...base import (
     EventType,
 )
 from ...errors import EventDecodeError, StoreError
-from ..codec import elided_event, encode_payload
+from ..codec import elidable_kind, elided_event, encode_payload
 
 _JSON_KINDS = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
 
@@ -82,20 +81,14 @@ def elided_event_from_pg_row(row: tuple[Any, ...], payload: dict[str, Any]) -> E
     """An event whose payload SQL proved needless (see ``elision``); None when anything
     else about the row is not what :func:`event_from_pg_row` reads without a word: the
     caller then reads the row in full."""
-    raw_type, stamp, raw_entity, schema_version = row[2], row[3], row[4], row[13]
-    event_type = _TYPES.get(raw_type)
-    if event_type is None or raw_type.partition(".")[0] != raw_entity:
-        return None
-    if (
-        LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
-    ) != base.CURRENT_SCHEMA_VERSION:
-        return None
-    if not isinstance(stamp, datetime):
+    kind = elidable_kind(row[2], row[4], row[13])
+    stamp = row[3]
+    if kind is None or not isinstance(stamp, datetime):
         return None
     if stamp.tzinfo is not UTC:
         stamp = stamp.astimezone(UTC)
-    schema = LEGACY_SCHEMA_VERSION if schema_version is None else schema_version
-    entity = EntityType(raw_entity)
+    event_type, schema = kind
+    entity = EntityType(row[4])
     return elided_event(
         row[1], event_type, stamp, row[0], entity, row[5], row[6], row[7], payload, schema
     )

@@ -40,7 +40,9 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 QUIET_SECONDS = 0.1
 """How long a file must have been left alone (by its mtime and ctime) before it is read in
 place: longer than the clock tick file times are stamped with, so a write after the
-reader looked cannot carry the same times as the one before."""
+reader looked cannot carry the same times as the one before. With the change watch this
+is defence in depth, on purpose: the times alone fail if the clock steps back, the watch
+alone if a file system is wrongly taken for local (a write the kernel never sees)."""
 COARSE_QUIET_SECONDS = 2.0
 """The same, for a file system that keeps whole seconds only."""
 QUIET_WAITS = 3

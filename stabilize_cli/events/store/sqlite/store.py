@@ -544,7 +544,13 @@ class SqliteEventStore(SideTablesMixin, AuditableStore):
             if len(rows) < page_size:
                 break
         if damage is not None:
-            raise _after_damage(damage, skipped)
+            self._end_past_damage(_after_damage(damage, skipped))
+
+    def _end_past_damage(self, error: StoreCorruptError) -> None:
+        """Raise what a stream met at its end, unless it is noted and to be quiet."""
+        noted = self._notes is not None and isinstance(error, DamageSkippedError)
+        if not (noted and self.quiet_damage):
+            raise error
 
     def _step_past(
         self,
