@@ -403,3 +403,27 @@ def test_a_tab_completes_nothing_rather_than_copy_a_big_file(
     monkeypatch.setattr(quick_reads, "TAB_COPY_BYTES", db.stat().st_size)
     assert WF in quick_reads.workflow_ids_with_prefix(str(db), WF[:4], 5)
     assert len(copies) == 1  # small enough: copied, as before
+
+
+def test_a_tab_reads_a_quiet_file_in_place_and_drops_a_read_it_changed_under(
+    tmp_path: Path, copies: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tab's own reads (``quick_reads``) are vouched for as every audit read is: a quiet
+    file is read in place with no copy, and a read during which the file changed gives
+    ``ChangedWhileRead`` (a Tab then completes nothing), never its rows."""
+    db = _quiet_wal(tmp_path)
+    before = _fingerprint(db)
+    assert WF in quick_reads.workflow_ids_with_prefix(str(db), WF[:4], 5)
+    assert copies == []
+    assert _fingerprint(db) == before
+
+    real_check = quick_reads.require_real_events_table
+
+    def changed_meanwhile(conn: sqlite3.Connection, path: str) -> None:
+        os.utime(db)  # a writer's touch in the middle of the read
+        real_check(conn, path)
+
+    monkeypatch.setattr(quick_reads, "require_real_events_table", changed_meanwhile)
+    with pytest.raises(readonly.ChangedWhileRead):
+        quick_reads.workflow_ids_with_prefix(str(db), WF[:4], 5)
+    assert copies == []  # the dropped read was the in-place one
